@@ -1,0 +1,117 @@
+// Package handlers holds the Echo handlers, one file per resource. They
+// parse the request, ask models (which holds every rule), and render views.
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/views"
+)
+
+// Sessions is what handlers need of the login session; web implements it.
+type Sessions interface {
+	// LogIn starts a fresh session for m, ending any earlier one.
+	LogIn(c echo.Context, m *models.Membership) error
+	// LogOut ends the current session.
+	LogOut(c echo.Context) error
+	// Flash queues a message for the next page.
+	Flash(c echo.Context, f views.Flash) error
+	// Flashes reads (and so removes) the queued messages.
+	Flashes(c echo.Context) []views.Flash
+}
+
+// Handlers holds the dependencies of every handler.
+type Handlers struct {
+	Store    *models.Store
+	Sessions Sessions
+	Throttle *models.LoginThrottle
+	// BaseURL is the configured public address; links are built from it,
+	// never from the request's Host.
+	BaseURL *url.URL
+	Log     *slog.Logger
+	// Sleep waits during login slow-down; tests replace it.
+	Sleep func(time.Duration)
+}
+
+// Keys of values the middleware puts in the Echo context.
+const (
+	viewerKey = "switchboard.viewer"
+	csrfKey   = "switchboard.csrf"
+)
+
+// SetViewer records the signed-in person for this request.
+func SetViewer(c echo.Context, v *models.Viewer) { c.Set(viewerKey, v) }
+
+// ViewerOf returns the signed-in person, or nil.
+func ViewerOf(c echo.Context) *models.Viewer {
+	v, _ := c.Get(viewerKey).(*models.Viewer)
+	return v
+}
+
+// SetCSRF records the CSRF token forms of this request must carry.
+func SetCSRF(c echo.Context, token string) { c.Set(csrfKey, token) }
+
+// CSRFOf returns the token forms of this request must carry.
+func CSRFOf(c echo.Context) string {
+	s, _ := c.Get(csrfKey).(string)
+	return s
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render writes a component with the page chrome, into a pooled buffer so a
+// failed render never sends half a page.
+func (h *Handlers) render(c echo.Context, status int, section string, component templ.Component) error {
+	chrome := views.Chrome{CSRF: CSRFOf(c), Viewer: ViewerOf(c), Section: section}
+	if h.Sessions != nil {
+		chrome.Flashes = h.Sessions.Flashes(c)
+	}
+	ctx := views.WithChrome(c.Request().Context(), chrome)
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufferPool.Put(buf)
+	if err := component.Render(ctx, buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// Render is render for code outside this package (the error handler).
+func (h *Handlers) Render(c echo.Context, status int, component templ.Component) error {
+	return h.render(c, status, "", component)
+}
+
+// redirect answers a successful POST (Post/Redirect/Get).
+func redirect(c echo.Context, to string) error { return c.Redirect(http.StatusSeeOther, to) }
+
+// localPath accepts only a path on this site, so ?next= cannot send people away.
+func localPath(p, fallback string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return fallback
+	}
+	return p
+}
+
+// isFieldError tells a form error the page shows next to its fields.
+func isFieldError(err error) bool {
+	var e *models.Error
+	return errors.As(err, &e) && e.Code == models.Invalid
+}
+
+// link builds an absolute address from the configured base URL.
+func (h *Handlers) link(path string) string {
+	u := *h.BaseURL
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	return u.String()
+}

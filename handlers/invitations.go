@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/views"
+)
+
+// InvitationForm serves GET /invite/:token: who invited the person to which
+// account, and the set-password form.
+func (h *Handlers) InvitationForm(c echo.Context) error {
+	inv, err := h.Store.FindInvitation(c.Request().Context(), c.Param("token"))
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "", views.InvitationPage(h.invitationForm(c, inv)))
+}
+
+func (h *Handlers) invitationForm(c echo.Context, inv *models.Invitation) views.InvitationForm {
+	f := views.InvitationForm{Invitation: inv}
+	if v := ViewerOf(c); v != nil && v.Login.Email != inv.Member.Email {
+		f.SignedInAs = v.Login.Email
+	}
+	return f
+}
+
+// InvitationPost serves POST /invite/:token: sets the password, activates the
+// membership and logs the invitee in with a fresh session.
+func (h *Handlers) InvitationPost(c echo.Context) error {
+	ctx := c.Request().Context()
+	inv, err := h.Store.FindInvitation(ctx, c.Param("token"))
+	if err != nil {
+		return err
+	}
+	form := h.invitationForm(c, inv)
+	if form.SignedInAs != "" {
+		// Someone else is logged in here: never attach this invitation
+		// to them, nor silently swap who is logged in.
+		return h.render(c, http.StatusConflict, "", views.InvitationPage(form))
+	}
+	m, err := h.Store.AcceptInvitation(ctx, c.Param("token"), c.FormValue("password"), c.FormValue("confirm"), c.RealIP())
+	if isFieldError(err) {
+		form.Errors, form.Error = models.ErrorFields(err), models.ErrorMessage(err)
+		return h.render(c, http.StatusUnprocessableEntity, "", views.InvitationPage(form))
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.Sessions.LogIn(c, m); err != nil {
+		return err
+	}
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Your password is set and you are logged in."})
+	return redirect(c, models.HomePath(m.Type))
+}

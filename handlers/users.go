@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/views"
+)
+
+// Home serves GET /: the signed-in person's companies and rights.
+func (h *Handlers) Home(c echo.Context) error {
+	v := ViewerOf(c)
+	companies, err := h.Store.VisibleCompanies(c.Request().Context(), v)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "home", views.HomePage(views.HomeProps{Companies: companies}))
+}
+
+// Users serves GET /users: the people of the account the viewer may see,
+// searched, filtered, sorted and paged by keyset.
+func (h *Handlers) Users(c echo.Context) error {
+	v := ViewerOf(c)
+	if !models.CanViewUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot see the users list.")
+	}
+	ctx := c.Request().Context()
+	filter := models.UserFilter{
+		Query: c.QueryParam("q"), Type: models.UserType(c.QueryParam("type")),
+		Status: models.MemberStatus(c.QueryParam("status")), Sort: c.QueryParam("sort"),
+		After: c.QueryParam("after"), Before: c.QueryParam("before"),
+	}
+	companies, err := h.Store.VisibleCompanies(ctx, v)
+	if err != nil {
+		return err
+	}
+	if raw := c.QueryParam("company"); raw != "" {
+		id, err := strconv.ParseUint(raw, 10, 32)
+		if err != nil || !hasCompany(companies, uint(id)) {
+			return models.ErrNotFound()
+		}
+		filter.CompanyID = uint(id)
+	}
+	page, err := h.Store.FindUsers(ctx, v, filter)
+	if err != nil {
+		return err
+	}
+	filter, _ = models.CleanUserFilter(filter)
+	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
+		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(),
+	}))
+}
+
+func hasCompany(companies []models.Company, id uint) bool {
+	for _, c := range companies {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}

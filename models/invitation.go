@@ -1,0 +1,117 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Invitation is what the set-password page shows about a link.
+type Invitation struct {
+	Member      Membership
+	AccountName string
+	InviterName string // empty when the console itself invited (bootstrap)
+	ExpiresAt   time.Time
+}
+
+// FindInvitation checks an invitation link and says who it is for.
+func (s *Store) FindInvitation(ctx context.Context, secret string) (*Invitation, error) {
+	db := s.db.WithContext(ctx)
+	t, err := s.findToken(db, secret, PurposeInvitation)
+	if err != nil {
+		return nil, err
+	}
+	return s.invitationOf(db, t)
+}
+
+func (s *Store) invitationOf(db *gorm.DB, t *Token) (*Invitation, error) {
+	if t.MembershipID == nil {
+		return nil, linkInvalid()
+	}
+	var m Membership
+	err := db.Preload("Account").Take(&m, "id = ?", *t.MembershipID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, linkRevoked()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find invited member: %w", err)
+	}
+	switch {
+	case m.Status == MemberActive:
+		return nil, linkUsed()
+	case m.Status != MemberInvited, !m.Type.CanLogIn(), m.Account == nil, m.Account.Status == AccountClosed:
+		return nil, linkRevoked()
+	}
+	inv := &Invitation{Member: m, AccountName: m.Account.Name, ExpiresAt: t.ExpiresAt}
+	if t.CreatedByID != nil {
+		var by Membership
+		if db.Select("first_name", "last_name").Take(&by, "id = ?", *t.CreatedByID).Error == nil {
+			inv.InviterName = by.FullName()
+		}
+	}
+	return inv, nil
+}
+
+// AcceptInvitation sets the invitee's password from their link, once, and
+// makes the membership active. The membership is the one the link was issued
+// for; whoever else may be logged in in the same browser plays no part.
+func (s *Store) AcceptInvitation(ctx context.Context, secret, password, confirm string, ip string) (*Membership, error) {
+	if _, err := s.FindInvitation(ctx, secret); err != nil {
+		return nil, err
+	}
+	if err := ValidatePassword(password, confirm); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	var member *Membership
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		t, err := s.consumeToken(tx, secret, PurposeInvitation)
+		if err != nil {
+			return err
+		}
+		inv, err := s.invitationOf(tx, t)
+		if err != nil {
+			return err
+		}
+		m := inv.Member
+		now := s.Now()
+		var login Login
+		err = tx.Where("email = ?", m.Email).Take(&login).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			login = Login{Email: m.Email, PasswordHash: hash, PasswordChangedAt: now, CreatedAt: now}
+			if err := tx.Create(&login).Error; err != nil {
+				return fmt.Errorf("create login: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("find login: %w", err)
+		default:
+			// The address already has a password elsewhere; an invitation
+			// must not become a way to replace it.
+			return &Error{Code: Conflict, Title: "You already have a login",
+				Message: "This email address already has a password for another account. Log in with it instead; your administrator can then add you to this account."}
+		}
+		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, MemberInvited).
+			Updates(map[string]any{"login_id": login.ID, "status": MemberActive, "activated_at": now, "updated_at": now})
+		if res.Error != nil {
+			return fmt.Errorf("activate member: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return linkUsed()
+		}
+		m.LoginID, m.Status, m.ActivatedAt = &login.ID, MemberActive, &now
+		member = &m
+		return s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m,
+			"Set a password from the invitation link")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return member, nil
+}

@@ -1,0 +1,137 @@
+package models
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+const (
+	MinPasswordLength = 12
+	MaxPasswordLength = 128
+)
+
+// Argon2id parameters: the OWASP minimum (19 MiB, two passes, one lane).
+const (
+	argonMemoryKiB = 19 * 1024
+	argonTime      = 2
+	argonThreads   = 1
+	argonKeyLen    = 32
+	argonSaltLen   = 16
+)
+
+// HashPassword returns an argon2id hash in the PHC string format, so the
+// parameters travel with the hash and can be raised later.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword compares a password with a stored hash in constant time.
+// A malformed hash never matches.
+func CheckPassword(hash, password string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	var mem, iter uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 || mem > 1<<20 || iter > 10 || threads == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, iter, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked against when a login does not exist, so that an
+// unknown address takes as long to refuse as a wrong password.
+var dummyHash = sync.OnceValue(func() string {
+	h, err := HashPassword("switchboard-dummy-password")
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// SpendPasswordCheck does the work of one password check and discards it.
+func SpendPasswordCheck(password string) { CheckPassword(dummyHash(), password) }
+
+//go:embed common_passwords.txt
+var commonPasswordsText string
+
+var commonPasswords = sync.OnceValue(func() map[string]bool {
+	m := make(map[string]bool)
+	sc := bufio.NewScanner(strings.NewReader(commonPasswordsText))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" && !strings.HasPrefix(w, "#") {
+			m[strings.ToLower(w)] = true
+		}
+	}
+	return m
+})
+
+// ValidatePassword checks a new password as typed twice. Passwords are
+// compared exactly as typed (no trimming or normalising), any Unicode allowed.
+// It returns field errors keyed "password" and "confirm".
+func ValidatePassword(password, confirm string) error {
+	fields := map[string]string{}
+	n := utf8.RuneCountInString(password)
+	switch {
+	case !utf8.ValidString(password):
+		fields["password"] = "The password contains characters we cannot read."
+	case n < MinPasswordLength:
+		fields["password"] = fmt.Sprintf("Use at least %d characters; a few unrelated words make a strong one.", MinPasswordLength)
+	case n > MaxPasswordLength:
+		fields["password"] = fmt.Sprintf("Use at most %d characters.", MaxPasswordLength)
+	case isCommonPassword(password):
+		fields["password"] = "That password is too common and easy to guess. Choose another."
+	case password != confirm:
+		fields["confirm"] = "The two passwords do not match."
+	}
+	if len(fields) > 0 {
+		return FieldErrors(fields)
+	}
+	return nil
+}
+
+func isCommonPassword(p string) bool {
+	lower := strings.ToLower(p)
+	if commonPasswords()[lower] {
+		return true
+	}
+	// One character repeated, or a run of consecutive characters
+	// ("aaaaaaaaaaaa", "123456789012", "abcdefghijkl"), is as weak as a listed one.
+	runes := []rune(lower)
+	same, ascending, descending := true, true, true
+	for i := 1; i < len(runes); i++ {
+		d := runes[i] - runes[i-1]
+		same = same && d == 0
+		ascending = ascending && (d == 1 || (runes[i-1] == '9' && runes[i] == '0'))
+		descending = descending && d == -1
+	}
+	return same || ascending || descending
+}

@@ -1,0 +1,203 @@
+package models
+
+import "fmt"
+
+// UserType is the one type each member of an account has.
+type UserType string
+
+const (
+	Admin        UserType = "admin"
+	Manager      UserType = "manager"
+	Reporting    UserType = "reporting"
+	Notification UserType = "notification"
+)
+
+// UserTypes lists the types from most to least access; the order is used
+// for promotion (higher) and demotion (lower) and for display.
+var UserTypes = []UserType{Admin, Manager, Reporting, Notification}
+
+// ParseUserType accepts exactly the canonical value of a type. Anything else
+// (case changes, padding, "SuperAdmin") is refused rather than guessed.
+func ParseUserType(s string) (UserType, error) {
+	for _, t := range UserTypes {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", Errorf(BadRequest, "%q is not a user type.", s)
+}
+
+// Label is the name people see.
+func (t UserType) Label() string {
+	switch t {
+	case Admin:
+		return "Admin"
+	case Manager:
+		return "Manager"
+	case Reporting:
+		return "Reporting"
+	case Notification:
+		return "Notification"
+	}
+	return string(t)
+}
+
+// Summary is one sentence saying what the type is for.
+func (t UserType) Summary() string {
+	switch t {
+	case Admin:
+		return "Unrestricted access to the whole account, every company, billing and users."
+	case Manager:
+		return "Full access to the companies assigned to them, without billing or user management."
+	case Reporting:
+		return "Reviews calls and reports and works leads in the companies assigned to them."
+	case Notification:
+		return "Receives notification and summary emails only. Cannot log in."
+	}
+	return ""
+}
+
+// Rank orders types by access: higher is more.
+func (t UserType) Rank() int {
+	for i, u := range UserTypes {
+		if u == t {
+			return len(UserTypes) - i
+		}
+	}
+	return 0
+}
+
+// CanLogIn: Notification users only receive emails.
+func (t UserType) CanLogIn() bool { return t != Notification && t.Rank() > 0 }
+
+// SeesAllCompanies: Admins have unrestricted access to the whole account;
+// everyone else sees only the companies assigned to them.
+func (t UserType) SeesAllCompanies() bool { return t == Admin }
+
+// Capability is one row of the permission matrix.
+type Capability int
+
+const (
+	CapEmails Capability = iota
+	CapReviewCalls
+	CapTakeCalls
+	CapClassifyCalls
+	CapIntegrations
+	CapTrackingNumbers
+	CapManageUsers
+	CapManageCompanies
+	CapWhiteLabel
+	CapBilling
+	CapBulkEnablement
+	CapCloseAccount
+)
+
+// capabilityRow is the matrix of seed 000_5aa6475ea823308d.txt, the one
+// place where the rights of each type are written down. Every handler and
+// every page that explains a type asks this table.
+type capabilityRow struct {
+	cap     Capability
+	label   string
+	allowed map[UserType]bool
+}
+
+var matrix = []capabilityRow{
+	{CapEmails, "Receive and respond to notification and summary emails", allow(Admin, Manager, Reporting, Notification)},
+	{CapReviewCalls, "Review call recordings, reports and Lead Center", allow(Admin, Manager, Reporting)},
+	{CapTakeCalls, "Receive calls and place outbound calls from the Call Log and Lead Center", allow(Admin, Manager, Reporting)},
+	{CapClassifyCalls, "Tag calls, make notes and mark calls as qualified leads", allow(Admin, Manager, Reporting)},
+	{CapIntegrations, "Set up and disable integrations", allow(Admin, Manager)},
+	{CapTrackingNumbers, "Create, edit or disable tracking numbers and call flows", allow(Admin, Manager)},
+	{CapManageUsers, "Create or disable users of equal or lesser access", allow(Admin)},
+	{CapManageCompanies, "Create and disable companies", allow(Admin)},
+	{CapWhiteLabel, "Activate and edit white-label settings", allow(Admin)},
+	{CapBilling, "View invoices, update the credit card or change the pricing plan", allow(Admin)},
+	{CapBulkEnablement, "Use the \u201cBulk Enablement\u201d tools", allow(Admin)},
+	{CapCloseAccount, "Close or pause the account", allow(Admin)},
+}
+
+func allow(types ...UserType) map[UserType]bool {
+	m := make(map[UserType]bool, len(types))
+	for _, t := range types {
+		m[t] = true
+	}
+	return m
+}
+
+// Can reports whether a type holds a capability.
+func Can(t UserType, c Capability) bool {
+	for _, row := range matrix {
+		if row.cap == c {
+			return row.allowed[t]
+		}
+	}
+	panic(fmt.Sprintf("models: capability %d is not in the matrix", c))
+}
+
+// CapabilityLine is a row of the matrix as pages show it.
+type CapabilityLine struct {
+	Capability Capability
+	Label      string
+	Allowed    map[UserType]bool
+}
+
+// Matrix returns the whole permission table, in the seed's order.
+func Matrix() []CapabilityLine {
+	lines := make([]CapabilityLine, len(matrix))
+	for i, row := range matrix {
+		allowed := make(map[UserType]bool, len(row.allowed))
+		for k, v := range row.allowed {
+			allowed[k] = v
+		}
+		lines[i] = CapabilityLine{Capability: row.cap, Label: row.label, Allowed: allowed}
+	}
+	return lines
+}
+
+// CapabilitiesOf lists the labels of what a type may do.
+func CapabilitiesOf(t UserType) []string {
+	var out []string
+	for _, row := range matrix {
+		if row.allowed[t] {
+			out = append(out, row.label)
+		}
+	}
+	return out
+}
+
+// Gained lists what moving from one type to another adds; Lost what it takes away.
+func Gained(from, to UserType) []string { return diff(to, from) }
+func Lost(from, to UserType) []string   { return diff(from, to) }
+
+func diff(has, without UserType) []string {
+	var out []string
+	for _, row := range matrix {
+		if row.allowed[has] && !row.allowed[without] {
+			out = append(out, row.label)
+		}
+	}
+	if !has.SeesAllCompanies() || without.SeesAllCompanies() {
+		return out
+	}
+	return append([]string{"See every company in the account, not only assigned ones"}, out...)
+}
+
+// Console permissions: what a signed-in member may do in this console. They
+// derive from the matrix so there is still only one table.
+
+// CanViewUsers: the users list. Managers see it scoped to their companies.
+func CanViewUsers(t UserType) bool { return t == Admin || t == Manager }
+
+// CanManageUsers: create, promote, demote, disable and delete people.
+func CanManageUsers(t UserType) bool { return Can(t, CapManageUsers) }
+
+// CanManageCompanies: create, rename, disable and enable companies.
+func CanManageCompanies(t UserType) bool { return Can(t, CapManageCompanies) }
+
+// HomePath is where a member lands after logging in.
+func HomePath(t UserType) string {
+	if CanViewUsers(t) {
+		return "/users"
+	}
+	return "/"
+}

@@ -1,0 +1,301 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// Users list sort orders.
+const (
+	SortByName       = "name"   // A → Z
+	SortByLastActive = "active" // most recent first, never-active last
+)
+
+const (
+	DefaultPageSize = 50
+	MaxSearchLength = 100
+	// shownCompanies is how many company names a row spells out.
+	shownCompanies = 3
+)
+
+// UserFilter is what the users list asks for. Cursors are opaque strings
+// from an earlier page; keyset paging keeps deep pages as fast as the first.
+type UserFilter struct {
+	Query     string
+	Type      UserType
+	Status    MemberStatus
+	CompanyID uint
+	Sort      string
+	After     string
+	Before    string
+	Limit     int
+}
+
+// UserRow is one line of the users list.
+type UserRow struct {
+	Membership
+	AllCompanies bool     // Admins see every company
+	Companies    []string // the first few names, A → Z
+	CompanyCount int
+	Invitation   *InvitationState
+}
+
+// InvitationState is where a pending invitee's link stands.
+type InvitationState struct {
+	SentAt    time.Time
+	ExpiresAt time.Time
+	Expired   bool
+}
+
+// UserPage is one page of the users list.
+type UserPage struct {
+	Rows       []UserRow
+	Total      int64
+	NextCursor string
+	PrevCursor string
+}
+
+// cursor is the position of a row in an ordering: its sort key and ID.
+type cursor struct {
+	key string
+	id  uint
+}
+
+func encodeCursor(c cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatUint(uint64(c.id), 10) + ":" + c.key))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	bad := Errorf(BadRequest, "That page link is not valid. Go back to the first page.")
+	if len(s) > 1024 {
+		return cursor{}, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, bad
+	}
+	id, key, ok := strings.Cut(string(b), ":")
+	n, err := strconv.ParseUint(id, 10, 32)
+	if !ok || err != nil || !utf8.ValidString(key) {
+		return cursor{}, bad
+	}
+	return cursor{key: key, id: uint(n)}, nil
+}
+
+// CleanUserFilter checks a filter that came from a URL.
+func CleanUserFilter(f UserFilter) (UserFilter, error) {
+	f.Query = strings.TrimSpace(f.Query)
+	if utf8.RuneCountInString(f.Query) > MaxSearchLength || !utf8.ValidString(f.Query) {
+		return f, Errorf(BadRequest, "Search for at most %d characters.", MaxSearchLength)
+	}
+	switch f.Sort {
+	case "", SortByName:
+		f.Sort = SortByName
+	case SortByLastActive:
+	default:
+		return f, Errorf(BadRequest, "That sort order is not known.")
+	}
+	if f.Type != "" {
+		if _, err := ParseUserType(string(f.Type)); err != nil {
+			return f, err
+		}
+	}
+	switch f.Status {
+	case "", MemberInvited, MemberActive, MemberDisabled:
+	default:
+		return f, Errorf(BadRequest, "That status is not known.")
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = DefaultPageSize
+	}
+	return f, nil
+}
+
+// escapeLike makes user text literal inside a LIKE pattern.
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// FindUsers returns one page of the people the viewer may see in their
+// account: everyone for an Admin; for anyone else, Admins and the people who
+// share one of their active companies.
+func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPage, error) {
+	f, err := CleanUserFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	base := func() *gorm.DB {
+		q := db.Model(&Membership{}).Where("memberships.account_id = ?", v.Account.ID)
+		if !v.Type().SeesAllCompanies() {
+			q = q.Where(`(memberships.type = ? OR EXISTS (
+				SELECT 1 FROM assignments theirs
+				JOIN assignments mine ON mine.company_id = theirs.company_id
+				JOIN companies c ON c.id = theirs.company_id AND c.status = ?
+				WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`,
+				Admin, CompanyActive, v.Membership.ID)
+		}
+		if f.Query != "" {
+			pattern := escapeLike(strings.ToLower(f.Query))
+			q = q.Where(`(memberships.sort_name LIKE ? ESCAPE '\' OR memberships.email LIKE ? ESCAPE '\')`,
+				"%"+pattern+"%", pattern+"%")
+		}
+		if f.Type != "" {
+			q = q.Where("memberships.type = ?", f.Type)
+		}
+		if f.Status != "" {
+			q = q.Where("memberships.status = ?", f.Status)
+		}
+		if f.CompanyID != 0 {
+			q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND a.company_id = ?)", f.CompanyID)
+		}
+		return q
+	}
+
+	page := &UserPage{}
+	if err := base().Count(&page.Total).Error; err != nil {
+		return nil, fmt.Errorf("count users: %w", err)
+	}
+
+	// Keyset paging: forward after a cursor, or backward before one (the
+	// ordering reversed, then the rows put back in order).
+	backward := f.Before != ""
+	q := base()
+	var at string
+	if backward {
+		at = f.Before
+	} else {
+		at = f.After
+	}
+	keyCol, ascending := "memberships.sort_name", true
+	if f.Sort == SortByLastActive {
+		keyCol, ascending = "memberships.last_active_at", false
+	}
+	if at != "" {
+		c, err := decodeCursor(at)
+		if err != nil {
+			return nil, err
+		}
+		var key any = c.key
+		if f.Sort == SortByLastActive {
+			t, err := time.Parse(time.RFC3339Nano, c.key)
+			if err != nil {
+				return nil, Errorf(BadRequest, "That page link is not valid. Go back to the first page.")
+			}
+			key = t.UTC()
+		}
+		op := ">"
+		if ascending == backward {
+			op = "<"
+		}
+		q = q.Where(fmt.Sprintf("(%s, memberships.id) %s (?, ?)", keyCol, op), key, c.id)
+	}
+	dir := "ASC"
+	if ascending == backward {
+		dir = "DESC"
+	}
+	var members []Membership
+	err = q.Order(fmt.Sprintf("%s %s, memberships.id %s", keyCol, dir, dir)).Limit(f.Limit + 1).Find(&members).Error
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	more := len(members) > f.Limit
+	if more {
+		members = members[:f.Limit]
+	}
+	if backward {
+		for i, j := 0, len(members)-1; i < j; i, j = i+1, j-1 {
+			members[i], members[j] = members[j], members[i]
+		}
+	}
+	if len(members) > 0 {
+		first, last := members[0], members[len(members)-1]
+		if (backward && more) || (!backward && at != "") {
+			page.PrevCursor = encodeCursor(cursorOf(first, f.Sort))
+		}
+		if (!backward && more) || (backward && at != "") {
+			page.NextCursor = encodeCursor(cursorOf(last, f.Sort))
+		}
+	}
+	page.Rows, err = s.userRows(db, members)
+	return page, err
+}
+
+func cursorOf(m Membership, sort string) cursor {
+	if sort == SortByLastActive {
+		return cursor{key: m.LastActiveAt.UTC().Format(time.RFC3339Nano), id: m.ID}
+	}
+	return cursor{key: m.SortName, id: m.ID}
+}
+
+// userRows adds companies and invitation state to a page of members with
+// one query each, whatever the page size.
+func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
+	rows := make([]UserRow, len(members))
+	index := make(map[uint]int, len(members))
+	var ids, invited []uint
+	for i, m := range members {
+		rows[i] = UserRow{Membership: m, AllCompanies: m.Type.SeesAllCompanies()}
+		index[m.ID] = i
+		if !m.Type.SeesAllCompanies() {
+			ids = append(ids, m.ID)
+		}
+		if m.Status == MemberInvited {
+			invited = append(invited, m.ID)
+		}
+	}
+	if len(ids) > 0 {
+		var pairs []struct {
+			MembershipID uint
+			Name         string
+		}
+		err := db.Table("assignments").Select("assignments.membership_id, companies.name").
+			Joins("JOIN companies ON companies.id = assignments.company_id").
+			Where("assignments.membership_id IN ? AND companies.status = ?", ids, CompanyActive).
+			Order("companies.name, companies.id").Scan(&pairs).Error
+		if err != nil {
+			return nil, fmt.Errorf("companies of users: %w", err)
+		}
+		for _, p := range pairs {
+			r := &rows[index[p.MembershipID]]
+			r.CompanyCount++
+			if len(r.Companies) < shownCompanies {
+				r.Companies = append(r.Companies, p.Name)
+			}
+		}
+	}
+	if len(invited) > 0 {
+		var tokens []Token
+		err := db.Where("membership_id IN ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", invited, PurposeInvitation).
+			Order("created_at").Find(&tokens).Error
+		if err != nil {
+			return nil, fmt.Errorf("invitations of users: %w", err)
+		}
+		now := s.Now()
+		for _, t := range tokens {
+			rows[index[*t.MembershipID]].Invitation = &InvitationState{SentAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Expired: !now.Before(t.ExpiresAt)}
+		}
+	}
+	return rows, nil
+}
+
+// VisibleCompanies lists the active companies a viewer may see, A → Z.
+func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
+	q := s.db.WithContext(ctx).Where("companies.account_id = ? AND companies.status = ?", v.Account.ID, CompanyActive)
+	if !v.Type().SeesAllCompanies() {
+		q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.company_id = companies.id AND a.membership_id = ?)", v.Membership.ID)
+	}
+	var companies []Company
+	if err := q.Order("name, id").Find(&companies).Error; err != nil {
+		return nil, fmt.Errorf("list companies: %w", err)
+	}
+	return companies, nil
+}

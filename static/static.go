@@ -1,0 +1,7 @@
+// Package static embeds the stylesheet, script and images into the binary.
+package static
+
+import "embed"
+
+//go:embed *.css *.svg
+var Files embed.FS

@@ -1,0 +1,58 @@
+// Package views holds the templ components of every page and email, and
+// the small view-model structs they render.
+package views
+
+import (
+	"context"
+
+	"switchboard/models"
+)
+
+// Flash is a one-time message shown at the top of the next page.
+type Flash struct {
+	Kind    string // "success", "info" or "error"
+	Message string
+}
+
+// Chrome is the cross-cutting data every page needs: who is signed in, the
+// CSRF token for forms, and flashes. Handlers put it in the request context
+// once; everything else reaches components as props.
+type Chrome struct {
+	CSRF    string
+	Viewer  *models.Viewer
+	Flashes []Flash
+	// Section names the nav item to mark as current.
+	Section string
+}
+
+type chromeKey struct{}
+
+// WithChrome stores the page chrome in a context.
+func WithChrome(ctx context.Context, c Chrome) context.Context {
+	return context.WithValue(ctx, chromeKey{}, c)
+}
+
+func chrome(ctx context.Context) Chrome {
+	c, _ := ctx.Value(chromeKey{}).(Chrome)
+	return c
+}
+
+func csrfToken(ctx context.Context) string { return chrome(ctx).CSRF }
+
+func viewer(ctx context.Context) *models.Viewer { return chrome(ctx).Viewer }
+
+// navItem is a link in the header; which ones show depends on the policy.
+type navItem struct {
+	Section, Label, Href string
+}
+
+func navItems(v *models.Viewer) []navItem {
+	if v == nil {
+		return nil
+	}
+	items := []navItem{{"home", "Home", "/"}}
+	if models.CanViewUsers(v.Type()) {
+		items = append(items, navItem{"users", "Users", "/users"})
+	}
+	return items
+}

@@ -1,0 +1,38 @@
+package views
+
+import (
+	"fmt"
+	"time"
+)
+
+// FormatDate is how dates appear on pages: "Nov 23, 2026".
+func FormatDate(t time.Time) string { return t.UTC().Format("Jan 2, 2006") }
+
+// FormatDateTime adds the time, in UTC so every reader sees the same.
+func FormatDateTime(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04 UTC") }
+
+// FormatLastActive says when someone was last seen, relative to now.
+func FormatLastActive(t, now time.Time) string {
+	if t.IsZero() || t.Year() < 2000 {
+		return "Never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "Just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	case d < 30*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+	return FormatDate(t)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", unit)
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,91 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"switchboard/models"
+)
+
+// UsersProps is the users list page.
+type UsersProps struct {
+	Page      *models.UserPage
+	Filter    models.UserFilter
+	Companies []models.Company
+	Now       time.Time
+}
+
+// Filtered reports whether anything narrows the list.
+func (p UsersProps) Filtered() bool {
+	f := p.Filter
+	return f.Query != "" || f.Type != "" || f.Status != "" || f.CompanyID != 0
+}
+
+// usersURL is the address of the list with the same filters and a new
+// position or sort.
+func usersURL(f models.UserFilter, sort, after, before string) string {
+	q := url.Values{}
+	if f.Query != "" {
+		q.Set("q", f.Query)
+	}
+	if f.Type != "" {
+		q.Set("type", string(f.Type))
+	}
+	if f.Status != "" {
+		q.Set("status", string(f.Status))
+	}
+	if f.CompanyID != 0 {
+		q.Set("company", strconv.FormatUint(uint64(f.CompanyID), 10))
+	}
+	if sort != "" && sort != models.SortByName {
+		q.Set("sort", sort)
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if before != "" {
+		q.Set("before", before)
+	}
+	if len(q) == 0 {
+		return "/users"
+	}
+	return "/users?" + q.Encode()
+}
+
+func countLabel(n int64) string {
+	if n == 1 {
+		return "1 person"
+	}
+	return formatCount(n) + " people"
+}
+
+// formatCount writes 12345 as "12,345".
+func formatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func companyIDString(id uint) string { return strconv.FormatUint(uint64(id), 10) }
+
+func statusLabel(s models.MemberStatus) string {
+	switch s {
+	case models.MemberInvited:
+		return "Invited"
+	case models.MemberActive:
+		return "Active"
+	case models.MemberDisabled:
+		return "Disabled"
+	}
+	return string(s)
+}
+
+func moreCompanies(r models.UserRow) string {
+	if extra := r.CompanyCount - len(r.Companies); extra > 0 {
+		return "+" + strconv.Itoa(extra) + " more"
+	}
+	return ""
+}

@@ -1,0 +1,32 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/handlers"
+	"switchboard/static"
+)
+
+// routes is the whole surface of the console in one place. Role gates that
+// apply to a whole group are set once on the group; per-object rules are
+// asked of models by each handler.
+func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
+	e.GET("/healthz", h.Health)
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static.Files))))
+
+	// Anonymous pages: first start, login, invitation links.
+	e.GET("/setup/:token", h.SetupForm)
+	e.POST("/setup/:token", h.SetupPost)
+	e.GET("/login", h.LoginForm)
+	e.POST("/login", h.LoginPost)
+	e.POST("/logout", h.Logout)
+	e.GET("/invite/:token", h.InvitationForm)
+	e.POST("/invite/:token", h.InvitationPost)
+
+	// Signed-in pages.
+	in := e.Group("", requireLogin)
+	in.GET("/", h.Home)
+	in.GET("/users", h.Users)
+}
