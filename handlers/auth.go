@@ -17,7 +17,7 @@ func (h *Handlers) LoginForm(c echo.Context) error {
 	if v := ViewerOf(c); v != nil {
 		return redirect(c, models.HomePath(v.Type()))
 	}
-	return h.render(c, http.StatusOK, "", views.LoginPage(views.LoginForm{}))
+	return h.render(c, http.StatusOK, "", views.LoginPage(views.LoginForm{Next: localPath(c.QueryParam("next"), "")}))
 }
 
 // LoginPost serves POST /login. Every failure gives the same message and
@@ -45,7 +45,7 @@ func (h *Handlers) LoginPost(c echo.Context) error {
 	m, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if models.ErrorCode(err) == models.Unauthorized {
 		h.Throttle.Fail(keys)
-		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err)}))
+		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err), Next: localPath(c.QueryParam("next"), "")}))
 	}
 	if err != nil {
 		return err

@@ -53,7 +53,13 @@ func (s *Store) StartSession(ctx context.Context, m *Membership, ip, userAgent s
 	}
 	row := Session{Hash: hash, LoginID: *m.LoginID, MembershipID: m.ID, IP: ip, UserAgent: userAgent,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(AbsoluteTimeout)}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.Model(&Membership{}).Where("id = ?", m.ID).Update("last_active_at", now).Error
+	})
+	if err != nil {
 		return "", fmt.Errorf("start session: %w", err)
 	}
 	return secret, nil

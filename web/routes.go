@@ -25,8 +25,9 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/invite/:token", h.InvitationForm)
 	e.POST("/invite/:token", h.InvitationPost)
 
-	// Signed-in pages.
-	in := e.Group("", requireLogin)
-	in.GET("/", h.Home)
-	in.GET("/users", h.Users)
+	// Signed-in pages. The gate is set per route, not on a group: Echo gives a
+	// group with middleware a catch-all, which would answer unknown
+	// addresses with a login redirect instead of 404.
+	e.GET("/", h.Home, requireLogin)
+	e.GET("/users", h.Users, requireLogin)
 }

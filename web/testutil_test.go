@@ -1,0 +1,207 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"switchboard/models"
+	"switchboard/models/modelstest"
+)
+
+// testServer is the real router on a real SQLite file behind httptest.
+type testServer struct {
+	t     *testing.T
+	store *models.Store
+	srv   *httptest.Server
+	clock *modelstest.Clock
+	base  *url.URL
+	logs  *syncBuffer
+	app   *Server
+
+	mu     sync.Mutex
+	sleeps []time.Duration
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type serverOption func(*Config)
+
+func newTestServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	clock := modelstest.NewClock()
+	ts := &testServer{t: t, clock: clock, logs: &syncBuffer{}}
+	ts.store = modelstest.Open(t, models.WithClock(clock.Now))
+	ts.srv = httptest.NewUnstartedServer(nil)
+	ts.base, _ = url.Parse("http://" + ts.srv.Listener.Addr().String())
+	cfg := Config{BaseURL: ts.base, Sleep: func(d time.Duration) {
+		ts.mu.Lock()
+		ts.sleeps = append(ts.sleeps, d)
+		ts.mu.Unlock()
+	}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(ts.logs, nil))
+	s, err := New(context.Background(), cfg, ts.store, log)
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ts.app = s
+	ts.srv.Config.Handler = s.Handler()
+	ts.srv.Start()
+	t.Cleanup(ts.srv.Close)
+	return ts
+}
+
+// browser is an HTTP client with a cookie jar that remembers the last CSRF
+// token it saw in a form, as a person's browser would.
+type browser struct {
+	t      *testing.T
+	ts     *testServer
+	client *http.Client
+	csrf   string
+}
+
+func (ts *testServer) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: ts.t, ts: ts, client: &http.Client{
+		Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}}
+}
+
+// page is a response with its parsed HTML.
+type page struct {
+	status int
+	header http.Header
+	body   string
+	doc    *goquery.Document
+}
+
+func (p *page) text(selector string) string {
+	return strings.Join(strings.Fields(p.doc.Find(selector).Text()), " ")
+}
+
+func (b *browser) do(req *http.Request) *page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(raw)))
+	if err != nil {
+		b.t.Fatalf("parse %s: %v", req.URL, err)
+	}
+	if tok, ok := doc.Find(`input[name="_csrf"]`).First().Attr("value"); ok {
+		b.csrf = tok
+	}
+	return &page{status: resp.StatusCode, header: resp.Header, body: string(raw), doc: doc}
+}
+
+func (b *browser) get(path string) *page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.ts.srv.URL+path, nil)
+	return b.do(req)
+}
+
+// post sends a form with the last CSRF token seen, unless the form sets one.
+func (b *browser) post(path string, form url.Values) *page {
+	b.t.Helper()
+	form = cloneValues(form)
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.ts.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// follow fetches the Location of a redirect.
+func (b *browser) follow(p *page) *page {
+	b.t.Helper()
+	loc := p.header.Get("Location")
+	if loc == "" {
+		b.t.Fatalf("expected a redirect, got %d: %s", p.status, p.body)
+	}
+	u, _ := url.Parse(loc)
+	return b.get(u.RequestURI())
+}
+
+func wantStatus(t *testing.T, p *page, want int) {
+	t.Helper()
+	if p.status != want {
+		t.Fatalf("status = %d, want %d; body: %.600s", p.status, want, p.body)
+	}
+}
+
+// strongPassword passes the password rules.
+const strongPassword = "correct-staple-lamp-orbit"
+
+// setupAccount runs first start through the browser and returns the
+// logged-in first Admin.
+func (ts *testServer) setupAccount(email string) *browser {
+	ts.t.Helper()
+	secret, err := ts.store.IssueSetupLink(context.Background())
+	if err != nil || secret == "" {
+		ts.t.Fatalf("issue setup link: %q %v", secret, err)
+	}
+	b := ts.browser()
+	wantStatus(ts.t, b.get("/setup/"+secret), http.StatusOK)
+	p := b.post("/setup/"+secret, url.Values{
+		"account_name": {"Acme Calls"}, "company_name": {"Acme Plumbing"}, "time_zone": {"America/Chicago"},
+		"first_name": {"Ada"}, "last_name": {"Admin"}, "email": {email},
+		"password": {strongPassword}, "confirm": {strongPassword},
+	})
+	wantStatus(ts.t, p, http.StatusSeeOther)
+	return b
+}
+
+// login logs a new browser in and checks it worked.
+func (ts *testServer) login(email, password string) *browser {
+	ts.t.Helper()
+	b := ts.browser()
+	b.get("/login")
+	p := b.post("/login", url.Values{"email": {email}, "password": {password}})
+	if p.status != http.StatusSeeOther {
+		ts.t.Fatalf("login %s: status %d: %.400s", email, p.status, p.body)
+	}
+	return b
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
