@@ -22,6 +22,7 @@ type Store struct {
 	now func() time.Time
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
+	mail    MailComposer
 }
 
 // Option adjusts a Store.

@@ -18,6 +18,7 @@ import (
 
 	"switchboard/handlers"
 	"switchboard/models"
+	"switchboard/views"
 )
 
 // Config is everything the server is told from the command line.
@@ -31,6 +32,8 @@ type Config struct {
 	ThrottleRules map[string]models.ThrottleRule
 	// Sleep is used to slow down repeated failed logins; nil means time.Sleep.
 	Sleep func(time.Duration)
+	// Mailer carries the outbox's email; nil means no delivery worker.
+	Mailer Mailer
 }
 
 // Server is the console's HTTP side.
@@ -40,6 +43,9 @@ type Server struct {
 	store *models.Store
 	log   *slog.Logger
 	https bool
+	// Delivery is the outbox worker (nil without a Mailer); the caller
+	// runs it, and Wake nudges it.
+	Delivery *Delivery
 }
 
 // New wires the router, middleware and handlers around a store.
@@ -79,7 +85,12 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	}
 	e.HTTPErrorHandler = errorHandler(h, log)
 
+	store.UseMail(views.Mailer{BaseURL: cfg.BaseURL})
 	s := &Server{Echo: e, cfg: cfg, store: store, log: log, https: https}
+	h.MailQueued = s.Wake
+	if cfg.Mailer != nil {
+		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log}
+	}
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
 		middleware.RequestID(),
@@ -91,6 +102,13 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	)
 	s.routes(e, h)
 	return s, nil
+}
+
+// Wake tells the delivery worker that email was just enqueued.
+func (s *Server) Wake() {
+	if s.Delivery != nil {
+		s.Delivery.Wake()
+	}
 }
 
 // Handler is the server as an http.Handler (for tests and the benchmark).

@@ -128,7 +128,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
-	srv, err := web.New(ctx, web.Config{Addr: c.addr, BaseURL: base, TrustedProxies: proxies}, store, log)
+	mailer, err := web.NewMailer(c.smtp, c.mailDir, web.DefaultFrom(base), log)
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(ctx, web.Config{Addr: c.addr, BaseURL: base, TrustedProxies: proxies, Mailer: mailer}, store, log)
 	if err != nil {
 		return err
 	}
@@ -144,6 +148,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "\nSwitchboard has no account yet. Open this one-time link to set it up (valid for %s):\n\n  %s/setup/%s\n\n",
 			models.SetupLinkTTL, base, secret)
 	}
+	// The worker stops with the server and is waited for before the store
+	// closes, so a message sent at shutdown is also recorded as sent.
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); srv.Delivery.Run(workerCtx) }()
+	defer func() { stopWorker(); <-workerDone }()
 	log.Info("switchboard listening", "addr", l.Addr().String(), "base_url", base.String(), "database", store.Dialect)
 	return srv.Serve(ctx, l)
 }

@@ -1,0 +1,246 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Column sizes of OutboxMessage that are checked before writing, because
+// PostgreSQL refuses an overlong value and SQLite silently keeps it.
+const (
+	maxOutboxKind    = 40
+	maxOutboxToName  = 201
+	maxOutboxSubject = 255
+	maxOutboxError   = 1000
+)
+
+// EmailRetryDelay is how long a message waits after its attempts-th failed
+// attempt: quick retries for a blip, then hourly for ever. A message is never
+// given up on; the users list shows the ones that keep failing.
+func EmailRetryDelay(attempts int) time.Duration {
+	switch {
+	case attempts <= 1:
+		return 30 * time.Second
+	case attempts == 2:
+		return time.Minute
+	case attempts == 3:
+		return 2 * time.Minute
+	case attempts == 4:
+		return 5 * time.Minute
+	case attempts == 5:
+		return 10 * time.Minute
+	case attempts == 6:
+		return 30 * time.Minute
+	default:
+		return time.Hour
+	}
+}
+
+// CheckHeaderValue refuses what must never reach an email header: a line
+// break would let the value add headers of its own (or a body), and other
+// control characters have no business there either.
+func CheckHeaderValue(label, v string) error {
+	if !utf8.ValidString(v) {
+		return Errorf(Invalid, "The email's %s contains characters we cannot read.", label)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return Errorf(Invalid, "The email's %s cannot contain line breaks or control characters.", label)
+		}
+	}
+	return nil
+}
+
+// enqueueEmail records m for delivery inside tx, the transaction of the
+// change the email reports, so that the change and its email are written
+// together or not at all. The delivery worker picks it up at once.
+func (s *Store) enqueueEmail(tx *gorm.DB, m *OutboxMessage) error {
+	if err := checkOutbox(m); err != nil {
+		return fmt.Errorf("enqueue email: %w", err)
+	}
+	now := s.Now()
+	m.ID = 0
+	m.Attempts = 0
+	m.SentAt = nil
+	m.LastError = ""
+	m.NextAttemptAt = now
+	m.CreatedAt = now
+	if err := tx.Create(m).Error; err != nil {
+		return fmt.Errorf("enqueue email: %w", err)
+	}
+	return nil
+}
+
+// checkOutbox validates a message before it is written and puts its
+// recipient in canonical form.
+func checkOutbox(m *OutboxMessage) error {
+	// Checked before CanonicalEmail, which would quietly trim a trailing
+	// line break: a recipient with one is a bug upstream, not a typo.
+	for _, f := range []struct{ label, value string }{
+		{"recipient", m.ToAddress}, {"recipient name", m.ToName}, {"subject", m.Subject}, {"kind", m.Kind},
+	} {
+		if err := CheckHeaderValue(f.label, f.value); err != nil {
+			return err
+		}
+	}
+	to, err := CanonicalEmail(m.ToAddress)
+	if err != nil {
+		return &Error{Code: Invalid, Message: "The email's recipient is not a valid address.", Err: err}
+	}
+	m.ToAddress = to
+	switch {
+	case m.Kind == "" || len(m.Kind) > maxOutboxKind:
+		return Errorf(Invalid, "The email's kind must be 1 to %d characters.", maxOutboxKind)
+	case strings.TrimSpace(m.Subject) == "" || utf8.RuneCountInString(m.Subject) > maxOutboxSubject:
+		return Errorf(Invalid, "The email's subject must be 1 to %d characters.", maxOutboxSubject)
+	case utf8.RuneCountInString(m.ToName) > maxOutboxToName:
+		return Errorf(Invalid, "The email's recipient name can be at most %d characters.", maxOutboxToName)
+	case strings.TrimSpace(m.TextBody) == "":
+		return Errorf(Invalid, "The email has no text.")
+	case !utf8.ValidString(m.TextBody) || !utf8.ValidString(m.HTMLBody):
+		return Errorf(Invalid, "The email's body contains characters we cannot read.")
+	}
+	return nil
+}
+
+// EnqueueEmail records one email in a transaction of its own, for one-off
+// mails and tests; changes that send email call enqueueEmail in theirs.
+func (s *Store) EnqueueEmail(ctx context.Context, m *OutboxMessage) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.enqueueEmail(tx, m) })
+}
+
+// cancelPendingEmails deletes the unsent messages to a membership (of the
+// given kinds, or all kinds when none are given) inside tx: for a deleted
+// person, who must get no more email, or for an invitation replaced by a
+// newer one whose link would be dead on arrival. Sent messages are kept.
+func (s *Store) cancelPendingEmails(tx *gorm.DB, membershipID uint, kinds ...string) error {
+	q := tx.Where("membership_id = ? AND sent_at IS NULL", membershipID)
+	if len(kinds) > 0 {
+		q = q.Where("kind IN ?", kinds)
+	}
+	if err := q.Delete(&OutboxMessage{}).Error; err != nil {
+		return fmt.Errorf("cancel pending emails: %w", err)
+	}
+	return nil
+}
+
+// DueEmails returns up to limit unsent messages whose next attempt is due,
+// the longest waiting first. The query walks idx_outbox_due (sent_at,
+// next_attempt_at) and is the same on SQLite and PostgreSQL.
+func (s *Store) DueEmails(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	var out []OutboxMessage
+	err := s.db.WithContext(ctx).
+		Where("sent_at IS NULL AND next_attempt_at <= ?", s.Now()).
+		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("due emails: %w", err)
+	}
+	return out, nil
+}
+
+// MarkEmailSent records a delivery. It only touches an unsent message, so a
+// second report of the same delivery changes nothing.
+func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
+	now := s.Now()
+	err := s.db.WithContext(ctx).Model(&OutboxMessage{}).
+		Where("id = ? AND sent_at IS NULL", id).
+		Updates(map[string]any{
+			"sent_at":    now,
+			"attempts":   gorm.Expr("attempts + 1"),
+			"last_error": "",
+		}).Error
+	if err != nil {
+		return fmt.Errorf("mark email %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkEmailFailed records a failed attempt and schedules the next one by
+// EmailRetryDelay. The message stays in the outbox however often it fails.
+// A failure reported for a message already sent changes nothing.
+func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error {
+	text := "unknown error"
+	if cause != nil {
+		text = truncateError(cause.Error(), maxOutboxError)
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var m OutboxMessage
+		// FOR UPDATE on PostgreSQL; SQLite's immediate transaction already
+		// holds the write lock.
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Select("id", "attempts", "sent_at").Where("id = ?", id).Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if m.SentAt != nil {
+			return nil
+		}
+		attempts := m.Attempts + 1
+		return tx.Model(&OutboxMessage{}).Where("id = ? AND sent_at IS NULL", id).
+			Updates(map[string]any{
+				"attempts":        attempts,
+				"last_error":      text,
+				"next_attempt_at": s.Now().Add(EmailRetryDelay(attempts)),
+			}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("mark email %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// truncateError cuts s to at most max characters (the column is counted in
+// characters on PostgreSQL) and makes it valid UTF-8, since SMTP servers
+// answer in whatever bytes they like.
+func truncateError(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// failingChunk keeps the IN list of FailingEmails well under every
+// database's limit on bound parameters.
+const failingChunk = 500
+
+// FailingEmails returns, for each of the given memberships that has one, its
+// newest unsent message that has failed at least minAttempts times, so the
+// users list can say that a person's invitation is not getting through and
+// why.
+func (s *Store) FailingEmails(ctx context.Context, membershipIDs []uint, minAttempts int) (map[uint]OutboxMessage, error) {
+	out := make(map[uint]OutboxMessage)
+	for start := 0; start < len(membershipIDs); start += failingChunk {
+		ids := membershipIDs[start:min(start+failingChunk, len(membershipIDs))]
+		var rows []OutboxMessage
+		err := s.db.WithContext(ctx).
+			Select("id", "account_id", "membership_id", "kind", "to_address", "to_name", "subject",
+				"attempts", "next_attempt_at", "last_error", "created_at").
+			Where("membership_id IN ? AND sent_at IS NULL AND attempts >= ?", ids, minAttempts).
+			Order("membership_id, created_at DESC, id DESC").Find(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("failing emails: %w", err)
+		}
+		for _, r := range rows {
+			if _, seen := out[*r.MembershipID]; !seen {
+				out[*r.MembershipID] = r
+			}
+		}
+	}
+	return out, nil
+}
