@@ -42,6 +42,9 @@ type Handlers struct {
 	Log     *slog.Logger
 	// Sleep waits during login slow-down; tests replace it.
 	Sleep func(time.Duration)
+	// MailQueued nudges the delivery worker after emails were written to
+	// the outbox; nil when nothing delivers (tests without a worker).
+	MailQueued func()
 }
 
 // Keys of values the middleware puts in the Echo context.

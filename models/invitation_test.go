@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -128,4 +129,12 @@ func TestAuthenticate_OnlyActiveMembersWithLogin(t *testing.T) {
 	if _, err := store.Authenticate(ctx, "ada@example.com", "Correct-staple-lamp-orbit"); models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("wrong password: %v", err)
 	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

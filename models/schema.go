@@ -69,7 +69,7 @@ const (
 // same address can be invited again.
 type Membership struct {
 	ID        uint     `gorm:"primaryKey"`
-	AccountID uint     `gorm:"not null;uniqueIndex:idx_members_account_email,priority:1;index:idx_members_account_name,priority:1;index:idx_members_account_active,priority:1;index:idx_members_account_type_status_name,priority:1"`
+	AccountID uint     `gorm:"not null;uniqueIndex:idx_members_account_creation,priority:1;uniqueIndex:idx_members_account_email,priority:1;index:idx_members_account_name,priority:1;index:idx_members_account_active,priority:1;index:idx_members_account_type_status_name,priority:1"`
 	Account   *Account `gorm:"constraint:OnDelete:CASCADE"`
 	LoginID   *uint    `gorm:"index"`
 	Login     *Login   `gorm:"constraint:OnDelete:SET NULL"`
@@ -89,8 +89,11 @@ type Membership struct {
 	InvitedAt     *time.Time
 	ActivatedAt   *time.Time
 	InvoiceEmails bool `gorm:"not null;default:false"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// CreationKey is the wizard's idempotency key: a reload or double
+	// click of its last step finds the person it already created.
+	CreationKey *string `gorm:"size:64;uniqueIndex:idx_members_account_creation,priority:2"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // FullName is how a person is addressed on pages.

@@ -45,7 +45,13 @@ type UserRow struct {
 	Companies    []string // the first few names, A → Z
 	CompanyCount int
 	Invitation   *InvitationState
+	// DeliveryProblem is the last error of an email to this person that
+	// keeps failing, so an Admin learns that an invitation is not arriving.
+	DeliveryProblem string
 }
+
+// failingAfter is how many failed attempts make a delivery "keep failing".
+const failingAfter = 3
 
 // InvitationState is where a pending invitee's link stands.
 type InvitationState struct {
@@ -282,6 +288,19 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 		now := s.Now()
 		for _, t := range tokens {
 			rows[index[*t.MembershipID]].Invitation = &InvitationState{SentAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Expired: !now.Before(t.ExpiresAt)}
+		}
+	}
+	if len(members) > 0 {
+		all := make([]uint, len(members))
+		for i, m := range members {
+			all[i] = m.ID
+		}
+		failing, err := s.FailingEmails(db.Statement.Context, all, failingAfter)
+		if err != nil {
+			return nil, err
+		}
+		for id, msg := range failing {
+			rows[index[id]].DeliveryProblem = msg.LastError
 		}
 	}
 	return rows, nil

@@ -3,5 +3,5 @@ package static
 
 import "embed"
 
-//go:embed *.css *.svg
+//go:embed *.css *.js *.svg
 var Files embed.FS

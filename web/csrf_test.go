@@ -83,7 +83,7 @@ func TestHeaders_SecurityAndCaching(t *testing.T) {
 		"Content-Security-Policy": "default-src 'none'",
 		"X-Content-Type-Options":  "nosniff",
 		"X-Frame-Options":         "DENY",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "same-origin",
 		"Cache-Control":           "no-store",
 	} {
 		if got := p.header.Get(name); !strings.Contains(got, want) {

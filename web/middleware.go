@@ -24,9 +24,13 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 			h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("X-Frame-Options", "DENY")
-			// no-referrer: pages that carry a token in their path must not
-			// leak it to wherever a link leads; nothing else needs a referrer.
-			h.Set("Referrer-Policy", "no-referrer")
+			// Pages that carry a token in their path must not leak it to
+			// wherever a link leads; other pages tell only our own origin.
+			if strings.Contains(c.Path(), ":token") {
+				h.Set("Referrer-Policy", "no-referrer")
+			} else {
+				h.Set("Referrer-Policy", "same-origin")
+			}
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 			if https {
@@ -90,7 +94,9 @@ func csrfProtect(base *url.URL) echo.MiddlewareFunc {
 			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 				return expired
 			}
-			if origin := r.Header.Get("Origin"); origin != "" {
+			// Browsers send "Origin: null" from no-referrer pages (the token
+			// pages); the synchronizer token below still has to match.
+			if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
 				u, err := url.Parse(origin)
 				if err != nil || (u.Host != r.Host && u.Host != base.Host) {
 					return expired

@@ -30,4 +30,9 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	// addresses with a login redirect instead of 404.
 	e.GET("/", h.Home, requireLogin)
 	e.GET("/users", h.Users, requireLogin)
+	e.GET("/users/new", h.NewUser, requireLogin)
+	e.POST("/users/new/:step", h.NewUserStep, requireLogin)
+	e.GET("/users/:id/created", h.UserCreated, requireLogin)
+	e.POST("/users/:id/resend", h.ResendInvitation, requireLogin)
+	e.GET("/help/request-access", h.HelpRequestAccess)
 }

@@ -1,0 +1,207 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/views"
+)
+
+// steps by their URL name.
+var wizardSteps = map[string]models.Step{
+	"type": models.StepType, "info": models.StepInfo, "companies": models.StepCompanies, "message": models.StepMessage,
+}
+
+// NewUser serves GET /users/new: the wizard's first step, with a fresh
+// idempotency key.
+func (h *Handlers) NewUser(c echo.Context) error {
+	v := ViewerOf(c)
+	if !models.CanManageUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can create users.")
+	}
+	return h.renderStep(c, http.StatusOK, models.StepType, models.Draft{Key: models.NewDraftKey()}, nil)
+}
+
+// NewUserStep serves POST /users/new/:step. It checks everything gathered
+// up to that step (so no step can be skipped), then shows the next step, the
+// previous one ("Back", keeping what was typed), or the first step that needs
+// correcting. After the last step it creates the person.
+func (h *Handlers) NewUserStep(c echo.Context) error {
+	v := ViewerOf(c)
+	if !models.CanManageUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can create users.")
+	}
+	step, ok := wizardSteps[c.Param("step")]
+	if !ok {
+		return models.ErrNotFound()
+	}
+	d, err := draftFromForm(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if c.FormValue("go") == "back" {
+		prev := step - 1
+		if prev < models.StepType {
+			prev = models.StepType
+		}
+		return h.renderStep(c, http.StatusOK, prev, d, nil)
+	}
+	check, err := h.Store.CheckDraft(ctx, v, d, step)
+	if err != nil {
+		return err
+	}
+	if check.Created != nil {
+		// A reload or a second click of the last step: already done.
+		return redirect(c, createdPath(check.Created))
+	}
+	if !check.OK() {
+		return h.renderStep(c, http.StatusUnprocessableEntity, check.Invalid, d, check)
+	}
+	if step < d.LastStep() {
+		return h.renderStep(c, http.StatusOK, step+1, d, nil)
+	}
+	m, _, err := h.Store.CreateMember(ctx, v, d, c.RealIP())
+	if isFieldError(err) {
+		check := &models.DraftCheck{Invalid: models.StepInfo, Fields: models.ErrorFields(err)}
+		return h.renderStep(c, http.StatusUnprocessableEntity, models.StepInfo, d, check)
+	}
+	if err != nil {
+		return err
+	}
+	h.mailQueued()
+	return redirect(c, createdPath(m))
+}
+
+func createdPath(m *models.Membership) string {
+	return "/users/" + strconv.FormatUint(uint64(m.ID), 10) + "/created"
+}
+
+func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d models.Draft, check *models.DraftCheck) error {
+	v := ViewerOf(c)
+	ctx := c.Request().Context()
+	props := views.WizardProps{Step: step, Draft: d, Check: check}
+	if step == models.StepCompanies && d.Type != models.Admin {
+		companies, err := h.Store.VisibleCompanies(ctx, v)
+		if err != nil {
+			return err
+		}
+		props.Companies = companies
+	}
+	if step == models.StepMessage && d.Type != models.Admin {
+		chosen, err := h.Store.CheckDraft(ctx, v, d, models.StepCompanies)
+		if err != nil {
+			return err
+		}
+		props.Chosen = chosen.Companies
+	}
+	return h.render(c, status, "users", views.WizardPage(props))
+}
+
+// draftFromForm reads the wizard's fields. Values are checked by models;
+// here only the shape is: one value per single field, numeric company IDs.
+func draftFromForm(c echo.Context) (models.Draft, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return models.Draft{}, models.Errorf(models.BadRequest, "The form could not be read.")
+	}
+	for _, single := range []string{"key", "type", "first_name", "last_name", "email", "message", "invoice_emails", "go"} {
+		if len(form[single]) > 1 {
+			return models.Draft{}, models.Errorf(models.BadRequest, "The form sent %q more than once.", single)
+		}
+	}
+	d := models.Draft{
+		Key: form.Get("key"), Type: models.UserType(form.Get("type")),
+		FirstName: form.Get("first_name"), LastName: form.Get("last_name"), Email: form.Get("email"),
+		Message: form.Get("message"), InvoiceEmails: form.Get("invoice_emails") == "on",
+	}
+	if len(d.Key) != len(models.NewDraftKey()) {
+		return d, models.Errorf(models.BadRequest, "This form is incomplete. Start again from the first step.")
+	}
+	if len(form["company"]) > models.MaxDraftCompanies {
+		return d, models.Errorf(models.BadRequest, "Too many companies were sent.")
+	}
+	for _, raw := range form["company"] {
+		id, err := parseID(raw)
+		if err != nil {
+			return d, models.Errorf(models.BadRequest, "A company in the form is not valid.")
+		}
+		d.CompanyIDs = append(d.CompanyIDs, id)
+	}
+	return d, nil
+}
+
+// parseID accepts only plain decimal IDs ("1 OR 1=1", "-1", "0x1" and
+// twenty digits are not IDs).
+func parseID(raw string) (uint, error) {
+	if raw == "" || len(raw) > 10 {
+		return 0, models.ErrNotFound()
+	}
+	for _, r := range raw {
+		if r < '0' || r > '9' {
+			return 0, models.ErrNotFound()
+		}
+	}
+	n, err := strconv.ParseUint(raw, 10, 32)
+	if err != nil || n == 0 {
+		return 0, models.ErrNotFound()
+	}
+	return uint(n), nil
+}
+
+// UserCreated serves GET /users/:id/created: the wizard's last page, with
+// next steps.
+func (h *Handlers) UserCreated(c echo.Context) error {
+	v := ViewerOf(c)
+	if !models.CanManageUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can create users.")
+	}
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	m, err := h.Store.FindMember(ctx, v, id)
+	if err != nil {
+		return err
+	}
+	companies, err := h.Store.CompaniesOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	inv, err := h.Store.InvitationStateOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.CreatedPage(views.CreatedProps{Member: *m, Companies: companies, Invitation: inv}))
+}
+
+// ResendInvitation serves POST /users/:id/resend.
+func (h *Handlers) ResendInvitation(c echo.Context) error {
+	v := ViewerOf(c)
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	m, err := h.Store.ResendInvitation(c.Request().Context(), v, id, c.RealIP())
+	if err != nil {
+		return err
+	}
+	h.mailQueued()
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "A new invitation is on its way to " + m.Email + ". The earlier link no longer works."})
+	return redirect(c, localPath(c.FormValue("return"), "/users"))
+}
+
+// HelpRequestAccess serves GET /help/request-access.
+func (h *Handlers) HelpRequestAccess(c echo.Context) error {
+	return h.render(c, http.StatusOK, "", views.HelpRequestAccessPage())
+}
+
+func (h *Handlers) mailQueued() {
+	if h.MailQueued != nil {
+		h.MailQueued()
+	}
+}

@@ -1,0 +1,421 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// Wizard steps, in order. A Notification user has no message step.
+type Step int
+
+const (
+	StepType Step = iota + 1
+	StepInfo
+	StepCompanies
+	StepMessage
+)
+
+// Draft is everything the create-user wizard has gathered so far. It travels
+// between steps in the form and is checked again in full at every step: the
+// account and the rights of the type never come from it.
+type Draft struct {
+	Key           string
+	Type          UserType
+	FirstName     string
+	LastName      string
+	Email         string
+	CompanyIDs    []uint
+	Message       string
+	InvoiceEmails bool
+}
+
+// LastStep is the final step for the draft's type.
+func (d Draft) LastStep() Step {
+	if d.Type == Notification {
+		return StepCompanies
+	}
+	return StepMessage
+}
+
+// NewDraftKey returns the idempotency key of a new wizard run.
+func NewDraftKey() string {
+	secret, _, err := newSecret()
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return secret
+}
+
+// DraftCheck is the outcome of checking a draft up to a step.
+type DraftCheck struct {
+	// Invalid is the first step that needs correcting, or 0.
+	Invalid Step
+	Fields  map[string]string
+	// ExistingMember is set when the address is already in this account.
+	ExistingMember *Membership
+	// Created is set when this very draft already created the person (a
+	// reload or double submit): not an error, the wizard is simply done.
+	Created *Membership
+	// LoginElsewhere is set when the address has a login in another account.
+	LoginElsewhere bool
+	// Companies are the chosen companies, resolved in this account.
+	Companies []Company
+	// Email is the canonical address.
+	Email string
+	key   string
+}
+
+// OK reports whether every checked step is valid.
+func (c *DraftCheck) OK() bool { return c.Invalid == 0 }
+
+func (c *DraftCheck) fail(step Step, field, msg string) {
+	if c.Invalid == 0 || step < c.Invalid {
+		c.Invalid = step
+	}
+	if _, seen := c.Fields[field]; !seen {
+		c.Fields[field] = msg
+	}
+}
+
+// MaxDraftCompanies bounds the companies one form may carry.
+const MaxDraftCompanies = 5000
+
+// CheckDraft validates a draft from the first step up to upTo, for a viewer
+// who must be allowed to create users.
+func (s *Store) CheckDraft(ctx context.Context, v *Viewer, d Draft, upTo Step) (*DraftCheck, error) {
+	if !CanManageUsers(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins can create users.")
+	}
+	c := &DraftCheck{Fields: map[string]string{}, key: d.Key}
+	db := s.db.WithContext(ctx)
+	if _, err := ParseUserType(string(d.Type)); err != nil {
+		c.fail(StepType, "type", "Choose the type of user to add.")
+	}
+	if upTo >= StepInfo {
+		if _, err := CleanName(d.FirstName, "First name", MaxNameLength); err != nil {
+			c.fail(StepInfo, "first_name", ErrorMessage(err))
+		}
+		if _, err := CleanName(d.LastName, "Last name", MaxNameLength); err != nil {
+			c.fail(StepInfo, "last_name", ErrorMessage(err))
+		}
+		email, err := CanonicalEmail(d.Email)
+		if err != nil {
+			c.fail(StepInfo, "email", ErrorMessage(err))
+		} else {
+			c.Email = email
+			if err := s.checkEmailFree(db, v.Account.ID, email, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if upTo >= StepCompanies && d.Type != Admin && c.Invalid != StepType {
+		if err := s.checkCompanies(db, v.Account.ID, d.CompanyIDs, c); err != nil {
+			return nil, err
+		}
+	}
+	if upTo >= StepMessage && d.Type != Notification {
+		if _, err := CleanMessage(d.Message); err != nil {
+			c.fail(StepMessage, "message", ErrorMessage(err))
+		}
+	}
+	return c, nil
+}
+
+func (s *Store) checkEmailFree(db *gorm.DB, accountID uint, email string, c *DraftCheck) error {
+	var existing Membership
+	err := db.Where("account_id = ? AND email = ?", accountID, email).Take(&existing).Error
+	switch {
+	case err == nil && existing.CreationKey != nil && *existing.CreationKey == c.key:
+		c.Created = &existing
+		return nil
+	case err == nil:
+		c.ExistingMember = &existing
+		c.fail(StepInfo, "email", fmt.Sprintf("%s is already a user of this account.", existing.FullName()))
+		return nil
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("check email in account: %w", err)
+	}
+	var logins int64
+	if err := db.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {
+		return fmt.Errorf("check email in system: %w", err)
+	}
+	if logins > 0 {
+		c.LoginElsewhere = true
+		c.fail(StepInfo, "email", "This email address already has a login in another Switchboard account.")
+	}
+	return nil
+}
+
+func (s *Store) checkCompanies(db *gorm.DB, accountID uint, ids []uint, c *DraftCheck) error {
+	if len(ids) == 0 {
+		c.fail(StepCompanies, "companies", "Choose at least one company this person will see.")
+		return nil
+	}
+	if len(ids) > MaxDraftCompanies {
+		c.fail(StepCompanies, "companies", "That is more companies than one form can carry.")
+		return nil
+	}
+	uniq := make(map[uint]bool, len(ids))
+	for _, id := range ids {
+		uniq[id] = true
+	}
+	var found []Company
+	err := db.Where("account_id = ? AND status = ? AND id IN ?", accountID, CompanyActive, ids).Order("name, id").Find(&found).Error
+	if err != nil {
+		return fmt.Errorf("check companies: %w", err)
+	}
+	if len(found) != len(uniq) {
+		c.fail(StepCompanies, "companies", "One of the chosen companies is no longer available. Check the list and choose again.")
+		return nil
+	}
+	c.Companies = found
+	return nil
+}
+
+// CleanMessage checks a personal message: length-limited, line breaks kept,
+// other control characters refused.
+func CleanMessage(input string) (string, error) {
+	s := strings.TrimSpace(strings.ReplaceAll(input, "\r\n", "\n"))
+	if !utf8.ValidString(s) {
+		return "", Errorf(Invalid, "The message contains characters we cannot read.")
+	}
+	if n := utf8.RuneCountInString(s); n > MaxMessageLength {
+		return "", Errorf(Invalid, "Keep the message to %d characters (it has %d).", MaxMessageLength, n)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return "", Errorf(Invalid, "The message cannot contain control characters.")
+		}
+	}
+	return s, nil
+}
+
+// CreateMember creates the person a finished wizard describes: the
+// membership, their companies, their invitation link and email (or, for a
+// Notification user, the email saying what they will receive) and the audit
+// events, all in one transaction. created is false when the draft's key had
+// already created someone (a reload or a double click): that person is
+// returned and nothing new is written.
+func (s *Store) CreateMember(ctx context.Context, v *Viewer, d Draft, ip string) (m *Membership, created bool, err error) {
+	if !wellFormedSecret(d.Key) {
+		return nil, false, Errorf(BadRequest, "This form is incomplete. Start again from the first step.")
+	}
+	if prior, err := s.memberByCreationKey(ctx, v.Account.ID, d.Key); err != nil || prior != nil {
+		return prior, false, err
+	}
+	check, err := s.CheckDraft(ctx, v, d, d.LastStep())
+	if err != nil {
+		return nil, false, err
+	}
+	if check.Created != nil {
+		return check.Created, false, nil
+	}
+	if !check.OK() {
+		return nil, false, &Error{Code: Invalid, Message: "Please correct the fields marked below.", Fields: check.Fields}
+	}
+	if s.mail == nil {
+		return nil, false, errors.New("create member: no mail composer configured")
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var e error
+		m, e = s.createMember(tx, v, d, check, ip)
+		return e
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// Lost a race: with the same key to a double submit (return what
+		// it created), otherwise to someone adding the same address.
+		if prior, perr := s.memberByCreationKey(ctx, v.Account.ID, d.Key); perr != nil || prior != nil {
+			return prior, false, perr
+		}
+		return nil, false, FieldErrors(map[string]string{"email": "Someone just added this email address to the account."})
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return m, true, nil
+}
+
+func (s *Store) memberByCreationKey(ctx context.Context, accountID uint, key string) (*Membership, error) {
+	var m Membership
+	err := s.db.WithContext(ctx).Where("account_id = ? AND creation_key = ?", accountID, key).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find member by creation key: %w", err)
+	}
+	return &m, nil
+}
+
+func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, ip string) (*Membership, error) {
+	now := s.Now()
+	first, _ := CleanName(d.FirstName, "First name", MaxNameLength)
+	last, _ := CleanName(d.LastName, "Last name", MaxNameLength)
+	message, _ := CleanMessage(d.Message)
+	key := d.Key
+	inviter := v.Membership.ID
+	m := Membership{AccountID: v.Account.ID, FirstName: first, LastName: last, Email: check.Email,
+		SortName: sortName(first, last), Type: d.Type, Status: MemberInvited, InvitedByID: &inviter,
+		InvitedAt: &now, InvoiceEmails: d.Type == Admin && d.InvoiceEmails, CreationKey: &key,
+		CreatedAt: now, UpdatedAt: now}
+	if !d.Type.CanLogIn() {
+		// Nothing to accept: a Notification user receives emails at once.
+		m.Status = MemberActive
+		m.ActivatedAt = &now
+	}
+	if err := tx.Create(&m).Error; err != nil {
+		return nil, fmt.Errorf("create member: %w", err)
+	}
+	names := make([]string, len(check.Companies))
+	for i, c := range check.Companies {
+		names[i] = c.Name
+		if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
+			return nil, fmt.Errorf("assign company: %w", err)
+		}
+	}
+	actor := v.Actor(ip)
+	detail := "Type " + d.Type.Label()
+	if len(names) > 0 {
+		detail += "; companies: " + strings.Join(names, ", ")
+	}
+	if err := s.audit(tx, v.Account.ID, actor, "member.created", &m, detail); err != nil {
+		return nil, err
+	}
+	if !d.Type.CanLogIn() {
+		mail, err := s.mail.NotificationAdded(NotificationMail{Member: m, InviterName: v.Membership.FullName(),
+			AccountName: v.Account.Name, Companies: names})
+		if err != nil {
+			return nil, fmt.Errorf("compose notification email: %w", err)
+		}
+		return &m, s.enqueueMail(tx, &m, "notification_added", mail)
+	}
+	return &m, s.invite(tx, v, &m, message, actor, "invitation.sent")
+}
+
+// invite issues a new invitation link for m (revoking earlier ones) and
+// writes its email to the outbox, inside the caller's transaction.
+func (s *Store) invite(tx *gorm.DB, v *Viewer, m *Membership, message string, actor Actor, action string) error {
+	// An older invitation still waiting in the outbox would arrive with a
+	// dead link; only the newest goes out.
+	if err := s.cancelPendingEmails(tx, m.ID, "invitation"); err != nil {
+		return err
+	}
+	inviter := v.Membership.ID
+	secret, tok, err := s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, &inviter, InvitationLinkTTL)
+	if err != nil {
+		return err
+	}
+	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: v.Membership.FullName(),
+		AccountName: v.Account.Name, Message: message, Secret: secret, ExpiresAt: tok.ExpiresAt})
+	if err != nil {
+		return fmt.Errorf("compose invitation email: %w", err)
+	}
+	if err := s.enqueueMail(tx, m, "invitation", mail); err != nil {
+		return err
+	}
+	return s.audit(tx, m.AccountID, actor, action, m, "Link expires "+tok.ExpiresAt.Format("Jan 2, 2006 15:04 UTC"))
+}
+
+func (s *Store) enqueueMail(tx *gorm.DB, m *Membership, kind string, mail Mail) error {
+	account, member := m.AccountID, m.ID
+	return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, MembershipID: &member, Kind: kind,
+		ToAddress: m.Email, ToName: m.FullName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+}
+
+// Resend limits: one new link a minute per person, five an hour.
+const (
+	resendGap     = time.Minute
+	resendPerHour = 5
+)
+
+// ResendInvitation issues a new link to a pending invitee and kills the old.
+func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, ip string) (*Membership, error) {
+	if !CanManageUsers(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins can resend invitations.")
+	}
+	if s.mail == nil {
+		return nil, errors.New("resend invitation: no mail composer configured")
+	}
+	var m Membership
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Where("account_id = ? AND id = ?", v.Account.ID, memberID).Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound()
+		}
+		if err != nil {
+			return fmt.Errorf("find member: %w", err)
+		}
+		if m.Status != MemberInvited || !m.Type.CanLogIn() {
+			return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
+		}
+		now := s.Now()
+		var recent []Token
+		if err := tx.Where("membership_id = ? AND purpose = ? AND created_at > ?", m.ID, PurposeInvitation, now.Add(-time.Hour)).
+			Order("created_at DESC").Find(&recent).Error; err != nil {
+			return fmt.Errorf("recent invitations: %w", err)
+		}
+		if len(recent) >= resendPerHour || (len(recent) > 0 && now.Sub(recent[0].CreatedAt) < resendGap) {
+			return &Error{Code: TooManyRequests, Title: "Invitation sent recently",
+				Message: fmt.Sprintf("An invitation to %s was sent moments ago. Give it a few minutes to arrive (and ask them to check spam) before sending another.", m.Email)}
+		}
+		return s.invite(tx, v, &m, "", v.Actor(ip), "invitation.resent")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// FindMember returns a person of the viewer's account that the viewer may see.
+func (s *Store) FindMember(ctx context.Context, v *Viewer, id uint) (*Membership, error) {
+	q := s.db.WithContext(ctx).Where("memberships.account_id = ? AND memberships.id = ?", v.Account.ID, id)
+	if !v.Type().SeesAllCompanies() {
+		q = q.Where(`(memberships.type = ? OR memberships.id = ? OR EXISTS (
+			SELECT 1 FROM assignments theirs JOIN assignments mine ON mine.company_id = theirs.company_id
+			WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`, Admin, v.Membership.ID, v.Membership.ID)
+	}
+	var m Membership
+	err := q.Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find member: %w", err)
+	}
+	return &m, nil
+}
+
+// CompaniesOf lists the active companies assigned to a member, A → Z.
+func (s *Store) CompaniesOf(ctx context.Context, m *Membership) ([]Company, error) {
+	var out []Company
+	err := s.db.WithContext(ctx).Joins("JOIN assignments a ON a.company_id = companies.id").
+		Where("a.membership_id = ? AND companies.status = ?", m.ID, CompanyActive).Order("companies.name, companies.id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("companies of member: %w", err)
+	}
+	return out, nil
+}
+
+// InvitationStateOf tells where a pending invitee's current link stands.
+func (s *Store) InvitationStateOf(ctx context.Context, m *Membership) (*InvitationState, error) {
+	if m.Status != MemberInvited {
+		return nil, nil
+	}
+	var t Token
+	err := s.db.WithContext(ctx).Where("membership_id = ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", m.ID, PurposeInvitation).
+		Order("created_at DESC").Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invitation of member: %w", err)
+	}
+	return &InvitationState{SentAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Expired: !s.Now().Before(t.ExpiresAt)}, nil
+}

@@ -1,0 +1,74 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"switchboard/models"
+)
+
+// Mailer composes the console's emails. Links are built from the configured
+// base URL only.
+type Mailer struct {
+	BaseURL *url.URL
+}
+
+var _ models.MailComposer = Mailer{}
+
+// InvitationLink is the address of an invitation's set-password page.
+func (m Mailer) InvitationLink(secret string) string {
+	return strings.TrimSuffix(m.BaseURL.String(), "/") + "/invite/" + secret
+}
+
+// Invitation composes the email that asks a new user to set their password.
+func (m Mailer) Invitation(in models.InvitationMail) (models.Mail, error) {
+	link := m.InvitationLink(in.Secret)
+	html, err := renderString(invitationEmail(in, link))
+	if err != nil {
+		return models.Mail{}, err
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "Hello %s,\n\n", in.Member.FirstName)
+	fmt.Fprintf(&t, "%s invited you to %s on Switchboard as a %s user.\n\n", in.InviterName, in.AccountName, in.Member.Type.Label())
+	if in.Message != "" {
+		for _, line := range strings.Split(in.Message, "\n") {
+			fmt.Fprintf(&t, "> %s\n", line)
+		}
+		t.WriteString("\n")
+	}
+	fmt.Fprintf(&t, "For your security nobody else can choose your password. Set it here:\n\n%s\n\n", link)
+	fmt.Fprintf(&t, "The link works once and expires on %s. Your login will be %s.\n", FormatDateTime(in.ExpiresAt), in.Member.Email)
+	t.WriteString("If you did not expect this email, you can ignore it.\n")
+	return models.Mail{Subject: fmt.Sprintf("%s invited you to %s on Switchboard", in.InviterName, in.AccountName),
+		Text: t.String(), HTML: html}, nil
+}
+
+// NotificationAdded tells a Notification user what they will receive.
+func (m Mailer) NotificationAdded(in models.NotificationMail) (models.Mail, error) {
+	html, err := renderString(notificationEmail(in))
+	if err != nil {
+		return models.Mail{}, err
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "Hello %s,\n\n", in.Member.FirstName)
+	fmt.Fprintf(&t, "%s added you to %s on Switchboard to receive notification and summary emails for:\n\n", in.InviterName, in.AccountName)
+	for _, c := range in.Companies {
+		fmt.Fprintf(&t, "  - %s\n", c)
+	}
+	fmt.Fprintf(&t, "\nYou do not need to do anything, and there is no login for this kind of user.\nIf you did not expect this email, reply to let %s know.\n", in.InviterName)
+	return models.Mail{Subject: fmt.Sprintf("You will receive notifications from %s", in.AccountName),
+		Text: t.String(), HTML: html}, nil
+}
+
+func renderString(c templ.Component) (string, error) {
+	var b bytes.Buffer
+	if err := c.Render(context.Background(), &b); err != nil {
+		return "", fmt.Errorf("render email: %w", err)
+	}
+	return b.String(), nil
+}
