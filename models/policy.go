@@ -201,3 +201,17 @@ func HomePath(t UserType) string {
 	}
 	return "/"
 }
+
+// CanAssign reports whether a member of type actor may add a member of type
+// target to a company, or remove them from it. Admins assign anyone but
+// Admins (who see every company anyway); Managers add and remove existing
+// Reporting and Notification users on their own companies.
+func CanAssign(actor, target UserType) bool {
+	switch actor {
+	case Admin:
+		return target != Admin
+	case Manager:
+		return target == Reporting || target == Notification
+	}
+	return false
+}

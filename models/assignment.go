@@ -1,0 +1,94 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// findVisibleCompany returns an active company of the viewer's account that
+// the viewer may see; anything else is the same 404.
+func (s *Store) findVisibleCompany(tx *gorm.DB, v *Viewer, companyID uint) (*Company, error) {
+	q := tx.Where("companies.account_id = ? AND companies.id = ? AND companies.status = ?", v.Account.ID, companyID, CompanyActive)
+	if !v.Type().SeesAllCompanies() {
+		q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.company_id = companies.id AND a.membership_id = ?)", v.Membership.ID)
+	}
+	var c Company
+	err := q.Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find company: %w", err)
+	}
+	return &c, nil
+}
+
+func (s *Store) memberOfAccount(tx *gorm.DB, v *Viewer, memberID uint) (*Membership, error) {
+	var m Membership
+	err := tx.Where("account_id = ? AND id = ?", v.Account.ID, memberID).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find member: %w", err)
+	}
+	return &m, nil
+}
+
+// AssignCompany gives a member sight of a company. Adding someone who is
+// already there is not an error.
+func (s *Store) AssignCompany(ctx context.Context, v *Viewer, memberID, companyID uint, ip string) (*Membership, *Company, error) {
+	return s.changeAssignment(ctx, v, memberID, companyID, ip, true)
+}
+
+// UnassignCompany takes a company away from a member.
+func (s *Store) UnassignCompany(ctx context.Context, v *Viewer, memberID, companyID uint, ip string) (*Membership, *Company, error) {
+	return s.changeAssignment(ctx, v, memberID, companyID, ip, false)
+}
+
+func (s *Store) changeAssignment(ctx context.Context, v *Viewer, memberID, companyID uint, ip string, add bool) (*Membership, *Company, error) {
+	var m *Membership
+	var c *Company
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if c, err = s.findVisibleCompany(tx, v, companyID); err != nil {
+			return err
+		}
+		if m, err = s.memberOfAccount(tx, v, memberID); err != nil {
+			return err
+		}
+		if !CanAssign(v.Type(), m.Type) {
+			if m.Type == Admin {
+				return Errorf(Conflict, "%s is an Admin and already sees every company.", m.FullName())
+			}
+			return Errorf(Forbidden, "As a %s you can add and remove only Reporting and Notification users.", v.Type().Label())
+		}
+		if add {
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+				Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: s.Now()})
+			if res.Error != nil {
+				return fmt.Errorf("assign company: %w", res.Error)
+			}
+			if res.RowsAffected == 0 {
+				return nil
+			}
+			return s.audit(tx, v.Account.ID, v.Actor(ip), "company.user_added", m, "Added to "+c.Name)
+		}
+		res := tx.Where("membership_id = ? AND company_id = ?", m.ID, c.ID).Delete(&Assignment{})
+		if res.Error != nil {
+			return fmt.Errorf("unassign company: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return s.audit(tx, v.Account.ID, v.Actor(ip), "company.user_removed", m, "Removed from "+c.Name)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, c, nil
+}
