@@ -29,6 +29,11 @@ type Sessions interface {
 	Flash(c echo.Context, f views.Flash) error
 	// Flashes reads (and so removes) the queued messages.
 	Flashes(c echo.Context) []views.Flash
+	// CurrentCompany is the ID of the company the person chose to work in
+	// (0 when none); it is checked against what they may see on every use.
+	CurrentCompany(c echo.Context) uint
+	// SetCurrentCompany remembers the company to work in.
+	SetCurrentCompany(c echo.Context, id uint) error
 }
 
 // Handlers holds the dependencies of every handler.
@@ -79,6 +84,13 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 	chrome := views.Chrome{CSRF: CSRFOf(c), Viewer: ViewerOf(c), Section: section}
 	if h.Sessions != nil {
 		chrome.Flashes = h.Sessions.Flashes(c)
+	}
+	if chrome.Viewer != nil && h.Sessions != nil {
+		co, several, err := h.Store.CurrentCompany(c.Request().Context(), chrome.Viewer, h.Sessions.CurrentCompany(c))
+		if err != nil {
+			return err
+		}
+		chrome.Company, chrome.SeveralCompanies = co, several
 	}
 	ctx := views.WithChrome(c.Request().Context(), chrome)
 	buf := bufferPool.Get().(*bytes.Buffer)

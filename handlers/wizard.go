@@ -77,8 +77,11 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 }
 
 func createdPath(m *models.Membership) string {
-	return "/users/" + strconv.FormatUint(uint64(m.ID), 10) + "/created"
+	return "/users/" + idPath(m.ID) + "/created"
 }
+
+// idPath writes an ID for a URL path.
+func idPath(id uint) string { return strconv.FormatUint(uint64(id), 10) }
 
 func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d models.Draft, check *models.DraftCheck) error {
 	v := ViewerOf(c)

@@ -12,12 +12,8 @@ import (
 // findVisibleCompany returns an active company of the viewer's account that
 // the viewer may see; anything else is the same 404.
 func (s *Store) findVisibleCompany(tx *gorm.DB, v *Viewer, companyID uint) (*Company, error) {
-	q := tx.Where("companies.account_id = ? AND companies.id = ? AND companies.status = ?", v.Account.ID, companyID, CompanyActive)
-	if !v.Type().SeesAllCompanies() {
-		q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.company_id = companies.id AND a.membership_id = ?)", v.Membership.ID)
-	}
 	var c Company
-	err := q.Take(&c).Error
+	err := visibleCompanies(tx, v).Where("companies.id = ? AND companies.status = ?", companyID, CompanyActive).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound()
 	}

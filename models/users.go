@@ -308,10 +308,7 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 
 // VisibleCompanies lists the active companies a viewer may see, A → Z.
 func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
-	q := s.db.WithContext(ctx).Where("companies.account_id = ? AND companies.status = ?", v.Account.ID, CompanyActive)
-	if !v.Type().SeesAllCompanies() {
-		q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.company_id = companies.id AND a.membership_id = ?)", v.Membership.ID)
-	}
+	q := visibleCompanies(s.db.WithContext(ctx), v).Where("companies.status = ?", CompanyActive)
 	var companies []Company
 	if err := q.Order("name, id").Find(&companies).Error; err != nil {
 		return nil, fmt.Errorf("list companies: %w", err)

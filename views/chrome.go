@@ -23,6 +23,10 @@ type Chrome struct {
 	Flashes []Flash
 	// Section names the nav item to mark as current.
 	Section string
+	// Company is the company being worked in; SeveralCompanies offers the
+	// switcher.
+	Company          *models.Company
+	SeveralCompanies bool
 }
 
 type chromeKey struct{}
@@ -54,5 +58,6 @@ func navItems(v *models.Viewer) []navItem {
 	if models.CanViewUsers(v.Type()) {
 		items = append(items, navItem{"users", "Users", "/users"})
 	}
+	items = append(items, navItem{"companies", "Companies", "/companies"})
 	return items
 }

@@ -35,4 +35,20 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/users/:id/created", h.UserCreated, requireLogin)
 	e.POST("/users/:id/resend", h.ResendInvitation, requireLogin)
 	e.GET("/help/request-access", h.HelpRequestAccess)
+
+	// Companies (journeys 9 and 10): Admins manage them; everyone sees and
+	// works within the ones they may see.
+	e.GET("/companies", h.Companies, requireLogin)
+	e.GET("/companies/new", h.NewCompany, requireLogin)
+	e.POST("/companies", h.CreateCompany, requireLogin)
+	e.GET("/companies/:id/edit", h.EditCompany, requireLogin)
+	e.POST("/companies/:id", h.UpdateCompany, requireLogin)
+	e.GET("/companies/:id/disable", h.ConfirmDisableCompany, requireLogin)
+	e.POST("/companies/:id/disable", h.DisableCompany, requireLogin)
+	e.POST("/companies/:id/enable", h.EnableCompany, requireLogin)
+	e.GET("/companies/:id/users", h.CompanyUsers, requireLogin)
+	e.POST("/companies/:id/users", h.AddCompanyUser, requireLogin)
+	e.POST("/companies/:id/users/:member/remove", h.RemoveCompanyUser, requireLogin)
+	e.GET("/switch-company", h.SwitchCompany, requireLogin)
+	e.POST("/switch-company", h.SwitchCompanyPost, requireLogin)
 }

@@ -20,6 +20,7 @@ const (
 	sidKey     = "sid"
 	csrfKey    = "csrf"
 	flashKey   = "flash"
+	companyKey = "company"
 )
 
 // sessionManager keeps only a session secret and the CSRF token in the
@@ -169,4 +170,17 @@ func (m *sessionManager) Flashes(c echo.Context) []views.Flash {
 		}
 	}
 	return out
+}
+
+// CurrentCompany is the company the person chose to work in, or 0.
+func (m *sessionManager) CurrentCompany(c echo.Context) uint {
+	id, _ := m.session(c).Values[companyKey].(uint)
+	return id
+}
+
+// SetCurrentCompany remembers the company to work in.
+func (m *sessionManager) SetCurrentCompany(c echo.Context, id uint) error {
+	s := m.session(c)
+	s.Values[companyKey] = id
+	return m.save(c, s)
 }

@@ -195,6 +195,7 @@ func (ts *testServer) login(email, password string) *browser {
 	if p.status != http.StatusSeeOther {
 		ts.t.Fatalf("login %s: status %d: %.400s", email, p.status, p.body)
 	}
+	b.follow(p) // as a browser does; it also picks up the new CSRF token
 	return b
 }
 

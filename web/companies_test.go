@@ -1,0 +1,373 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"switchboard/models"
+)
+
+// tenants is two accounts with people of every type, for scope tests.
+type tenants struct {
+	ts                           *testServer
+	own, other, foreign          uint // companies: A's assigned, A's unassigned, B's
+	admin, manager, reporting    uint // members of A (manager and reporting on own)
+	otherReporting, notification uint // A's: reporting on other; notification on own
+	managerOther                 uint // A's manager of the other company
+	foreignMember                uint // B's reporting user
+}
+
+func (ts *testServer) viewerFor(email string, accountName string) *models.Viewer {
+	ts.t.Helper()
+	var m models.Membership
+	err := ts.store.DB().Joins("JOIN accounts ON accounts.id = memberships.account_id").
+		Where("memberships.email = ? AND accounts.name = ?", email, accountName).Preload("Account").Take(&m).Error
+	if err != nil {
+		ts.t.Fatalf("viewer %s: %v", email, err)
+	}
+	return &models.Viewer{Membership: m, Account: *m.Account}
+}
+
+// addMember creates and (for login types) activates a member through the
+// domain functions, as the wizard and the invitation page would.
+func (ts *testServer) addMember(by *models.Viewer, typ models.UserType, first, email string, companies ...uint) uint {
+	ts.t.Helper()
+	ctx := context.Background()
+	d := models.Draft{Key: models.NewDraftKey(), Type: typ, FirstName: first, LastName: "Test", Email: email, CompanyIDs: companies}
+	m, _, err := ts.store.CreateMember(ctx, by, d, "")
+	if err != nil {
+		ts.t.Fatalf("create %s: %v", email, err)
+	}
+	if typ.CanLogIn() {
+		_, secret := ts.lastInvitation(m.Email)
+		if _, err := ts.store.AcceptInvitation(ctx, secret, strongPassword, strongPassword, ""); err != nil {
+			ts.t.Fatalf("accept %s: %v", email, err)
+		}
+	}
+	return m.ID
+}
+
+func newTenants(t *testing.T) *tenants {
+	ts := newTestServer(t)
+	ts.setupAccount("ada@example.com")
+	tn := &tenants{ts: ts}
+	admin := ts.viewerFor("ada@example.com", "Acme Calls")
+	tn.admin = admin.Membership.ID
+	fmt.Sscan(ts.companyID("Acme Plumbing"), &tn.own)
+	fmt.Sscan(ts.addCompany("Other Roofing"), &tn.other)
+	tn.manager = ts.addMember(admin, models.Manager, "Max", "max@example.com", tn.own)
+	tn.reporting = ts.addMember(admin, models.Reporting, "Rita", "rita@example.com", tn.own)
+	tn.otherReporting = ts.addMember(admin, models.Reporting, "Olly", "olly@example.com", tn.other)
+	tn.notification = ts.addMember(admin, models.Notification, "Nora", "nora@example.com", tn.own)
+	tn.managerOther = ts.addMember(admin, models.Manager, "Mona", "mona@example.com", tn.other)
+
+	secret, err := ts.store.Bootstrap(context.Background(), models.AccountInput{AccountName: "Beta Calls", Email: "bea@example.com", FirstName: "Bea", LastName: "Beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.AcceptInvitation(context.Background(), secret, strongPassword, strongPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	bea := ts.viewerFor("bea@example.com", "Beta Calls")
+	var foreign models.Company
+	ts.store.DB().Where("account_id = ?", bea.Account.ID).Take(&foreign)
+	tn.foreign = foreign.ID
+	tn.foreignMember = ts.addMember(bea, models.Reporting, "Finn", "finn@example.com", tn.foreign)
+	return tn
+}
+
+func TestCompanies_AdminCreatesRenamesDisablesAndEnables(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.setupAccount("ada@example.com")
+
+	wantStatus(t, admin.get("/companies/new"), http.StatusOK)
+	for _, bad := range []url.Values{
+		{"name": {""}, "time_zone": {"UTC"}},
+		{"name": {"Acme Plumbing"}, "time_zone": {"UTC"}},
+		{"name": {"acme plumbing "}, "time_zone": {"UTC"}},
+		{"name": {"Roofers"}, "time_zone": {"Mars/Base"}},
+		{"name": {strings.Repeat("x", 121)}, "time_zone": {"UTC"}},
+	} {
+		p := admin.post("/companies", bad)
+		wantStatus(t, p, http.StatusUnprocessableEntity)
+		if p.text(".field-error") == "" {
+			t.Errorf("%v: no field error", bad)
+		}
+	}
+	p := admin.post("/companies", url.Values{"name": {"Best Roofing"}, "time_zone": {"America/Denver"}})
+	wantStatus(t, p, http.StatusSeeOther)
+	if !strings.Contains(p.header.Get("Location"), "/users?invite=1") {
+		t.Errorf("after create: %s", p.header.Get("Location"))
+	}
+	list := admin.get("/companies")
+	if got := list.text(`[data-testid="tab-active"]`); got != "Active 2" {
+		t.Errorf("active tab = %q", got)
+	}
+	id := ts.companyID("Best Roofing")
+	wantStatus(t, admin.post("/companies/"+id, url.Values{"name": {"Best Roofing & Gutters"}, "time_zone": {"America/Denver"}}), http.StatusSeeOther)
+	if !strings.Contains(admin.get("/companies").text(`[data-testid="companies-table"]`), "Best Roofing & Gutters") {
+		t.Error("rename not shown")
+	}
+
+	// Disabling names who loses sight of it.
+	adminV := ts.viewerFor("ada@example.com", "Acme Calls")
+	var cid uint
+	fmt.Sscan(id, &cid)
+	ts.addMember(adminV, models.Reporting, "Rita", "rita@example.com", cid)
+	confirm := admin.get("/companies/" + id + "/disable")
+	wantStatus(t, confirm, http.StatusOK)
+	if got := confirm.text(`[data-testid="losing"]`); !strings.Contains(got, "rita@example.com") {
+		t.Errorf("losing = %q", got)
+	}
+	wantStatus(t, admin.post("/companies/"+id+"/disable", nil), http.StatusSeeOther)
+	list = admin.get("/companies")
+	if got := list.text(`[data-testid="tab-disabled"]`); got != "Disabled 1" {
+		t.Errorf("disabled tab = %q", got)
+	}
+	if strings.Contains(list.text(`[data-testid="companies-table"]`), "Best Roofing") {
+		t.Error("a disabled company is in the Active list")
+	}
+	if !strings.Contains(admin.get("/companies?status=disabled").text(`[data-testid="companies-table"]`), "Best Roofing") {
+		t.Error("the disabled company is not in the Disabled list")
+	}
+	// Assignments are kept for when it returns.
+	var kept int64
+	ts.store.DB().Model(&models.Assignment{}).Where("company_id = ?", cid).Count(&kept)
+	if kept != 1 {
+		t.Errorf("%d assignments kept, want 1", kept)
+	}
+	wantStatus(t, admin.post("/companies/"+id+"/enable", nil), http.StatusSeeOther)
+	if got := admin.get("/companies").text(`[data-testid="tab-active"]`); got != "Active 2" {
+		t.Errorf("after enable: %q", got)
+	}
+	var events []string
+	ts.store.DB().Model(&models.AuditEvent{}).Where("action LIKE 'company.%'").Order("id").Pluck("action", &events)
+	if strings.Join(events, ",") != "company.created,company.updated,company.disabled,company.enabled" {
+		t.Errorf("audit: %v", events)
+	}
+}
+
+func TestCompanies_EditUsersAddWithPlusAndRemove(t *testing.T) {
+	tn := newTenants(t)
+	ts := tn.ts
+	admin := ts.login("ada@example.com", strongPassword)
+	other := fmt.Sprint(tn.other)
+
+	people := admin.get("/companies/" + other + "/users")
+	wantStatus(t, people, http.StatusOK)
+	got := people.text(`[data-testid="company-people"]`)
+	if !strings.Contains(got, "ada@example.com") || !strings.Contains(got, "All companies") || !strings.Contains(got, "olly@example.com") {
+		t.Errorf("people of Other Roofing: %q", got)
+	}
+	invite := admin.get("/companies/" + other + "/users?invite=1")
+	cands := invite.text(`[data-testid="candidates"]`)
+	if !strings.Contains(cands, "rita@example.com") || strings.Contains(cands, "olly@example.com") || strings.Contains(cands, "ada@example.com") || strings.Contains(cands, "finn@example.com") {
+		t.Errorf("candidates = %q", cands)
+	}
+	p := admin.post("/companies/"+other+"/users", url.Values{"member": {fmt.Sprint(tn.reporting)}})
+	wantStatus(t, p, http.StatusSeeOther)
+	if !strings.Contains(admin.follow(p).text(".flash"), "Rita Test now has access to Other Roofing") {
+		t.Error("no confirmation after +")
+	}
+	if !strings.Contains(admin.get("/companies/"+other+"/users").text(`[data-testid="company-people"]`), "rita@example.com") {
+		t.Error("Rita not listed after +")
+	}
+	p = admin.post(fmt.Sprintf("/companies/%s/users/%d/remove", other, tn.reporting), nil)
+	wantStatus(t, p, http.StatusSeeOther)
+	if strings.Contains(admin.get("/companies/"+other+"/users").text(`[data-testid="company-people"]`), "rita@example.com") {
+		t.Error("Rita still listed after removal")
+	}
+	// Another account's person cannot be added, nor an Admin.
+	wantStatus(t, admin.post("/companies/"+other+"/users", url.Values{"member": {fmt.Sprint(tn.foreignMember)}}), http.StatusNotFound)
+	wantStatus(t, admin.post("/companies/"+other+"/users", url.Values{"member": {fmt.Sprint(tn.admin)}}), http.StatusConflict)
+}
+
+func TestCompanies_ManagerWorksWithinTheirCompanies(t *testing.T) {
+	tn := newTenants(t)
+	ts := tn.ts
+	max := ts.login("max@example.com", strongPassword)
+	own, other := fmt.Sprint(tn.own), fmt.Sprint(tn.other)
+
+	list := max.get("/companies")
+	wantStatus(t, list, http.StatusOK)
+	if got := list.text(`[data-testid="companies-table"]`); !strings.Contains(got, "Acme Plumbing") || strings.Contains(got, "Other Roofing") {
+		t.Errorf("manager's companies: %q", got)
+	}
+	if list.doc.Find(`[data-testid="create-company"], [data-testid="tab-disabled"], [data-testid="disable"]`).Length() != 0 {
+		t.Error("a Manager is offered company management")
+	}
+	users := max.get("/users")
+	got := users.text(`[data-testid="users-table"]`)
+	if !strings.Contains(got, "rita@example.com") || strings.Contains(got, "olly@example.com") || strings.Contains(got, "finn@example.com") {
+		t.Errorf("manager's users list: %q", got)
+	}
+	// Add and remove existing Reporting and Notification people on their company.
+	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.otherReporting)}}), http.StatusSeeOther)
+	wantStatus(t, max.post(fmt.Sprintf("/companies/%s/users/%d/remove", own, tn.otherReporting), nil), http.StatusSeeOther)
+	wantStatus(t, max.post(fmt.Sprintf("/companies/%s/users/%d/remove", own, tn.notification), nil), http.StatusSeeOther)
+	// Nothing else.
+	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.managerOther)}}), http.StatusForbidden)
+	wantStatus(t, max.post("/companies/"+other+"/users", url.Values{"member": {fmt.Sprint(tn.reporting)}}), http.StatusNotFound)
+	wantStatus(t, max.get("/companies/"+other+"/users"), http.StatusNotFound)
+	wantStatus(t, max.post("/companies", url.Values{"name": {"Mine"}, "time_zone": {"UTC"}}), http.StatusForbidden)
+	wantStatus(t, max.post("/companies/"+own+"/disable", nil), http.StatusForbidden)
+	wantStatus(t, max.get("/companies?status=disabled"), http.StatusForbidden)
+}
+
+func TestCompanies_DisablingHidesItAtTheNextRequest(t *testing.T) {
+	tn := newTenants(t)
+	ts := tn.ts
+	admin := ts.login("ada@example.com", strongPassword)
+	max := ts.login("max@example.com", strongPassword)
+	own := fmt.Sprint(tn.own)
+	wantStatus(t, max.get("/companies/"+own+"/users"), http.StatusOK)
+
+	wantStatus(t, admin.post("/companies/"+own+"/disable", nil), http.StatusSeeOther)
+	wantStatus(t, max.get("/companies/"+own+"/users"), http.StatusNotFound)
+	if strings.Contains(max.get("/companies").body, "Acme Plumbing") {
+		t.Error("a disabled company is still listed for the Manager")
+	}
+	if got := max.get("/users").text(`[data-testid="users-table"]`); strings.Contains(got, "rita@example.com") {
+		t.Error("the Manager still sees people through a disabled company")
+	}
+	wantStatus(t, admin.post("/companies/"+own+"/enable", nil), http.StatusSeeOther)
+	wantStatus(t, max.get("/companies/"+own+"/users"), http.StatusOK)
+}
+
+// The IDOR table of SECURITY.md: each type × each company/person/account
+// action × own company / other company / other account.
+func TestScope_EveryTypeEveryActionEveryTarget(t *testing.T) {
+	tn := newTenants(t)
+	ts := tn.ts
+	browsers := map[string]*browser{
+		"admin":     ts.login("ada@example.com", strongPassword),
+		"manager":   ts.login("max@example.com", strongPassword),
+		"reporting": ts.login("rita@example.com", strongPassword),
+		"anonymous": ts.browser(),
+	}
+	browsers["anonymous"].get("/login")
+	company := map[string]uint{"own": tn.own, "other": tn.other, "foreign": tn.foreign}
+	person := map[string]uint{"own": tn.otherReporting, "other": tn.otherReporting, "foreign": tn.foreignMember}
+	person["own"] = tn.notification
+
+	type action struct {
+		name   string
+		method string
+		path   func(target string) string
+		form   func(target string) url.Values
+	}
+	actions := []action{
+		{"view company users", "GET", func(t string) string { return fmt.Sprintf("/companies/%d/users", company[t]) }, nil},
+		{"invite list", "GET", func(t string) string { return fmt.Sprintf("/companies/%d/users?invite=1", company[t]) }, nil},
+		{"add to company", "POST", func(t string) string { return fmt.Sprintf("/companies/%d/users", company[t]) },
+			func(t string) url.Values { return url.Values{"member": {fmt.Sprint(tn.otherReporting)}} }},
+		{"remove from company", "POST", func(t string) string {
+			return fmt.Sprintf("/companies/%d/users/%d/remove", company[t], person[t])
+		}, nil},
+		{"edit company", "GET", func(t string) string { return fmt.Sprintf("/companies/%d/edit", company[t]) }, nil},
+		{"rename company", "POST", func(t string) string { return fmt.Sprintf("/companies/%d", company[t]) },
+			func(t string) url.Values { return url.Values{"name": {"Renamed " + t}, "time_zone": {"UTC"}} }},
+		{"resend invitation", "POST", func(t string) string { return fmt.Sprintf("/users/%d/resend", person[t]) }, nil},
+		{"filter users by company", "GET", func(t string) string { return fmt.Sprintf("/users?company=%d", company[t]) }, nil},
+		// Last: it takes the company away from everyone else.
+		{"disable company", "POST", func(t string) string { return fmt.Sprintf("/companies/%d/disable", company[t]) }, nil},
+	}
+	// want[actor][action][target]: the status, or 0 for "2xx/3xx success".
+	const ok = 0
+	want := map[string]map[string]map[string]int{
+		"admin": {
+			"view company users": {"own": ok, "other": ok, "foreign": 404}, "invite list": {"own": ok, "other": ok, "foreign": 404},
+			"add to company": {"own": ok, "other": ok, "foreign": 404}, "remove from company": {"own": ok, "other": ok, "foreign": 404},
+			"edit company": {"own": ok, "other": ok, "foreign": 404}, "rename company": {"own": ok, "other": ok, "foreign": 404},
+			"disable company": {"own": ok, "other": ok, "foreign": 404},
+			"resend invitation": {"own": 409, "other": 409, "foreign": 404},
+			"filter users by company": {"own": ok, "other": ok, "foreign": 404},
+		},
+		"manager": {
+			"view company users": {"own": ok, "other": 404, "foreign": 404}, "invite list": {"own": ok, "other": 404, "foreign": 404},
+			"add to company": {"own": ok, "other": 404, "foreign": 404}, "remove from company": {"own": ok, "other": 404, "foreign": 404},
+			"edit company": {"own": 403, "other": 403, "foreign": 403}, "rename company": {"own": 403, "other": 403, "foreign": 403},
+			"disable company": {"own": 403, "other": 403, "foreign": 403},
+			"resend invitation": {"own": 403, "other": 403, "foreign": 403},
+			"filter users by company": {"own": ok, "other": 404, "foreign": 404},
+		},
+		"reporting": {
+			"view company users": {"own": 403, "other": 403, "foreign": 403}, "invite list": {"own": 403, "other": 403, "foreign": 403},
+			"add to company": {"own": 403, "other": 404, "foreign": 404}, "remove from company": {"own": 403, "other": 404, "foreign": 404},
+			"edit company": {"own": 403, "other": 403, "foreign": 403}, "rename company": {"own": 403, "other": 403, "foreign": 403},
+			"disable company": {"own": 403, "other": 403, "foreign": 403},
+			"resend invitation": {"own": 403, "other": 403, "foreign": 403},
+			"filter users by company": {"own": 403, "other": 403, "foreign": 403},
+		},
+	}
+	// The Admin goes last: their disabling would change the others' answers.
+	for _, actor := range []string{"manager", "reporting", "anonymous", "admin"} {
+		b := browsers[actor]
+		for _, a := range actions {
+			for _, target := range []string{"own", "other", "foreign"} {
+				var p *page
+				if a.method == "GET" {
+					p = b.get(a.path(target))
+				} else {
+					var form url.Values
+					if a.form != nil {
+						form = a.form(target)
+					}
+					p = b.post(a.path(target), form)
+				}
+				name := fmt.Sprintf("%s / %s / %s", actor, a.name, target)
+				if actor == "anonymous" {
+					if p.status != http.StatusSeeOther && p.status != http.StatusUnauthorized {
+						t.Errorf("%s: status %d, want a login redirect or 401", name, p.status)
+					}
+					continue
+				}
+				w := want[actor][a.name][target]
+				if w == ok {
+					if p.status >= 400 {
+						t.Errorf("%s: status %d, want success", name, p.status)
+					}
+				} else if p.status != w {
+					t.Errorf("%s: status %d, want %d", name, p.status, w)
+				}
+				if p.status == http.StatusNotFound && strings.Contains(p.body, "Beta Calls") {
+					t.Errorf("%s: a 404 shows the other account's data", name)
+				}
+			}
+		}
+	}
+}
+
+func TestCompanies_HeaderShowsCompanyAndSwitches(t *testing.T) {
+	tn := newTenants(t)
+	ts := tn.ts
+	admin := ts.login("ada@example.com", strongPassword)
+	p := admin.get("/")
+	if got := p.text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Plumbing") || !strings.Contains(got, "Switch") {
+		t.Errorf("header company = %q", got)
+	}
+	wantStatus(t, admin.get("/switch-company"), http.StatusOK)
+	wantStatus(t, admin.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.other)}}), http.StatusSeeOther)
+	if got := admin.get("/users").text(`[data-testid="current-company"]`); !strings.Contains(got, "Other Roofing") {
+		t.Errorf("after switching: %q", got)
+	}
+	wantStatus(t, admin.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.foreign)}}), http.StatusNotFound)
+
+	// Disabling the company in use falls back to one still visible.
+	wantStatus(t, admin.post(fmt.Sprintf("/companies/%d/disable", tn.other), nil), http.StatusSeeOther)
+	if got := admin.get("/").text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Plumbing") {
+		t.Errorf("after disabling the current company: %q", got)
+	}
+
+	// A Manager with one company has nothing to switch to.
+	max := ts.login("max@example.com", strongPassword)
+	got := max.get("/").text(`[data-testid="current-company"]`)
+	if !strings.Contains(got, "Acme Plumbing") || strings.Contains(got, "Switch") {
+		t.Errorf("manager header = %q", got)
+	}
+	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.other)}}), http.StatusNotFound)
+}
