@@ -91,6 +91,11 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 			return err
 		}
 		chrome.Company, chrome.SeveralCompanies = co, several
+		accounts, err := h.Store.CountAccountsOf(c.Request().Context(), chrome.Viewer.Login.ID)
+		if err != nil {
+			return err
+		}
+		chrome.SeveralAccounts = accounts > 1
 	}
 	ctx := views.WithChrome(c.Request().Context(), chrome)
 	buf := bufferPool.Get().(*bytes.Buffer)

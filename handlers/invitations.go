@@ -20,9 +20,13 @@ func (h *Handlers) InvitationForm(c echo.Context) error {
 }
 
 func (h *Handlers) invitationForm(c echo.Context, inv *models.Invitation) views.InvitationForm {
-	f := views.InvitationForm{Invitation: inv}
-	if v := ViewerOf(c); v != nil && v.Login.Email != inv.Member.Email {
-		f.SignedInAs = v.Login.Email
+	f := views.InvitationForm{Invitation: inv, Path: c.Request().URL.Path}
+	if v := ViewerOf(c); v != nil {
+		if v.Login.Email != inv.Member.Email {
+			f.SignedInAs = v.Login.Email
+		} else {
+			f.SignedIn = true
+		}
 	}
 	return f
 }
@@ -40,6 +44,18 @@ func (h *Handlers) InvitationPost(c echo.Context) error {
 		// Someone else is logged in here: never attach this invitation
 		// to them, nor silently swap who is logged in.
 		return h.render(c, http.StatusConflict, "", views.InvitationPage(form))
+	}
+	if inv.HasLogin {
+		// An existing login joins; it never gets a new password here.
+		m, err := h.Store.JoinWithInvitation(ctx, ViewerOf(c), c.Param("token"), c.RealIP())
+		if err != nil {
+			return err
+		}
+		if err := h.Sessions.LogIn(c, m); err != nil {
+			return err
+		}
+		_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "You joined " + inv.AccountName + ". Switch between your accounts from the header."})
+		return redirect(c, models.HomePath(m.Type))
 	}
 	m, err := h.Store.AcceptInvitation(ctx, c.Param("token"), c.FormValue("password"), c.FormValue("confirm"), c.RealIP())
 	if isFieldError(err) {

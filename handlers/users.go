@@ -48,9 +48,13 @@ func (h *Handlers) Users(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	incoming, err := h.Store.CountIncomingAccessRequests(ctx, v)
+	if err != nil {
+		return err
+	}
 	filter, _ = models.CleanUserFilter(filter)
 	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
-		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(),
+		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(), IncomingRequests: incoming,
 	}))
 }
 

@@ -110,7 +110,7 @@ func sqliteDSN(dsn string) (path, full string) {
 func (s *Store) migrate(ctx context.Context) error {
 	err := s.db.WithContext(ctx).AutoMigrate(
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{},
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{},
 	)
 	if err != nil {
 		return fmt.Errorf("migrate schema: %w", err)

@@ -15,6 +15,10 @@ type Invitation struct {
 	AccountName string
 	InviterName string // empty when the console itself invited (bootstrap)
 	ExpiresAt   time.Time
+	// HasLogin is set when the address already has a password (from
+	// another account): the invitee then joins by logging in, not by
+	// choosing a new password.
+	HasLogin bool
 }
 
 // FindInvitation checks an invitation link and says who it is for.
@@ -46,6 +50,11 @@ func (s *Store) invitationOf(db *gorm.DB, t *Token) (*Invitation, error) {
 		return nil, linkRevoked()
 	}
 	inv := &Invitation{Member: m, AccountName: m.Account.Name, ExpiresAt: t.ExpiresAt}
+	var logins int64
+	if err := db.Model(&Login{}).Where("email = ?", m.Email).Count(&logins).Error; err != nil {
+		return nil, fmt.Errorf("check login: %w", err)
+	}
+	inv.HasLogin = logins > 0
 	if t.CreatedByID != nil {
 		var by Membership
 		if db.Select("first_name", "last_name").Take(&by, "id = ?", *t.CreatedByID).Error == nil {
@@ -109,6 +118,45 @@ func (s *Store) AcceptInvitation(ctx context.Context, secret, password, confirm 
 		member = &m
 		return s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m,
 			"Set a password from the invitation link")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return member, nil
+}
+
+// JoinWithInvitation accepts an invitation for someone who already has a
+// login: the viewer must be logged in as the very address it was sent to.
+// Their password does not change.
+func (s *Store) JoinWithInvitation(ctx context.Context, v *Viewer, secret, ip string) (*Membership, error) {
+	var member *Membership
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		t, err := s.consumeToken(tx, secret, PurposeInvitation)
+		if err != nil {
+			return err
+		}
+		inv, err := s.invitationOf(tx, t)
+		if err != nil {
+			return err
+		}
+		m := inv.Member
+		if v == nil || v.Login.Email != m.Email {
+			return &Error{Code: Forbidden, Title: "This invitation is for someone else",
+				Message: "Log in as " + m.Email + " to accept it."}
+		}
+		now := s.Now()
+		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, MemberInvited).
+			Updates(map[string]any{"login_id": v.Login.ID, "status": MemberActive, "activated_at": now, "updated_at": now})
+		if res.Error != nil {
+			return fmt.Errorf("activate member: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return linkUsed()
+		}
+		m.LoginID, m.Status, m.ActivatedAt = &v.Login.ID, MemberActive, &now
+		member = &m
+		return s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m,
+			"Joined with an existing login from the invitation link")
 	})
 	if err != nil {
 		return nil, err

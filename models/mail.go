@@ -34,6 +34,21 @@ type NotificationMail struct {
 type MailComposer interface {
 	Invitation(InvitationMail) (Mail, error)
 	NotificationAdded(NotificationMail) (Mail, error)
+	TypeChanged(TypeChangedMail) (Mail, error)
+	AccessRequested(AccessMail) (Mail, error)
+	AccessGranted(AccessMail) (Mail, error)
+	AccessDeclined(AccessMail) (Mail, error)
+}
+
+// TypeChangedMail tells a person that an Admin promoted or demoted them, and
+// what they gained or lost, from the permission table.
+type TypeChangedMail struct {
+	Member      Membership
+	ActorName   string
+	AccountName string
+	From, To    UserType
+	Gained      []string
+	Lost        []string
 }
 
 // UseMail sets the composer for emails written with domain changes. It is

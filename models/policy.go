@@ -215,3 +215,47 @@ func CanAssign(actor, target UserType) bool {
 	}
 	return false
 }
+
+// People management (issue 5): who may edit, promote, demote, disable and
+// delete whom. Everything here derives from the matrix above.
+
+// CanEditMember: the Edit User page and everything on it (names, type,
+// status, deletion). Only Admins create or disable users, so only they edit
+// them; Managers add and remove people on companies through CanAssign.
+func CanEditMember(actor UserType) bool { return CanManageUsers(actor) }
+
+// CanChangeType reports whether actor may move a person from one type to
+// another: Admins may set any type (they create users "of equal or lesser
+// access", and Admin is the top), and a move must change something.
+func CanChangeType(actor, from, to UserType) bool {
+	return CanManageUsers(actor) && from.Rank() > 0 && to.Rank() > 0 && from != to
+}
+
+// CanViewAudit: the audit log of the account.
+func CanViewAudit(t UserType) bool { return CanManageUsers(t) }
+
+// GetsInvoiceEmails: the invoice-email opt-in exists only for the types
+// that see billing.
+func GetsInvoiceEmails(t UserType) bool { return Can(t, CapBilling) }
+
+// HigherTypes lists the types above t, nearest first: the promotions.
+func HigherTypes(t UserType) []UserType {
+	var out []UserType
+	for i := len(UserTypes) - 1; i >= 0; i-- {
+		if UserTypes[i].Rank() > t.Rank() {
+			out = append(out, UserTypes[i])
+		}
+	}
+	return out
+}
+
+// LowerTypes lists the types below t, nearest first: the demotions.
+func LowerTypes(t UserType) []UserType {
+	var out []UserType
+	for _, u := range UserTypes {
+		if u.Rank() < t.Rank() {
+			out = append(out, u)
+		}
+	}
+	return out
+}

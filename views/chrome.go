@@ -27,6 +27,8 @@ type Chrome struct {
 	// switcher.
 	Company          *models.Company
 	SeveralCompanies bool
+	// SeveralAccounts offers the account switcher.
+	SeveralAccounts bool
 }
 
 type chromeKey struct{}
@@ -59,5 +61,9 @@ func navItems(v *models.Viewer) []navItem {
 		items = append(items, navItem{"users", "Users", "/users"})
 	}
 	items = append(items, navItem{"companies", "Companies", "/companies"})
+	items = append(items, navItem{"account", "Account", "/account"})
+	if models.CanViewAudit(v.Type()) {
+		items = append(items, navItem{"audit", "Audit log", "/audit"})
+	}
 	return items
 }

@@ -72,3 +72,43 @@ func renderString(c templ.Component) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// LoginLink is the address of the login page.
+func (m Mailer) LoginLink() string { return strings.TrimSuffix(m.BaseURL.String(), "/") + "/login" }
+
+// TypeChanged tells a person that their type changed and what it means.
+func (m Mailer) TypeChanged(in models.TypeChangedMail) (models.Mail, error) {
+	login := ""
+	if in.To.CanLogIn() {
+		login = m.LoginLink()
+	}
+	html, err := renderString(typeChangedEmail(in, login))
+	if err != nil {
+		return models.Mail{}, err
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "Hello %s,\n\n", in.Member.FirstName)
+	fmt.Fprintf(&t, "%s changed your type in %s on Switchboard from %s to %s.\n\n", in.ActorName, in.AccountName, in.From.Label(), in.To.Label())
+	if len(in.Gained) > 0 {
+		t.WriteString("You can now:\n")
+		for _, line := range in.Gained {
+			fmt.Fprintf(&t, "  - %s\n", line)
+		}
+		t.WriteString("\n")
+	}
+	if len(in.Lost) > 0 {
+		t.WriteString("You can no longer:\n")
+		for _, line := range in.Lost {
+			fmt.Fprintf(&t, "  - %s\n", line)
+		}
+		t.WriteString("\n")
+	}
+	if login != "" {
+		fmt.Fprintf(&t, "The change applies from your next page in Switchboard: %s\n", login)
+	} else {
+		fmt.Fprintf(&t, "You no longer log in to %s. You will keep receiving its notification and summary emails.\n", in.AccountName)
+	}
+	fmt.Fprintf(&t, "If you have questions, reply to let %s know.\n", in.ActorName)
+	return models.Mail{Subject: fmt.Sprintf("Your user type in %s is now %s", in.AccountName, in.To.Label()),
+		Text: t.String(), HTML: html}, nil
+}

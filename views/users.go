@@ -14,6 +14,15 @@ type UsersProps struct {
 	Filter    models.UserFilter
 	Companies []models.Company
 	Now       time.Time
+	// IncomingRequests counts access requests waiting for an Admin.
+	IncomingRequests int64
+}
+
+func pluralWord(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // Filtered reports whether anything narrows the list.

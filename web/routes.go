@@ -36,6 +36,21 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/users/:id/resend", h.ResendInvitation, requireLogin)
 	e.GET("/help/request-access", h.HelpRequestAccess)
 
+	// Edit User, promote and demote, disable and re-enable, delete, and the
+	// audit log (journeys 7 and 8, issue 5). Admins only; models decide.
+	e.GET("/users/:id", h.EditUser, requireLogin)
+	e.POST("/users/:id", h.EditUserPost, requireLogin)
+	e.POST("/users/:id/companies/add", h.AddUserCompany, requireLogin)
+	e.POST("/users/:id/companies/remove", h.RemoveUserCompany, requireLogin)
+	e.GET("/users/:id/promote", h.TypeChangeForm, requireLogin)
+	e.GET("/users/:id/demote", h.TypeChangeForm, requireLogin)
+	e.POST("/users/:id/type", h.ChangeType, requireLogin)
+	e.POST("/users/:id/disable", h.DisableUser, requireLogin)
+	e.POST("/users/:id/enable", h.EnableUser, requireLogin)
+	e.GET("/users/:id/delete", h.DeleteUserForm, requireLogin)
+	e.POST("/users/:id/delete", h.DeleteUser, requireLogin)
+	e.GET("/audit", h.Audit, requireLogin)
+
 	// Companies (journeys 9 and 10): Admins manage them; everyone sees and
 	// works within the ones they may see.
 	e.GET("/companies", h.Companies, requireLogin)
@@ -50,5 +65,19 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/companies/:id/users", h.AddCompanyUser, requireLogin)
 	e.POST("/companies/:id/users/:member/remove", h.RemoveCompanyUser, requireLogin)
 	e.GET("/switch-company", h.SwitchCompany, requireLogin)
+
+	// One login, several accounts (journey 6).
+	e.GET("/account", h.Account, requireLogin)
+	e.GET("/account/leave", h.ConfirmLeave, requireLogin)
+	e.POST("/account/leave", h.Leave, requireLogin)
+	e.GET("/access-requests", h.AccessRequests, requireLogin)
+	e.POST("/access-requests", h.RequestAccess, requireLogin)
+	e.POST("/access-requests/:id/withdraw", h.WithdrawAccessRequest, requireLogin)
+	e.GET("/access-requests/incoming", h.IncomingAccessRequests, requireLogin)
+	e.GET("/access-requests/:id/grant", h.GrantForm, requireLogin)
+	e.POST("/access-requests/:id/grant", h.Grant, requireLogin)
+	e.POST("/access-requests/:id/decline", h.Decline, requireLogin)
+	e.GET("/switch-account", h.SwitchAccount, requireLogin)
+	e.POST("/switch-account", h.SwitchAccountPost, requireLogin)
 	e.POST("/switch-company", h.SwitchCompanyPost, requireLogin)
 }

@@ -1,0 +1,213 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/models"
+	"switchboard/views"
+)
+
+// Account serves GET /account: Account Settings (the account number for
+// Admins, the person's accounts, requesting access, leaving).
+func (h *Handlers) Account(c echo.Context) error {
+	v := ViewerOf(c)
+	ctx := c.Request().Context()
+	accounts, err := h.Store.AccountsOf(ctx, v)
+	if err != nil {
+		return err
+	}
+	last, err := h.Store.IsLastActiveAdmin(ctx, v)
+	if err != nil {
+		return err
+	}
+	incoming, err := h.Store.CountIncomingAccessRequests(ctx, v)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "account", views.AccountPage(views.AccountProps{Accounts: accounts, LastAdmin: last, Incoming: incoming}))
+}
+
+// AccessRequests serves GET /access-requests: the request form and one's
+// own requests.
+func (h *Handlers) AccessRequests(c echo.Context) error {
+	return h.renderAccessRequests(c, http.StatusOK, views.AccessRequestsProps{})
+}
+
+func (h *Handlers) renderAccessRequests(c echo.Context, status int, p views.AccessRequestsProps) error {
+	v := ViewerOf(c)
+	if !models.CanRequestAccess(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot request access to other accounts.")
+	}
+	mine, err := h.Store.MyAccessRequests(c.Request().Context(), v)
+	if err != nil {
+		return err
+	}
+	p.Mine = mine
+	return h.render(c, status, "account", views.AccessRequestsPage(p))
+}
+
+// RequestAccess serves POST /access-requests. Whatever the number, the
+// answer is the same, so account numbers cannot be probed.
+func (h *Handlers) RequestAccess(c echo.Context) error {
+	in := models.AccessRequestInput{Number: c.FormValue("number"), Note: c.FormValue("note")}
+	_, err := h.Store.RequestAccess(c.Request().Context(), ViewerOf(c), in, c.RealIP())
+	if isFieldError(err) {
+		return h.renderAccessRequests(c, http.StatusUnprocessableEntity, views.AccessRequestsProps{
+			Number: in.Number, Note: in.Note, Errors: models.ErrorFields(err)})
+	}
+	if err != nil {
+		return err
+	}
+	h.mailQueued()
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Your request was sent. If the number belongs to an account you are not part of yet, its Admins are told by email, and you will hear back when one of them decides."})
+	return redirect(c, "/access-requests")
+}
+
+// WithdrawAccessRequest serves POST /access-requests/:id/withdraw.
+func (h *Handlers) WithdrawAccessRequest(c echo.Context) error {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.Store.WithdrawAccessRequest(c.Request().Context(), ViewerOf(c), id); err != nil {
+		return err
+	}
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Your request was withdrawn."})
+	return redirect(c, "/access-requests")
+}
+
+// IncomingAccessRequests serves GET /access-requests/incoming (Admins).
+func (h *Handlers) IncomingAccessRequests(c echo.Context) error {
+	reqs, err := h.Store.IncomingAccessRequests(c.Request().Context(), ViewerOf(c))
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.IncomingRequestsPage(views.IncomingProps{Requests: reqs}))
+}
+
+// GrantForm serves GET /access-requests/:id/grant.
+func (h *Handlers) GrantForm(c echo.Context) error {
+	return h.renderGrant(c, http.StatusOK, views.GrantProps{Type: models.Reporting}, nil)
+}
+
+func (h *Handlers) renderGrant(c echo.Context, status int, p views.GrantProps, fields map[string]string) error {
+	v := ViewerOf(c)
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	r, err := h.Store.FindIncomingAccessRequest(ctx, v, id)
+	if err != nil {
+		return err
+	}
+	companies, err := h.Store.VisibleCompanies(ctx, v)
+	if err != nil {
+		return err
+	}
+	p.Request, p.Companies, p.Errors = *r, companies, fields
+	return h.render(c, status, "users", views.GrantPage(p))
+}
+
+// Grant serves POST /access-requests/:id/grant.
+func (h *Handlers) Grant(c echo.Context) error {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return models.Errorf(models.BadRequest, "The form could not be read.")
+	}
+	if len(form["type"]) > 1 {
+		return models.Errorf(models.BadRequest, "The form sent a type more than once.")
+	}
+	in := models.GrantInput{Type: models.UserType(form.Get("type"))}
+	for _, raw := range form["company"] {
+		cid, err := parseID(raw)
+		if err != nil {
+			return models.Errorf(models.BadRequest, "A company in the form is not valid.")
+		}
+		in.CompanyIDs = append(in.CompanyIDs, cid)
+	}
+	m, err := h.Store.GrantAccess(c.Request().Context(), ViewerOf(c), id, in, c.RealIP())
+	if isFieldError(err) {
+		return h.renderGrant(c, http.StatusUnprocessableEntity, views.GrantProps{Type: in.Type, CompanyIDs: in.CompanyIDs}, models.ErrorFields(err))
+	}
+	if err != nil {
+		return err
+	}
+	h.mailQueued()
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " now has access as a " + m.Type.Label() + " user, and has been told by email."})
+	return redirect(c, "/access-requests/incoming")
+}
+
+// Decline serves POST /access-requests/:id/decline.
+func (h *Handlers) Decline(c echo.Context) error {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r, err := h.Store.DeclineAccess(c.Request().Context(), ViewerOf(c), id, c.RealIP())
+	if err != nil {
+		return err
+	}
+	h.mailQueued()
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: r.RequesterName() + "'s request was declined; they have been told by email."})
+	return redirect(c, "/access-requests/incoming")
+}
+
+// SwitchAccount serves GET /switch-account.
+func (h *Handlers) SwitchAccount(c echo.Context) error {
+	accounts, err := h.Store.AccountsOf(c.Request().Context(), ViewerOf(c))
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "account", views.SwitchAccountPage(accounts))
+}
+
+// SwitchAccountPost serves POST /switch-account: the session moves to another
+// of the login's memberships; everything after follows that account.
+func (h *Handlers) SwitchAccountPost(c echo.Context) error {
+	id, err := parseID(c.FormValue("membership"))
+	if err != nil {
+		return err
+	}
+	choice, err := h.Store.SwitchAccount(c.Request().Context(), ViewerOf(c), id)
+	if err != nil {
+		return err
+	}
+	if err := h.Sessions.SetCurrentCompany(c, 0); err != nil {
+		return err
+	}
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "You are now working in " + choice.Account.Name + "."})
+	return redirect(c, models.HomePath(choice.Membership.Type))
+}
+
+// ConfirmLeave serves GET /account/leave.
+func (h *Handlers) ConfirmLeave(c echo.Context) error {
+	return h.render(c, http.StatusOK, "account", views.LeaveAccountPage())
+}
+
+// Leave serves POST /account/leave.
+func (h *Handlers) Leave(c echo.Context) error {
+	v := ViewerOf(c)
+	next, err := h.Store.LeaveAccount(c.Request().Context(), v, c.RealIP())
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		if err := h.Sessions.LogOut(c); err != nil {
+			return err
+		}
+		_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "You left " + v.Account.Name + ". You have no other account, so your login was removed."})
+		return redirect(c, "/login")
+	}
+	if err := h.Sessions.SetCurrentCompany(c, 0); err != nil {
+		return err
+	}
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "You left " + v.Account.Name + "."})
+	return redirect(c, models.HomePath(next.Type))
+}

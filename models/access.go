@@ -1,0 +1,507 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// AccessStatus is where a request for access to another account stands.
+type AccessStatus string
+
+const (
+	AccessPending   AccessStatus = "pending"
+	AccessGranted   AccessStatus = "granted"
+	AccessDeclined  AccessStatus = "declined"
+	AccessWithdrawn AccessStatus = "withdrawn"
+)
+
+// AccessRequest is a logged-in person asking to join another account by its
+// number. AccountID is nil when the number matched no account they could
+// join: the request is kept all the same, so that what the requester sees
+// never tells which numbers exist.
+type AccessRequest struct {
+	ID             uint         `gorm:"primaryKey"`
+	Number         string       `gorm:"size:16;not null"`
+	AccountID      *uint        `gorm:"index:idx_access_account_status,priority:1"`
+	Account        *Account     `gorm:"constraint:OnDelete:CASCADE"`
+	LoginID        uint         `gorm:"not null;index"`
+	Login          *Login       `gorm:"constraint:OnDelete:CASCADE"`
+	RequesterEmail string       `gorm:"size:254;not null"`
+	FirstName      string       `gorm:"size:100;not null"`
+	LastName       string       `gorm:"size:100;not null"`
+	Note           string       `gorm:"size:500;not null;default:''"`
+	Status         AccessStatus `gorm:"size:16;not null;index:idx_access_account_status,priority:2"`
+	DecidedByID    *uint
+	DecidedAt      *time.Time
+	CreatedAt      time.Time `gorm:"index"`
+}
+
+// RequesterName is how the request names its author.
+func (r AccessRequest) RequesterName() string { return r.FirstName + " " + r.LastName }
+
+// Limits on requests: a few an hour per login, so numbers cannot be tried
+// in bulk, and a short note.
+const (
+	MaxAccessRequestsPerHour = 5
+	MaxAccessNoteLength      = 500
+)
+
+var accountNumberPattern = regexp.MustCompile(`^[0-9]{10}$`)
+
+// AccessRequestInput is the request form.
+type AccessRequestInput struct {
+	Number, Note string
+}
+
+// AccessMail is what Admins and requesters are told about a request.
+type AccessMail struct {
+	Request     AccessRequest
+	AccountName string
+	To          Membership // the Admin told of a new request (empty otherwise)
+	ActorName   string     // who granted or declined
+	Type        UserType   // the type granted
+	Companies   []string
+}
+
+// CanRequestAccess: people who log in may ask to join another account.
+func CanRequestAccess(t UserType) bool { return t.CanLogIn() }
+
+// RequestAccess records a request to join the account with the given number
+// and tells every active Admin there by email. The answer is the same
+// whether or not the number exists or the person already belongs to it.
+func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestInput, ip string) (*AccessRequest, error) {
+	if !CanRequestAccess(v.Type()) {
+		return nil, Errorf(Forbidden, "Your type of user cannot request access to other accounts.")
+	}
+	number := strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(in.Number), " ", ""), "-", "")
+	fields := map[string]string{}
+	if !accountNumberPattern.MatchString(number) {
+		fields["number"] = "Enter the ten-digit account number an Admin of that account gave you."
+	}
+	note, err := CleanMessage(in.Note)
+	if err != nil {
+		fields["note"] = ErrorMessage(err)
+	} else if len([]rune(note)) > MaxAccessNoteLength {
+		fields["note"] = fmt.Sprintf("Keep the note to %d characters.", MaxAccessNoteLength)
+	}
+	if len(fields) > 0 {
+		return nil, FieldErrors(fields)
+	}
+	if s.mail == nil {
+		return nil, errors.New("request access: no mail composer configured")
+	}
+	var req AccessRequest
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.Now()
+		var recent int64
+		if err := tx.Model(&AccessRequest{}).Where("login_id = ? AND created_at > ?", v.Login.ID, now.Add(-time.Hour)).
+			Count(&recent).Error; err != nil {
+			return fmt.Errorf("count recent requests: %w", err)
+		}
+		if recent >= MaxAccessRequestsPerHour {
+			return &Error{Code: TooManyRequests, Title: "Too many requests",
+				Message: "You have sent several access requests in the last hour. Please wait a while before sending another."}
+		}
+		req = AccessRequest{Number: number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
+			FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: note,
+			Status: AccessPending, CreatedAt: now}
+		target, err := s.joinableAccount(tx, number, v.Login)
+		if err != nil {
+			return err
+		}
+		if target != nil {
+			var pending int64
+			if err := tx.Model(&AccessRequest{}).Where("account_id = ? AND login_id = ? AND status = ?", target.ID, v.Login.ID, AccessPending).
+				Count(&pending).Error; err != nil {
+				return fmt.Errorf("find pending request: %w", err)
+			}
+			if pending == 0 {
+				req.AccountID = &target.ID
+			}
+		}
+		if err := tx.Create(&req).Error; err != nil {
+			return fmt.Errorf("store access request: %w", err)
+		}
+		if req.AccountID == nil {
+			return nil
+		}
+		if err := s.audit(tx, target.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
+			fmt.Sprintf("%s <%s> asked for access", req.RequesterName(), req.RequesterEmail)); err != nil {
+			return err
+		}
+		return s.tellAdminsOfRequest(tx, target, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// joinableAccount is the account with this number unless it is closed or
+// the login already belongs to it; otherwise nil.
+func (s *Store) joinableAccount(tx *gorm.DB, number string, login Login) (*Account, error) {
+	var a Account
+	err := tx.Where("number = ? AND status <> ?", number, AccountClosed).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find account by number: %w", err)
+	}
+	var member int64
+	if err := tx.Model(&Membership{}).Where("account_id = ? AND email = ?", a.ID, login.Email).Count(&member).Error; err != nil {
+		return nil, fmt.Errorf("check membership: %w", err)
+	}
+	if member > 0 {
+		return nil, nil
+	}
+	return &a, nil
+}
+
+func (s *Store) tellAdminsOfRequest(tx *gorm.DB, account *Account, req AccessRequest) error {
+	var admins []Membership
+	if err := tx.Where("account_id = ? AND type = ? AND status = ?", account.ID, Admin, MemberActive).Find(&admins).Error; err != nil {
+		return fmt.Errorf("admins to tell: %w", err)
+	}
+	for _, admin := range admins {
+		mail, err := s.mail.AccessRequested(AccessMail{Request: req, AccountName: account.Name, To: admin})
+		if err != nil {
+			return fmt.Errorf("compose access request email: %w", err)
+		}
+		if err := s.enqueueMail(tx, &admin, "access_requested", mail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MyAccessRequests lists the requests a login has made, newest first.
+func (s *Store) MyAccessRequests(ctx context.Context, v *Viewer) ([]AccessRequest, error) {
+	var out []AccessRequest
+	if err := s.db.WithContext(ctx).Where("login_id = ?", v.Login.ID).Order("created_at DESC, id DESC").Limit(50).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("my access requests: %w", err)
+	}
+	return out, nil
+}
+
+// WithdrawAccessRequest takes back one's own pending request.
+func (s *Store) WithdrawAccessRequest(ctx context.Context, v *Viewer, id uint) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var r AccessRequest
+		err := tx.Where("id = ? AND login_id = ?", id, v.Login.ID).Take(&r).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound()
+		}
+		if err != nil {
+			return fmt.Errorf("find request: %w", err)
+		}
+		if r.Status != AccessPending {
+			return Errorf(Conflict, "That request was already %s.", r.Status)
+		}
+		now := s.Now()
+		if err := tx.Model(&r).Updates(map[string]any{"status": AccessWithdrawn, "decided_at": now}).Error; err != nil {
+			return fmt.Errorf("withdraw request: %w", err)
+		}
+		if r.AccountID == nil {
+			return nil
+		}
+		return s.audit(tx, *r.AccountID, Actor{Name: r.RequesterName()}, "access.withdrawn", nil,
+			fmt.Sprintf("%s <%s> withdrew their request", r.RequesterName(), r.RequesterEmail))
+	})
+}
+
+// IncomingAccessRequests lists the pending requests to the viewer's account.
+func (s *Store) IncomingAccessRequests(ctx context.Context, v *Viewer) ([]AccessRequest, error) {
+	if !CanManageUsers(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins see access requests.")
+	}
+	var out []AccessRequest
+	err := s.db.WithContext(ctx).Where("account_id = ? AND status = ?", v.Account.ID, AccessPending).
+		Order("created_at, id").Limit(200).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("incoming access requests: %w", err)
+	}
+	return out, nil
+}
+
+// CountIncomingAccessRequests is the number shown to Admins on the users list.
+func (s *Store) CountIncomingAccessRequests(ctx context.Context, v *Viewer) (int64, error) {
+	if !CanManageUsers(v.Type()) {
+		return 0, nil
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("account_id = ? AND status = ?", v.Account.ID, AccessPending).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count access requests: %w", err)
+	}
+	return n, nil
+}
+
+// FindIncomingAccessRequest returns a pending request to the viewer's account.
+func (s *Store) FindIncomingAccessRequest(ctx context.Context, v *Viewer, id uint) (*AccessRequest, error) {
+	if !CanManageUsers(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+	}
+	return s.incomingRequest(s.db.WithContext(ctx), v, id)
+}
+
+func (s *Store) incomingRequest(tx *gorm.DB, v *Viewer, id uint) (*AccessRequest, error) {
+	var r AccessRequest
+	err := tx.Where("id = ? AND account_id = ?", id, v.Account.ID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find request: %w", err)
+	}
+	if r.Status != AccessPending {
+		return nil, Errorf(Conflict, "This request was already %s.", r.Status)
+	}
+	return &r, nil
+}
+
+// GrantInput is the Admin's decision: a type and companies, as in the wizard.
+type GrantInput struct {
+	Type       UserType
+	CompanyIDs []uint
+}
+
+// GrantAccess adds the requester to the viewer's account with the chosen type
+// and companies: a membership for the same login, so no new password.
+func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInput, ip string) (*Membership, error) {
+	if !CanManageUsers(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+	}
+	if s.mail == nil {
+		return nil, errors.New("grant access: no mail composer configured")
+	}
+	check := &DraftCheck{Fields: map[string]string{}}
+	if _, err := ParseUserType(string(in.Type)); err != nil {
+		check.fail(StepType, "type", "Choose the type of user to grant.")
+	} else if in.Type != Admin {
+		if err := s.checkCompanies(s.db.WithContext(ctx), v.Account.ID, in.CompanyIDs, check); err != nil {
+			return nil, err
+		}
+	}
+	if !check.OK() {
+		return nil, FieldErrors(check.Fields)
+	}
+	var m Membership
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, err := s.incomingRequest(tx, v, id)
+		if err != nil {
+			return err
+		}
+		var login Login
+		err = tx.Take(&login, "id = ?", r.LoginID).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(Gone, "The person who asked no longer has a login.")
+		}
+		if err != nil {
+			return fmt.Errorf("find requester: %w", err)
+		}
+		var existing int64
+		if err := tx.Model(&Membership{}).Where("account_id = ? AND email = ?", v.Account.ID, login.Email).Count(&existing).Error; err != nil {
+			return fmt.Errorf("check membership: %w", err)
+		}
+		if existing > 0 {
+			return Errorf(Conflict, "%s is already a user of this account.", login.Email)
+		}
+		now := s.Now()
+		inviter := v.Membership.ID
+		m = Membership{AccountID: v.Account.ID, FirstName: r.FirstName, LastName: r.LastName, Email: login.Email,
+			SortName: sortName(r.FirstName, r.LastName), Type: in.Type, Status: MemberActive, InvitedByID: &inviter,
+			InvitedAt: &now, ActivatedAt: &now, CreatedAt: now, UpdatedAt: now}
+		if in.Type.CanLogIn() {
+			m.LoginID = &login.ID
+		}
+		if err := tx.Create(&m).Error; err != nil {
+			return fmt.Errorf("create member: %w", err)
+		}
+		var names []string
+		for _, c := range check.Companies {
+			names = append(names, c.Name)
+			if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
+				return fmt.Errorf("assign company: %w", err)
+			}
+		}
+		if err := tx.Model(r).Updates(map[string]any{"status": AccessGranted, "decided_at": now, "decided_by_id": inviter}).Error; err != nil {
+			return fmt.Errorf("grant request: %w", err)
+		}
+		detail := "Granted access as " + in.Type.Label()
+		if len(names) > 0 {
+			detail += "; companies: " + strings.Join(names, ", ")
+		}
+		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "access.granted", &m, detail); err != nil {
+			return err
+		}
+		mail, err := s.mail.AccessGranted(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), Type: in.Type, Companies: names})
+		if err != nil {
+			return fmt.Errorf("compose access granted email: %w", err)
+		}
+		return s.enqueueMail(tx, &m, "access_granted", mail)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// DeclineAccess refuses a request and tells the requester.
+func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string) (*AccessRequest, error) {
+	if !CanManageUsers(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+	}
+	if s.mail == nil {
+		return nil, errors.New("decline access: no mail composer configured")
+	}
+	var req *AccessRequest
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, err := s.incomingRequest(tx, v, id)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		decider := v.Membership.ID
+		if err := tx.Model(r).Updates(map[string]any{"status": AccessDeclined, "decided_at": now, "decided_by_id": decider}).Error; err != nil {
+			return fmt.Errorf("decline request: %w", err)
+		}
+		req = r
+		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "access.declined", nil,
+			fmt.Sprintf("Declined %s <%s>", r.RequesterName(), r.RequesterEmail)); err != nil {
+			return err
+		}
+		mail, err := s.mail.AccessDeclined(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName()})
+		if err != nil {
+			return fmt.Errorf("compose access declined email: %w", err)
+		}
+		account := v.Account.ID
+		return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, Kind: "access_declined", ToAddress: r.RequesterEmail,
+			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// AccountChoice is one account a login may work in.
+type AccountChoice struct {
+	Membership Membership
+	Account    Account
+}
+
+// AccountsOf lists the accounts the viewer's login may log in to.
+func (s *Store) AccountsOf(ctx context.Context, v *Viewer) ([]AccountChoice, error) {
+	var ms []Membership
+	err := s.db.WithContext(ctx).Preload("Account").
+		Joins("JOIN accounts ON accounts.id = memberships.account_id").
+		Where("memberships.login_id = ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
+			v.Login.ID, MemberActive, Notification, AccountClosed).
+		Order("accounts.name, accounts.id").Find(&ms).Error
+	if err != nil {
+		return nil, fmt.Errorf("accounts of login: %w", err)
+	}
+	out := make([]AccountChoice, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, AccountChoice{Membership: m, Account: *m.Account})
+	}
+	return out, nil
+}
+
+// SwitchAccount moves the viewer's session to another of their memberships.
+func (s *Store) SwitchAccount(ctx context.Context, v *Viewer, membershipID uint) (*AccountChoice, error) {
+	choices, err := s.AccountsOf(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range choices {
+		if c.Membership.ID != membershipID {
+			continue
+		}
+		err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ? AND login_id = ?", v.SessionID, v.Login.ID).
+			Update("membership_id", membershipID).Error
+		if err != nil {
+			return nil, fmt.Errorf("switch account: %w", err)
+		}
+		return &c, nil
+	}
+	return nil, ErrNotFound()
+}
+
+// LeaveAccount removes the viewer from the account in use, unless they are
+// its last active Admin. It returns the membership to continue in, or nil
+// when none is left (the login is then removed too).
+func (s *Store) LeaveAccount(ctx context.Context, v *Viewer, ip string) (*Membership, error) {
+	var next *Membership
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		account, err := s.lockAccount(tx, v.Account.ID)
+		if err != nil {
+			return err
+		}
+		m, err := s.memberOfAccount(tx, v, v.Membership.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
+		}
+		if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+			return err
+		}
+		if err := s.audit(tx, account.ID, v.Actor(ip), "member.left", m, "Left "+account.Name); err != nil {
+			return err
+		}
+		var other Membership
+		err = tx.Joins("JOIN accounts ON accounts.id = memberships.account_id").
+			Where("memberships.login_id = ? AND memberships.id <> ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
+				v.Login.ID, m.ID, MemberActive, Notification, AccountClosed).
+			Order("memberships.last_active_at DESC, memberships.id").Take(&other).Error
+		switch {
+		case err == nil:
+			next = &other
+			// Carry this browser's session over before the membership (and
+			// with it, by cascade, its sessions) goes.
+			if err := tx.Model(&Session{}).Where("id = ?", v.SessionID).Update("membership_id", other.ID).Error; err != nil {
+				return fmt.Errorf("move session: %w", err)
+			}
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return fmt.Errorf("find another account: %w", err)
+		}
+		if err := tx.Delete(&Membership{}, m.ID).Error; err != nil {
+			return fmt.Errorf("leave account: %w", err)
+		}
+		if next != nil {
+			return nil
+		}
+		return dropUnusedLogin(tx, &v.Login.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// CountAccountsOf counts the accounts a login may log in to (for the
+// header's account switcher).
+func (s *Store) CountAccountsOf(ctx context.Context, loginID uint) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Membership{}).
+		Where("login_id = ? AND status = ? AND type <> ?", loginID, MemberActive, Notification).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count accounts: %w", err)
+	}
+	return n, nil
+}
+
+// IsLastActiveAdmin tells whether the viewer is the last active Admin of
+// the account in use (pages say so before anyone tries to leave).
+func (s *Store) IsLastActiveAdmin(ctx context.Context, v *Viewer) (bool, error) {
+	return s.isLastActiveAdmin(s.db.WithContext(ctx), &v.Membership)
+}

@@ -1,0 +1,756 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Changes to a person (Edit User, promote, demote, disable, enable, delete)
+// all run through memberChange: one transaction that locks the account row,
+// checks again that the actor is still an active Admin, and loads the person
+// by (account, id). The last-Admin rule (ensureAnotherActiveAdmin) is asked
+// inside that same transaction, so two Admins acting at the same moment are
+// serialised and cannot both remove "the other" Admin.
+
+// MemberDetail is everything the Edit User page shows about a person.
+type MemberDetail struct {
+	Member Membership
+	// Companies are the person's active companies, A → Z (none for Admins).
+	Companies []Company
+	// Addable are the active companies they could be added to.
+	Addable    []Company
+	Invitation *InvitationState
+	// Events are the newest audit events by or about the person.
+	Events []AuditEvent
+	// Plans are the type changes offered, higher types first.
+	Plans []TypePlan
+	// Self: the viewer is looking at themselves.
+	Self bool
+	// LastActiveAdmin: the person is the account's only active Admin, so
+	// they cannot be demoted, disabled or deleted.
+	LastActiveAdmin bool
+	// EmailEditable: a pending invitee's address can still be corrected;
+	// an active member's address is their login and only they change it.
+	EmailEditable bool
+}
+
+// TypePlan says what moving a person to another type means, from the one
+// permission table: what they gain or lose and what else happens.
+type TypePlan struct {
+	Member   Membership
+	From, To UserType
+	Gained   []string
+	Lost     []string
+	// SendsInvitation: a Notification user gets a login, through an
+	// invitation to set their password.
+	SendsInvitation bool
+	// EndsLogin: the move to Notification ends their login to this account.
+	EndsLogin bool
+	// NeedsCompanies: an Admin moved to a company-scoped type must be given
+	// at least one company; Companies are the choices.
+	NeedsCompanies bool
+	Companies      []Company
+	// DropsCompanies: a move to Admin replaces their assignments with
+	// every company.
+	DropsCompanies bool
+	Self           bool
+}
+
+// Promotion reports whether the move is to a type with more access.
+func (p TypePlan) Promotion() bool { return p.To.Rank() > p.From.Rank() }
+
+// PlanTypeChange describes moving m to type to. It reads nothing from the
+// database; TypeChangePlan adds the company choices.
+func PlanTypeChange(m Membership, to UserType) TypePlan {
+	return TypePlan{
+		Member: m, From: m.Type, To: to,
+		Gained: Gained(m.Type, to), Lost: Lost(m.Type, to),
+		SendsInvitation: !m.Type.CanLogIn() && to.CanLogIn(),
+		EndsLogin:       m.Type.CanLogIn() && !to.CanLogIn(),
+		NeedsCompanies:  m.Type.SeesAllCompanies() && !to.SeesAllCompanies(),
+		DropsCompanies:  !m.Type.SeesAllCompanies() && to.SeesAllCompanies(),
+	}
+}
+
+// editableMember finds a person the viewer may see (404 otherwise) and
+// checks that the viewer may edit people (403 otherwise): "visible, but not
+// theirs to do" is a different answer from "not theirs to see".
+func (s *Store) editableMember(ctx context.Context, v *Viewer, id uint, what string) (*Membership, error) {
+	m, err := s.FindMember(ctx, v, id)
+	if err != nil {
+		return nil, err
+	}
+	if !CanEditMember(v.Type()) {
+		return nil, Errorf(Forbidden, "Only Admins can %s.", what)
+	}
+	return m, nil
+}
+
+// EditableMember returns a person the viewer may edit: 404 when the viewer
+// may not see them, 403 when they may see but not edit them.
+func (s *Store) EditableMember(ctx context.Context, v *Viewer, id uint) (*Membership, error) {
+	return s.editableMember(ctx, v, id, "edit users")
+}
+
+// MemberForEdit gathers the Edit User page of a person.
+func (s *Store) MemberForEdit(ctx context.Context, v *Viewer, id uint) (*MemberDetail, error) {
+	m, err := s.editableMember(ctx, v, id, "edit users")
+	if err != nil {
+		return nil, err
+	}
+	d := &MemberDetail{Member: *m, Self: m.ID == v.Membership.ID,
+		EmailEditable: emailEditable(m)}
+	if !m.Type.SeesAllCompanies() {
+		if d.Companies, err = s.CompaniesOf(ctx, m); err != nil {
+			return nil, err
+		}
+		all, err := s.VisibleCompanies(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range all {
+			if !slices.ContainsFunc(d.Companies, func(a Company) bool { return a.ID == c.ID }) {
+				d.Addable = append(d.Addable, c)
+			}
+		}
+	}
+	if d.Invitation, err = s.InvitationStateOf(ctx, m); err != nil {
+		return nil, err
+	}
+	if d.Events, err = s.RecentEventsOf(ctx, v, m.ID, 10); err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	if d.LastActiveAdmin, err = s.isLastActiveAdmin(db, m); err != nil {
+		return nil, err
+	}
+	for _, to := range append(HigherTypes(m.Type), LowerTypes(m.Type)...) {
+		p := PlanTypeChange(*m, to)
+		p.Self = d.Self
+		d.Plans = append(d.Plans, p)
+	}
+	if slices.ContainsFunc(d.Plans, func(p TypePlan) bool { return p.NeedsCompanies }) {
+		companies, err := s.VisibleCompanies(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		for i := range d.Plans {
+			if d.Plans[i].NeedsCompanies {
+				d.Plans[i].Companies = companies
+			}
+		}
+	}
+	return d, nil
+}
+
+// TypeChangePlan is the confirmation of one type change (the page behind
+// the promote and demote dialogs).
+func (s *Store) TypeChangePlan(ctx context.Context, v *Viewer, id uint, to UserType) (*TypePlan, error) {
+	m, err := s.editableMember(ctx, v, id, "change a user's type")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTypeChange(v, m, to); err != nil {
+		return nil, err
+	}
+	// Say at once when the change would be refused, before anyone fills
+	// in the form.
+	if last, err := s.isLastActiveAdmin(s.db.WithContext(ctx), m); err != nil {
+		return nil, err
+	} else if last {
+		return nil, lastAdminError(m, v.Account.Name)
+	}
+	p := PlanTypeChange(*m, to)
+	p.Self = m.ID == v.Membership.ID
+	if p.NeedsCompanies {
+		if p.Companies, err = s.VisibleCompanies(ctx, v); err != nil {
+			return nil, err
+		}
+	}
+	return &p, nil
+}
+
+// CheckTypeChangeInput checks the form of a type change against its plan:
+// the personal message, and the companies an Admin moving to a
+// company-scoped type must be given. The companies themselves are checked
+// again in ChangeType's transaction.
+func CheckTypeChangeInput(p TypePlan, in TypeChangeInput) map[string]string {
+	fields := map[string]string{}
+	if _, err := CleanMessage(in.Message); err != nil && p.SendsInvitation {
+		fields["message"] = ErrorMessage(err)
+	}
+	if p.NeedsCompanies && len(in.CompanyIDs) == 0 {
+		fields["companies"] = fmt.Sprintf("Choose at least one company %s will see as a %s user.", p.Member.FirstName, p.To.Label())
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return fields
+}
+
+func checkTypeChange(v *Viewer, m *Membership, to UserType) error {
+	if _, err := ParseUserType(string(to)); err != nil {
+		return err
+	}
+	if m.Type == to {
+		return Errorf(Conflict, "%s is already a %s user.", m.FullName(), to.Label())
+	}
+	if !CanChangeType(v.Type(), m.Type, to) {
+		return Errorf(Forbidden, "Only Admins can change a user's type.")
+	}
+	if m.Status == MemberDisabled {
+		return &Error{Code: Conflict, Title: "This user is disabled",
+			Message: fmt.Sprintf("%s is disabled. Re-enable them before changing their type.", m.FullName())}
+	}
+	return nil
+}
+
+func emailEditable(m *Membership) bool {
+	return m.Status == MemberInvited && m.Type.CanLogIn() && m.LoginID == nil
+}
+
+// lockAccount takes the account's row lock for the rest of the transaction,
+// so that every change that could take an Admin away runs one at a time per
+// account. On PostgreSQL this is SELECT … FOR UPDATE; on SQLite the
+// transaction is IMMEDIATE (see sqliteDSN), which already holds the one
+// write lock, and the driver leaves the FOR UPDATE out.
+func (s *Store) lockAccount(tx *gorm.DB, accountID uint) (*Account, error) {
+	var a Account
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", accountID).Take(&a).Error
+	if err != nil {
+		return nil, fmt.Errorf("lock account: %w", err)
+	}
+	return &a, nil
+}
+
+// ensureAnotherActiveAdmin is the one last-Admin check. Every path that can
+// take an Admin away (delete, disable, demote, and leaving an account)
+// calls it inside its transaction, after lockAccount, before the change: if
+// m is an active Admin, some other active Admin must remain.
+func (s *Store) ensureAnotherActiveAdmin(tx *gorm.DB, account *Account, m *Membership) error {
+	last, err := s.isLastActiveAdmin(tx, m)
+	if err != nil {
+		return err
+	}
+	if last {
+		return lastAdminError(m, account.Name)
+	}
+	return nil
+}
+
+func lastAdminError(m *Membership, account string) *Error {
+	return &Error{Code: Conflict, Title: "The account needs an active Admin",
+		Message: fmt.Sprintf("%s is the last active Admin of %s; make someone else an Admin first.", m.FullName(), account)}
+}
+
+func (s *Store) isLastActiveAdmin(db *gorm.DB, m *Membership) (bool, error) {
+	if m.Type != Admin || m.Status != MemberActive {
+		return false, nil
+	}
+	var others int64
+	err := db.Model(&Membership{}).
+		Where("account_id = ? AND type = ? AND status = ? AND id <> ?", m.AccountID, Admin, MemberActive, m.ID).
+		Count(&others).Error
+	if err != nil {
+		return false, fmt.Errorf("count active admins: %w", err)
+	}
+	return others == 0, nil
+}
+
+// memberChange runs fn in one transaction with the account locked, the
+// actor checked again (an Admin demoted or removed a moment ago acts no
+// more) and the person loaded by (account, id).
+func (s *Store) memberChange(ctx context.Context, v *Viewer, id uint, what string, fn func(tx *gorm.DB, account *Account, m *Membership) error) error {
+	if _, err := s.editableMember(ctx, v, id, what); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		account, err := s.lockAccount(tx, v.Account.ID)
+		if err != nil {
+			return err
+		}
+		var actor Membership
+		err = tx.Where("account_id = ? AND id = ?", v.Account.ID, v.Membership.ID).Take(&actor).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("reload actor: %w", err)
+		}
+		if err != nil || actor.Status != MemberActive || !CanEditMember(actor.Type) {
+			return &Error{Code: Forbidden, Title: "Your access changed",
+				Message: fmt.Sprintf("Only Admins can %s, and you are no longer an active Admin of %s.", what, account.Name)}
+		}
+		m, err := s.memberOfAccount(tx, v, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, account, m)
+	})
+}
+
+// endSessions logs a person out of this account everywhere.
+func endSessions(tx *gorm.DB, memberID uint) error {
+	if err := tx.Where("membership_id = ?", memberID).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("end sessions: %w", err)
+	}
+	return nil
+}
+
+// revokeInvitations kills a person's unused invitation links.
+func (s *Store) revokeInvitations(tx *gorm.DB, memberID uint) error {
+	err := tx.Model(&Token{}).Where("membership_id = ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", memberID, PurposeInvitation).
+		Update("revoked_at", s.Now()).Error
+	if err != nil {
+		return fmt.Errorf("revoke invitations: %w", err)
+	}
+	return nil
+}
+
+// dropUnusedLogin deletes a login that no membership uses any more, so the
+// address is free to be invited again anywhere (a login is one per address
+// across the system).
+func dropUnusedLogin(tx *gorm.DB, loginID *uint) error {
+	if loginID == nil {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&Membership{}).Where("login_id = ?", *loginID).Count(&n).Error; err != nil {
+		return fmt.Errorf("count memberships of login: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := tx.Where("id = ?", *loginID).Delete(&Login{}).Error; err != nil {
+		return fmt.Errorf("delete unused login: %w", err)
+	}
+	return nil
+}
+
+// TypeChangeInput is what a promote or demote confirmation sends.
+type TypeChangeInput struct {
+	To UserType
+	// Message goes with the invitation of a Notification user who gets a login.
+	Message string
+	// CompanyIDs are required when an Admin moves to a company-scoped type.
+	CompanyIDs []uint
+}
+
+// TypeChange is what a type change did.
+type TypeChange struct {
+	Member   Membership
+	From, To UserType
+	// Invited: an invitation to set a password went out.
+	Invited bool
+	// LoginEnded: their login to this account and its sessions ended.
+	LoginEnded bool
+}
+
+// ChangeType promotes or demotes a person. It takes effect at their next
+// request (LoadViewer reads the type every time). Promoting a Notification
+// user invites them to set a password; a move to Notification ends their
+// login to this account and their sessions in it. Moving an Admin to a
+// company-scoped type needs at least one company (an Admin has no
+// assignments to fall back on, and nobody can assign companies to an
+// Admin, so the choice is made in the same step); a move to Admin deletes
+// the person's assignments, which an Admin does not need.
+func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChangeInput, ip string) (*TypeChange, error) {
+	if _, err := ParseUserType(string(in.To)); err != nil {
+		return nil, err
+	}
+	if s.mail == nil {
+		return nil, errors.New("change type: no mail composer configured")
+	}
+	var out *TypeChange
+	err := s.memberChange(ctx, v, id, "change a user's type", func(tx *gorm.DB, account *Account, m *Membership) error {
+		if err := checkTypeChange(v, m, in.To); err != nil {
+			return err
+		}
+		// Only a demotion can take an Admin away (Admin is the top type),
+		// but asking on every change keeps the rule in one place.
+		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
+		}
+		plan := PlanTypeChange(*m, in.To)
+		if fields := CheckTypeChangeInput(plan, in); fields != nil {
+			return FieldErrors(fields)
+		}
+		message, _ := CleanMessage(in.Message)
+		if !plan.SendsInvitation {
+			message = ""
+		}
+		var chosen []Company
+		if plan.NeedsCompanies {
+			check := &DraftCheck{Fields: map[string]string{}}
+			if err := s.checkCompanies(tx, account.ID, in.CompanyIDs, check); err != nil {
+				return err
+			}
+			if msg := check.Fields["companies"]; msg != "" {
+				return FieldErrors(map[string]string{"companies": msg})
+			}
+			chosen = check.Companies
+		}
+		if plan.SendsInvitation {
+			var logins int64
+			if err := tx.Model(&Login{}).Where("email = ?", m.Email).Count(&logins).Error; err != nil {
+				return fmt.Errorf("check login: %w", err)
+			}
+			if logins > 0 {
+				return &Error{Code: Conflict, Title: "This address already has a login",
+					Message: fmt.Sprintf("%s already has a Switchboard login for another account, so an invitation could not be accepted. Ask them to log in and request access to %s instead.", m.Email, account.Name)}
+			}
+		}
+
+		now := s.Now()
+		from := m.Type
+		updates := map[string]any{"type": in.To, "updated_at": now}
+		details := []string{from.Label() + " → " + in.To.Label()}
+		if !GetsInvoiceEmails(in.To) && m.InvoiceEmails {
+			updates["invoice_emails"] = false
+			m.InvoiceEmails = false
+		}
+		out = &TypeChange{From: from, To: in.To}
+		switch {
+		case plan.SendsInvitation:
+			inviter := v.Membership.ID
+			updates["status"], updates["invited_at"], updates["invited_by_id"], updates["activated_at"] = MemberInvited, now, inviter, nil
+			m.Status, m.InvitedAt, m.InvitedByID, m.ActivatedAt = MemberInvited, &now, &inviter, nil
+			out.Invited = true
+			details = append(details, "invitation sent")
+		case plan.EndsLogin:
+			// Active for emails only: no login, no link, no session here.
+			updates["login_id"], updates["status"] = nil, MemberActive
+			if m.ActivatedAt == nil {
+				updates["activated_at"] = now
+				m.ActivatedAt = &now
+			}
+			out.LoginEnded = true
+			details = append(details, "login ended")
+		}
+		if err := tx.Model(&Membership{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
+			return fmt.Errorf("change type: %w", err)
+		}
+		m.Type = in.To
+		if plan.EndsLogin {
+			if err := endSessions(tx, m.ID); err != nil {
+				return err
+			}
+			if err := s.revokeInvitations(tx, m.ID); err != nil {
+				return err
+			}
+			if err := s.cancelPendingEmails(tx, m.ID, "invitation"); err != nil {
+				return err
+			}
+			if err := dropUnusedLogin(tx, m.LoginID); err != nil {
+				return err
+			}
+			m.LoginID = nil
+			m.Status = MemberActive
+		}
+		if plan.DropsCompanies {
+			names, err := companyNamesOf(tx, m.ID)
+			if err != nil {
+				return err
+			}
+			if err := tx.Where("membership_id = ?", m.ID).Delete(&Assignment{}).Error; err != nil {
+				return fmt.Errorf("clear assignments: %w", err)
+			}
+			if len(names) > 0 {
+				details = append(details, "sees every company (was: "+strings.Join(names, ", ")+")")
+			}
+		}
+		if plan.NeedsCompanies {
+			names := make([]string, len(chosen))
+			for i, c := range chosen {
+				names[i] = c.Name
+				if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
+					return fmt.Errorf("assign company: %w", err)
+				}
+			}
+			details = append(details, "companies: "+strings.Join(names, ", "))
+		}
+		action := "member.demoted"
+		if plan.Promotion() {
+			action = "member.promoted"
+		}
+		if err := s.audit(tx, account.ID, v.Actor(ip), action, m, strings.Join(details, "; ")); err != nil {
+			return err
+		}
+		if plan.SendsInvitation {
+			// The invitation names the new type: it is their "your type
+			// changed" email, and one email says it better than two.
+			viewer := *v
+			viewer.Account = *account
+			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent"); err != nil {
+				return err
+			}
+		} else {
+			mail, err := s.mail.TypeChanged(TypeChangedMail{Member: *m, ActorName: v.Membership.FullName(),
+				AccountName: account.Name, From: from, To: in.To, Gained: plan.Gained, Lost: plan.Lost})
+			if err != nil {
+				return fmt.Errorf("compose type-changed email: %w", err)
+			}
+			if err := s.enqueueMail(tx, m, "type_changed", mail); err != nil {
+				return err
+			}
+		}
+		out.Member = *m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func companyNamesOf(tx *gorm.DB, memberID uint) ([]string, error) {
+	var names []string
+	err := tx.Table("assignments").Joins("JOIN companies ON companies.id = assignments.company_id").
+		Where("assignments.membership_id = ?", memberID).Order("companies.name, companies.id").
+		Pluck("companies.name", &names).Error
+	if err != nil {
+		return nil, fmt.Errorf("companies of member: %w", err)
+	}
+	return names, nil
+}
+
+// DisableMember keeps a person in the list, marked disabled: they cannot log
+// in to this account (their sessions end now), their invitation link dies,
+// and no email of this account goes to them any more.
+func (s *Store) DisableMember(ctx context.Context, v *Viewer, id uint, ip string) (*Membership, error) {
+	var out *Membership
+	err := s.memberChange(ctx, v, id, "disable users", func(tx *gorm.DB, account *Account, m *Membership) error {
+		if m.Status == MemberDisabled {
+			return Errorf(Conflict, "%s is already disabled.", m.FullName())
+		}
+		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
+		}
+		was := m.Status
+		res := tx.Model(&Membership{}).Where("id = ?", m.ID).Updates(map[string]any{"status": MemberDisabled, "updated_at": s.Now()})
+		if res.Error != nil {
+			return fmt.Errorf("disable member: %w", res.Error)
+		}
+		m.Status = MemberDisabled
+		if err := endSessions(tx, m.ID); err != nil {
+			return err
+		}
+		if err := s.revokeInvitations(tx, m.ID); err != nil {
+			return err
+		}
+		if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+			return err
+		}
+		out = m
+		return s.audit(tx, account.ID, v.Actor(ip), "member.disabled", m, "Status "+statusWord(was)+" → disabled")
+	})
+	return out, err
+}
+
+// EnableMember restores a disabled person. Someone who had set a password
+// (or needs none) is active again; an invitee whose link died with the
+// disabling is invited again and can be sent a new link.
+func (s *Store) EnableMember(ctx context.Context, v *Viewer, id uint, ip string) (*Membership, error) {
+	var out *Membership
+	err := s.memberChange(ctx, v, id, "re-enable users", func(tx *gorm.DB, account *Account, m *Membership) error {
+		if m.Status != MemberDisabled {
+			return Errorf(Conflict, "%s is not disabled.", m.FullName())
+		}
+		status := MemberActive
+		if m.Type.CanLogIn() && m.LoginID == nil {
+			status = MemberInvited
+		}
+		res := tx.Model(&Membership{}).Where("id = ?", m.ID).Updates(map[string]any{"status": status, "updated_at": s.Now()})
+		if res.Error != nil {
+			return fmt.Errorf("enable member: %w", res.Error)
+		}
+		m.Status = status
+		out = m
+		return s.audit(tx, account.ID, v.Actor(ip), "member.enabled", m, "Status disabled → "+statusWord(status))
+	})
+	return out, err
+}
+
+func statusWord(s MemberStatus) string { return string(s) }
+
+// DeleteMember removes a person from the account: the membership row goes
+// (its assignments, links and sessions with it, by foreign key), their
+// unsent email is cancelled, the audit history stays (events keep names),
+// and the address can be invited again. A login no other account uses is
+// deleted too.
+func (s *Store) DeleteMember(ctx context.Context, v *Viewer, id uint, ip string) (*Membership, error) {
+	var out *Membership
+	err := s.memberChange(ctx, v, id, "delete users", func(tx *gorm.DB, account *Account, m *Membership) error {
+		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
+		}
+		detail := m.Type.Label() + ", " + statusWord(m.Status)
+		if err := s.audit(tx, account.ID, v.Actor(ip), "member.deleted", m, detail); err != nil {
+			return err
+		}
+		if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+			return err
+		}
+		// Sessions and links cascade with the membership; deleting the
+		// sessions first says so plainly and does not lean on it.
+		if err := endSessions(tx, m.ID); err != nil {
+			return err
+		}
+		if err := tx.Where("id = ?", m.ID).Delete(&Membership{}).Error; err != nil {
+			return fmt.Errorf("delete member: %w", err)
+		}
+		if err := dropUnusedLogin(tx, m.LoginID); err != nil {
+			return err
+		}
+		out = m
+		return nil
+	})
+	return out, err
+}
+
+// MemberUpdate is the Edit User form.
+type MemberUpdate struct {
+	FirstName, LastName string
+	// Email is considered only for a pending invitee; nil leaves it.
+	Email         *string
+	InvoiceEmails bool
+}
+
+// MemberUpdated is what UpdateMember changed.
+type MemberUpdated struct {
+	Member Membership
+	// Reinvited: the address was corrected and a new invitation sent.
+	Reinvited bool
+	Changed   bool
+}
+
+// UpdateMember saves names, the invoice-email opt-in (Admins) and, for a
+// pending invitee, a corrected address: the invitation goes again to the
+// new address and the old link dies.
+func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberUpdate, ip string) (*MemberUpdated, error) {
+	fields := map[string]string{}
+	first, err := CleanName(in.FirstName, "First name", MaxNameLength)
+	if err != nil {
+		fields["first_name"] = ErrorMessage(err)
+	}
+	last, err := CleanName(in.LastName, "Last name", MaxNameLength)
+	if err != nil {
+		fields["last_name"] = ErrorMessage(err)
+	}
+	var email string
+	if in.Email != nil {
+		if email, err = CanonicalEmail(*in.Email); err != nil {
+			fields["email"] = ErrorMessage(err)
+		}
+	}
+	if s.mail == nil {
+		return nil, errors.New("update member: no mail composer configured")
+	}
+	var out *MemberUpdated
+	err = s.memberChange(ctx, v, id, "edit users", func(tx *gorm.DB, account *Account, m *Membership) error {
+		if in.Email != nil && email != "" && email != m.Email {
+			if !emailEditable(m) {
+				fields["email"] = fmt.Sprintf("%s's address is their login; only they can change it.", m.FirstName)
+			} else if err := s.checkNewAddress(tx, account.ID, m.ID, email, fields); err != nil {
+				return err
+			}
+		}
+		if len(fields) > 0 {
+			return FieldErrors(fields)
+		}
+		out = &MemberUpdated{}
+		now := s.Now()
+		updates := map[string]any{}
+		var details []string
+		if first != m.FirstName || last != m.LastName {
+			details = append(details, "Name "+m.FullName()+" → "+first+" "+last)
+			updates["first_name"], updates["last_name"], updates["sort_name"] = first, last, sortName(first, last)
+		}
+		invoice := in.InvoiceEmails && GetsInvoiceEmails(m.Type)
+		if invoice != m.InvoiceEmails {
+			updates["invoice_emails"] = invoice
+			details = append(details, "invoice emails "+onOff(invoice))
+		}
+		reinvite := in.Email != nil && email != "" && email != m.Email
+		if reinvite {
+			details = append(details, "email "+m.Email+" → "+email)
+			updates["email"] = email
+		}
+		if len(updates) == 0 {
+			out.Member = *m
+			return nil
+		}
+		updates["updated_at"] = now
+		if err := tx.Model(&Membership{}).Where("id = ?", m.ID).Updates(updates).Error; err != nil {
+			return fmt.Errorf("update member: %w", err)
+		}
+		old := *m
+		m.FirstName, m.LastName, m.SortName, m.InvoiceEmails = first, last, sortName(first, last), invoice
+		if reinvite {
+			m.Email = email
+		}
+		if err := s.audit(tx, account.ID, v.Actor(ip), "member.updated", &old, strings.Join(details, "; ")); err != nil {
+			return err
+		}
+		if reinvite {
+			// Whatever was still waiting for the mistyped address goes
+			// nowhere now; invite revokes the old link.
+			if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+				return err
+			}
+			viewer := *v
+			viewer.Account = *account
+			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent"); err != nil {
+				return err
+			}
+			inviter := v.Membership.ID
+			if err := tx.Model(&Membership{}).Where("id = ?", m.ID).
+				Updates(map[string]any{"invited_at": now, "invited_by_id": inviter}).Error; err != nil {
+				return fmt.Errorf("update member: %w", err)
+			}
+			out.Reinvited = true
+		}
+		out.Changed = true
+		out.Member = *m
+		return nil
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, FieldErrors(map[string]string{"email": "Someone just added this email address to the account."})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkNewAddress refuses an address already in the account or with a
+// login elsewhere, as the wizard's info step does.
+func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email string, fields map[string]string) error {
+	var other Membership
+	err := tx.Where("account_id = ? AND email = ? AND id <> ?", accountID, email, memberID).Take(&other).Error
+	switch {
+	case err == nil:
+		fields["email"] = fmt.Sprintf("%s is already a user of this account with that address.", other.FullName())
+		return nil
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("check email in account: %w", err)
+	}
+	var logins int64
+	if err := tx.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {
+		return fmt.Errorf("check email in system: %w", err)
+	}
+	if logins > 0 {
+		fields["email"] = "This email address already has a login in another Switchboard account."
+	}
+	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}

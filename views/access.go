@@ -1,0 +1,55 @@
+package views
+
+import "switchboard/models"
+
+// AccountProps is the Account Settings page.
+type AccountProps struct {
+	Accounts []models.AccountChoice
+	// LastAdmin: leaving is refused; the page says why up front.
+	LastAdmin bool
+	Incoming  int64
+}
+
+// AccessRequestsProps is the requester's page: the form and their requests.
+type AccessRequestsProps struct {
+	Number, Note string
+	Errors       map[string]string
+	Mine         []models.AccessRequest
+}
+
+// IncomingProps lists requests to the Admin's account.
+type IncomingProps struct {
+	Requests []models.AccessRequest
+}
+
+// GrantProps is the grant form: a type and companies, as in the wizard.
+type GrantProps struct {
+	Request    models.AccessRequest
+	Type       models.UserType
+	CompanyIDs []uint
+	Companies  []models.Company
+	Errors     map[string]string
+}
+
+func (p GrantProps) chosen(id uint) bool {
+	for _, c := range p.CompanyIDs {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
+
+func accessStatusLabel(s models.AccessStatus) string {
+	switch s {
+	case models.AccessPending:
+		return "Waiting for the account's Admins"
+	case models.AccessGranted:
+		return "Granted"
+	case models.AccessDeclined:
+		return "Declined"
+	case models.AccessWithdrawn:
+		return "Withdrawn"
+	}
+	return string(s)
+}

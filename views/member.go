@@ -1,0 +1,153 @@
+package views
+
+import (
+	"net/url"
+
+	"switchboard/models"
+)
+
+// MemberForm is the Edit User form: what was typed and its errors.
+type MemberForm struct {
+	FirstName, LastName, Email string
+	InvoiceEmails              bool
+	Errors                     map[string]string
+}
+
+// EditUserProps is the Edit User page.
+type EditUserProps struct {
+	Detail *models.MemberDetail
+	Form   MemberForm
+	// Account is the account's name, for sentences about access.
+	Account string
+}
+
+// NewMemberForm fills the form from the person as stored.
+func NewMemberForm(m models.Membership) MemberForm {
+	return MemberForm{FirstName: m.FirstName, LastName: m.LastName, Email: m.Email, InvoiceEmails: m.InvoiceEmails}
+}
+
+// TypeChangeProps is a promote or demote confirmation, as a dialog on Edit
+// User or as a page of its own (without JavaScript, and after an error).
+type TypeChangeProps struct {
+	Plan       models.TypePlan
+	Account    string
+	Message    string
+	CompanyIDs []uint
+	Errors     map[string]string
+}
+
+// DeleteProps is the delete confirmation.
+type DeleteProps struct {
+	Member          models.Membership
+	Account         string
+	Self            bool
+	LastActiveAdmin bool
+	// Return is where Cancel leads.
+	Return string
+}
+
+// SelfConfirmProps is the second confirmation when people delete or demote
+// themselves: the first form's values again, and a checkbox.
+type SelfConfirmProps struct {
+	Member  models.Membership
+	Account string
+	// Delete, or else a type change to To.
+	Delete     bool
+	To         models.UserType
+	Message    string
+	CompanyIDs []uint
+	Error      string
+	// LosesLogin: afterwards they cannot log in to this account.
+	LosesLogin bool
+}
+
+// AuditProps is the audit log page.
+type AuditProps struct {
+	Page   *models.AuditPage
+	Filter models.AuditFilter
+}
+
+func memberPath(id uint, suffix string) string { return "/users/" + idString(id) + suffix }
+
+func typeChangeAction(p models.TypePlan) string {
+	if p.Promotion() {
+		return memberPath(p.Member.ID, "/promote?to="+url.QueryEscape(string(p.To)))
+	}
+	return memberPath(p.Member.ID, "/demote?to="+url.QueryEscape(string(p.To)))
+}
+
+func typeDialogID(t models.UserType) string { return "dlg-type-" + string(t) }
+
+func typeChangeTitle(p models.TypePlan) string {
+	if p.Promotion() {
+		return "Promote " + p.Member.FullName() + " to " + p.To.Label() + "?"
+	}
+	return "Change " + p.Member.FullName() + " to " + p.To.Label() + "?"
+}
+
+func typeChangeButton(p models.TypePlan) string {
+	if p.Promotion() {
+		return "Promote to " + p.To.Label()
+	}
+	return "Change to " + p.To.Label()
+}
+
+func hasID(ids []uint, id uint) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func promotions(plans []models.TypePlan) []models.TypePlan {
+	var out []models.TypePlan
+	for _, p := range plans {
+		if p.Promotion() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func demotions(plans []models.TypePlan) []models.TypePlan {
+	var out []models.TypePlan
+	for _, p := range plans {
+		if !p.Promotion() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// auditURL is the audit log with a filter and position.
+func auditURL(f models.AuditFilter, after string) string {
+	q := url.Values{}
+	if f.Person != "" {
+		q.Set("person", f.Person)
+	}
+	if f.Action != "" {
+		q.Set("kind", f.Action)
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if len(q) == 0 {
+		return "/audit"
+	}
+	return "/audit?" + q.Encode()
+}
+
+func auditPersonURL(m models.Membership) string {
+	return auditURL(models.AuditFilter{Person: m.Email}, "")
+}
+
+func (p AuditProps) filtered() bool { return p.Filter.Person != "" || p.Filter.Action != "" }
+
+func selfConfirmAction(p SelfConfirmProps) string {
+	if p.Delete {
+		return memberPath(p.Member.ID, "/delete")
+	}
+	return memberPath(p.Member.ID, "/type")
+}
