@@ -34,6 +34,12 @@ var AuditActions = []AuditAction{
 	{"company.updated", "Company edited"},
 	{"company.disabled", "Company disabled"},
 	{"company.enabled", "Company re-enabled"},
+	{"access.requested", "Access requested"},
+	{"access.withdrawn", "Access request withdrawn"},
+	{"access.granted", "Access granted"},
+	{"access.declined", "Access declined"},
+	{"member.left", "Left the account"},
+	{"password.changed", "Password changed"},
 }
 
 // AuditActionLabel names an action for people; unknown ones show as stored.

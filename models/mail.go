@@ -38,6 +38,8 @@ type MailComposer interface {
 	AccessRequested(AccessMail) (Mail, error)
 	AccessGranted(AccessMail) (Mail, error)
 	AccessDeclined(AccessMail) (Mail, error)
+	PasswordChanged(PasswordChangedMail) (Mail, error)
+	PasswordReset(PasswordResetMail) (Mail, error)
 }
 
 // TypeChangedMail tells a person that an Admin promoted or demoted them, and

@@ -128,11 +128,15 @@ type Token struct {
 	Account      *Account     `gorm:"constraint:OnDelete:CASCADE"`
 	MembershipID *uint        `gorm:"index"`
 	Membership   *Membership  `gorm:"constraint:OnDelete:CASCADE"`
-	CreatedByID  *uint
-	ExpiresAt    time.Time `gorm:"not null"`
-	UsedAt       *time.Time
-	RevokedAt    *time.Time
-	CreatedAt    time.Time
+	// LoginID is set for password resets, which belong to a login rather
+	// than to one account's membership.
+	LoginID     *uint  `gorm:"index"`
+	Login       *Login `gorm:"constraint:OnDelete:CASCADE"`
+	CreatedByID *uint
+	ExpiresAt   time.Time `gorm:"not null"`
+	UsedAt      *time.Time
+	RevokedAt   *time.Time
+	CreatedAt   time.Time
 }
 
 // OutboxMessage is an email waiting to be delivered, written in the same

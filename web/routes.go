@@ -22,6 +22,10 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/login", h.LoginForm)
 	e.POST("/login", h.LoginPost)
 	e.POST("/logout", h.Logout)
+	e.GET("/password/forgot", h.ForgotPasswordForm)
+	e.POST("/password/forgot", h.ForgotPassword)
+	e.GET("/password/reset/:token", h.ResetPasswordForm)
+	e.POST("/password/reset/:token", h.ResetPassword)
 	e.GET("/invite/:token", h.InvitationForm)
 	e.POST("/invite/:token", h.InvitationPost)
 
@@ -68,6 +72,8 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 
 	// One login, several accounts (journey 6).
 	e.GET("/account", h.Account, requireLogin)
+	e.GET("/account/password", h.ChangePasswordForm, requireLogin)
+	e.POST("/account/password", h.ChangePassword, requireLogin)
 	e.GET("/account/leave", h.ConfirmLeave, requireLogin)
 	e.POST("/account/leave", h.Leave, requireLogin)
 	e.GET("/access-requests", h.AccessRequests, requireLogin)
