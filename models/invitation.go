@@ -106,18 +106,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, secret, password, confirm 
 			return &Error{Code: Conflict, Title: "You already have a login",
 				Message: "This email address already has a password for another account. Log in with it instead; your administrator can then add you to this account."}
 		}
-		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, MemberInvited).
-			Updates(map[string]any{"login_id": login.ID, "status": MemberActive, "activated_at": now, "updated_at": now})
-		if res.Error != nil {
-			return fmt.Errorf("activate member: %w", res.Error)
-		}
-		if res.RowsAffected != 1 {
-			return linkUsed()
-		}
-		m.LoginID, m.Status, m.ActivatedAt = &login.ID, MemberActive, &now
-		member = &m
-		return s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m,
-			"Set a password from the invitation link")
+		activated, err := s.activateInvitee(tx, m, login.ID, ip, "Set a password from the invitation link")
+		member = activated
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -144,22 +135,28 @@ func (s *Store) JoinWithInvitation(ctx context.Context, v *Viewer, secret, ip st
 			return &Error{Code: Forbidden, Title: "This invitation is for someone else",
 				Message: "Log in as " + m.Email + " to accept it."}
 		}
-		now := s.Now()
-		res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, MemberInvited).
-			Updates(map[string]any{"login_id": v.Login.ID, "status": MemberActive, "activated_at": now, "updated_at": now})
-		if res.Error != nil {
-			return fmt.Errorf("activate member: %w", res.Error)
-		}
-		if res.RowsAffected != 1 {
-			return linkUsed()
-		}
-		m.LoginID, m.Status, m.ActivatedAt = &v.Login.ID, MemberActive, &now
-		member = &m
-		return s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m,
-			"Joined with an existing login from the invitation link")
+		activated, err := s.activateInvitee(tx, m, v.Login.ID, ip, "Joined with an existing login from the invitation link")
+		member = activated
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return member, nil
+}
+
+// activateInvitee attaches a login to an invited membership and makes it
+// active, once: the conditional update touches no row if it already was.
+func (s *Store) activateInvitee(tx *gorm.DB, m Membership, loginID uint, ip, detail string) (*Membership, error) {
+	now := s.Now()
+	res := tx.Model(&Membership{}).Where("id = ? AND status = ?", m.ID, MemberInvited).
+		Updates(map[string]any{"login_id": loginID, "status": MemberActive, "activated_at": now, "updated_at": now})
+	if res.Error != nil {
+		return nil, fmt.Errorf("activate member: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return nil, linkUsed()
+	}
+	m.LoginID, m.Status, m.ActivatedAt = &loginID, MemberActive, &now
+	return &m, s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m, detail)
 }
