@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -35,7 +36,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := argonKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -63,8 +64,22 @@ func CheckPassword(hash, password string) bool {
 	if err1 != nil || err2 != nil || len(want) == 0 || mem > 1<<20 || iter > 10 || threads == 0 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, iter, mem, threads, uint32(len(want)))
+	got := argonKey([]byte(password), salt, iter, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// argonSlots bounds the argon2id computations running at once. Each holds
+// its memory (19 MiB) until it finishes; more at once than there are cores
+// only take turns on the CPU while memory grows with every login waiting (32
+// logins at once took the server past 1 GiB). Waiting for a slot costs the
+// same time and no memory. The limit is process-wide because cores and
+// memory are.
+var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }
 
 // dummyHash is checked against when a login does not exist, so that an

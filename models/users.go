@@ -40,6 +40,8 @@ type UserFilter struct {
 
 // UserRow is one line of the users list.
 type UserRow struct {
+	// Membership holds what the list shows (userListColumns): ID, account,
+	// names, email, type, status and last active; its other fields are zero.
 	Membership
 	AllCompanies bool     // Admins see every company
 	Companies    []string // the first few names, A → Z
@@ -139,42 +141,17 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	base := func() *gorm.DB {
-		q := db.Model(&Membership{}).Where("memberships.account_id = ?", v.Account.ID)
-		if !v.Type().SeesAllCompanies() {
-			q = q.Where(`(memberships.type = ? OR EXISTS (
-				SELECT 1 FROM assignments theirs
-				JOIN assignments mine ON mine.company_id = theirs.company_id
-				JOIN companies c ON c.id = theirs.company_id AND c.status = ?
-				WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`,
-				Admin, CompanyActive, v.Membership.ID)
-		}
-		if f.Query != "" {
-			pattern := escapeLike(strings.ToLower(f.Query))
-			q = q.Where(`(memberships.sort_name LIKE ? ESCAPE '\' OR memberships.email LIKE ? ESCAPE '\')`,
-				"%"+pattern+"%", pattern+"%")
-		}
-		if f.Type != "" {
-			q = q.Where("memberships.type = ?", f.Type)
-		}
-		if f.Status != "" {
-			q = q.Where("memberships.status = ?", f.Status)
-		}
-		if f.CompanyID != 0 {
-			q = q.Where("EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND a.company_id = ?)", f.CompanyID)
-		}
-		return q
-	}
-
+	uq := s.newUserQuery(v, f)
 	page := &UserPage{}
-	if err := base().Count(&page.Total).Error; err != nil {
-		return nil, fmt.Errorf("count users: %w", err)
+	if page.Total, err = uq.count(db); err != nil {
+		return nil, err
 	}
 
 	// Keyset paging: forward after a cursor, or backward before one (the
 	// ordering reversed, then the rows put back in order).
 	backward := f.Before != ""
-	q := base()
+	var keyset string
+	var keyArgs []any
 	var at string
 	if backward {
 		at = f.Before
@@ -202,16 +179,15 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 		if ascending == backward {
 			op = "<"
 		}
-		q = q.Where(fmt.Sprintf("(%s, memberships.id) %s (?, ?)", keyCol, op), key, c.id)
+		keyset, keyArgs = fmt.Sprintf("(%s, memberships.id) %s (?, ?)", keyCol, op), []any{key, c.id}
 	}
 	dir := "ASC"
 	if ascending == backward {
 		dir = "DESC"
 	}
-	var members []Membership
-	err = q.Order(fmt.Sprintf("%s %s, memberships.id %s", keyCol, dir, dir)).Limit(f.Limit + 1).Find(&members).Error
+	members, err := uq.page(db, page.Total, keyset, keyArgs, fmt.Sprintf("%s %s, memberships.id %s", keyCol, dir, dir), f.Limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, err
 	}
 	more := len(members) > f.Limit
 	if more {
@@ -259,23 +235,8 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 		}
 	}
 	if len(ids) > 0 {
-		var pairs []struct {
-			MembershipID uint
-			Name         string
-		}
-		err := db.Table("assignments").Select("assignments.membership_id, companies.name").
-			Joins("JOIN companies ON companies.id = assignments.company_id").
-			Where("assignments.membership_id IN ? AND companies.status = ?", ids, CompanyActive).
-			Order("companies.name, companies.id").Scan(&pairs).Error
-		if err != nil {
-			return nil, fmt.Errorf("companies of users: %w", err)
-		}
-		for _, p := range pairs {
-			r := &rows[index[p.MembershipID]]
-			r.CompanyCount++
-			if len(r.Companies) < shownCompanies {
-				r.Companies = append(r.Companies, p.Name)
-			}
+		if err := s.addCompanyNames(db, members[0].AccountID, ids, rows, index); err != nil {
+			return nil, err
 		}
 	}
 	if len(invited) > 0 {
@@ -307,7 +268,12 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 }
 
 // VisibleCompanies lists the active companies a viewer may see, A → Z.
+// An Admin's list (the whole account) may be shared with other requests:
+// read it, never change it.
 func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
+	if v.Type().SeesAllCompanies() {
+		return s.activeCompanies(ctx, v.Account.ID)
+	}
 	q := visibleCompanies(s.db.WithContext(ctx), v).Where("companies.status = ?", CompanyActive)
 	var companies []Company
 	if err := q.Order("name, id").Find(&companies).Error; err != nil {

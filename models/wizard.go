@@ -166,8 +166,7 @@ func (s *Store) checkCompanies(db *gorm.DB, accountID uint, ids []uint, c *Draft
 	for _, id := range ids {
 		uniq[id] = true
 	}
-	var found []Company
-	err := db.Where("account_id = ? AND status = ? AND id IN ?", accountID, CompanyActive, ids).Order("name, id").Find(&found).Error
+	found, err := s.activeCompaniesByID(db, accountID, uniq)
 	if err != nil {
 		return fmt.Errorf("check companies: %w", err)
 	}

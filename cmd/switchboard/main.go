@@ -1,4 +1,4 @@
-// Command switchboard is the console: `serve` (the default), `bootstrap`.
+// Command switchboard is the console: `serve` (the default), `bootstrap`, `bench`.
 package main
 
 import (
@@ -35,6 +35,7 @@ const usage = `Usage: switchboard [command] [flags]
 Commands:
   serve       run the console (the default)
   bootstrap   create an account, its first company and first Admin; print the Admin's set-password URL
+  bench       seed a fresh database, load the real server beside a hello-world baseline, print the figures
 
 Run 'switchboard COMMAND -h' for the flags of a command.
 `
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "bootstrap":
 		return bootstrap(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return bench(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

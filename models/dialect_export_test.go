@@ -1,0 +1,4 @@
+package models
+
+// PrefixRange is prefixRange, for tests outside the package.
+var PrefixRange = prefixRange
