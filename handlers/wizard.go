@@ -64,7 +64,7 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 	if step < d.LastStep() {
 		return h.renderStep(c, http.StatusOK, step+1, d, nil)
 	}
-	m, _, err := h.Store.CreateMember(ctx, v, d, c.RealIP())
+	m, _, err := h.Store.CreateCheckedMember(ctx, v, d, check, c.RealIP())
 	if isFieldError(err) {
 		check := &models.DraftCheck{Invalid: models.StepInfo, Fields: models.ErrorFields(err)}
 		return h.renderStep(c, http.StatusUnprocessableEntity, models.StepInfo, d, check)

@@ -206,12 +206,18 @@ func (s *Store) CreateMember(ctx context.Context, v *Viewer, d Draft, ip string)
 	if !wellFormedSecret(d.Key) {
 		return nil, false, Errorf(BadRequest, "This form is incomplete. Start again from the first step.")
 	}
-	if prior, err := s.memberByCreationKey(ctx, v.Account.ID, d.Key); err != nil || prior != nil {
-		return prior, false, err
-	}
 	check, err := s.CheckDraft(ctx, v, d, d.LastStep())
 	if err != nil {
 		return nil, false, err
+	}
+	return s.CreateCheckedMember(ctx, v, d, check, ip)
+}
+
+// CreateCheckedMember is CreateMember for a draft the caller has just
+// checked in full with CheckDraft, so the checks are not run twice.
+func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, check *DraftCheck, ip string) (m *Membership, created bool, err error) {
+	if !wellFormedSecret(d.Key) || check.key != d.Key {
+		return nil, false, Errorf(BadRequest, "This form is incomplete. Start again from the first step.")
 	}
 	if check.Created != nil {
 		return check.Created, false, nil

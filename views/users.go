@@ -98,3 +98,19 @@ func moreCompanies(r models.UserRow) string {
 	}
 	return ""
 }
+
+// maxCompanyOptions is the most companies the filter lists as options.
+const maxCompanyOptions = 25
+
+// filterCompany is the company the "Only …" filter offers: the one filtered
+// by, else the one being worked in.
+func filterCompany(p UsersProps, current *models.Company) *models.Company {
+	if p.Filter.CompanyID != 0 {
+		for i := range p.Companies {
+			if p.Companies[i].ID == p.Filter.CompanyID {
+				return &p.Companies[i]
+			}
+		}
+	}
+	return current
+}

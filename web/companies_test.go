@@ -371,3 +371,33 @@ func TestCompanies_HeaderShowsCompanyAndSwitches(t *testing.T) {
 	}
 	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.other)}}), http.StatusNotFound)
 }
+
+func TestUsers_ManyCompaniesFilterByTheCompanyInUse(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.setupAccount("ada@example.com")
+	for i := range 30 {
+		ts.addCompany(fmt.Sprintf("Branch %02d", i))
+	}
+	adminV := ts.viewerFor("ada@example.com", "Acme Calls")
+	var branch uint
+	fmt.Sscan(ts.companyID("Branch 07"), &branch)
+	ts.addMember(adminV, models.Reporting, "Rita", "rita@example.com", branch)
+	wantStatus(t, admin.post("/switch-company", url.Values{"company": {fmt.Sprint(branch)}}), http.StatusSeeOther)
+
+	p := admin.get("/users")
+	if p.doc.Find("select#f-company").Length() != 0 {
+		t.Error("31 companies are listed as options")
+	}
+	box := p.doc.Find(`.company-only input[name="company"]`)
+	if v, _ := box.Attr("value"); v != fmt.Sprint(branch) || !strings.Contains(p.text(".company-only"), "Only Branch 07") {
+		t.Fatalf("company filter offers %q: %q", v, p.text(".company-only"))
+	}
+	filtered := admin.get(fmt.Sprintf("/users?company=%d", branch))
+	if got := filtered.text(`[data-testid="user-count"]`); !strings.HasPrefix(got, "1 person") {
+		t.Errorf("filtered count = %q", got)
+	}
+	if _, checked := filtered.doc.Find(`.company-only input`).Attr("checked"); !checked {
+		t.Error("the active company filter is not shown as checked")
+	}
+	wantStatus(t, admin.get("/static/icons.svg"), http.StatusOK)
+}

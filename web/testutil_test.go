@@ -183,6 +183,7 @@ func (ts *testServer) setupAccount(email string) *browser {
 		"password": {strongPassword}, "confirm": {strongPassword},
 	})
 	wantStatus(ts.t, p, http.StatusSeeOther)
+	b.follow(p) // as a browser does; it also picks up the new CSRF token
 	return b
 }
 
