@@ -29,7 +29,7 @@ func (h *Handlers) LoginPost(c echo.Context) error {
 	if canonical, err := models.CanonicalEmail(email); err == nil {
 		keys["email"] = canonical
 	}
-	delay, blockedUntil := h.Throttle.Check(keys)
+	delay, blockedUntil := h.Throttle.Attempt(keys)
 	if !blockedUntil.IsZero() {
 		wait := time.Until(blockedUntil).Round(time.Minute)
 		if wait < time.Minute {
@@ -44,13 +44,12 @@ func (h *Handlers) LoginPost(c echo.Context) error {
 	}
 	m, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if models.ErrorCode(err) == models.Unauthorized {
-		h.Throttle.Fail(keys)
 		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err), Next: localPath(c.QueryParam("next"), "")}))
 	}
 	if err != nil {
 		return err
 	}
-	h.Throttle.Succeed("email", keys["email"])
+	h.Throttle.Succeed(keys)
 	if err := h.Sessions.LogIn(c, m); err != nil {
 		return err
 	}

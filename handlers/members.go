@@ -365,8 +365,7 @@ func (h *Handlers) DeleteUser(c echo.Context) error {
 			return err
 		}
 		if d.LastActiveAdmin {
-			_, err := h.Store.DeleteMember(ctx, v, id, c.RealIP())
-			return h.refused(c, err, id)
+			return h.refused(c, models.LastAdminError(&d.Member, v.Account.Name), id)
 		}
 		return h.selfConfirm(c, form, views.SelfConfirmProps{Member: d.Member, Account: v.Account.Name, Delete: true, LosesLogin: true})
 	}

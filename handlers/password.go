@@ -44,11 +44,10 @@ func (h *Handlers) ForgotPasswordForm(c echo.Context) error {
 func (h *Handlers) ForgotPassword(c echo.Context) error {
 	email := c.FormValue("email")
 	keys := map[string]string{"ip": c.RealIP()}
-	if _, blocked := h.Throttle.Check(keys); !blocked.IsZero() {
+	if _, blocked := h.Throttle.Attempt(keys); !blocked.IsZero() {
 		return &models.Error{Code: models.TooManyRequests, Title: "Too many attempts",
 			Message: "Please wait a few minutes before asking for another reset link."}
 	}
-	h.Throttle.Fail(keys)
 	err := h.Store.RequestPasswordReset(c.Request().Context(), email)
 	if isFieldError(err) {
 		return h.render(c, http.StatusUnprocessableEntity, "", views.ForgotPasswordPage(views.PasswordForm{Email: email, Errors: models.ErrorFields(err)}))

@@ -204,9 +204,8 @@ func (s *Store) WithdrawAccessRequest(ctx context.Context, v *Viewer, id uint) e
 		if r.Status != AccessPending {
 			return Errorf(Conflict, "That request was already %s.", r.Status)
 		}
-		now := s.Now()
-		if err := tx.Model(&r).Updates(map[string]any{"status": AccessWithdrawn, "decided_at": now}).Error; err != nil {
-			return fmt.Errorf("withdraw request: %w", err)
+		if err := s.decideRequest(tx, r.ID, AccessWithdrawn, nil); err != nil {
+			return err
 		}
 		if r.AccountID == nil {
 			return nil
@@ -266,6 +265,21 @@ func (s *Store) incomingRequest(tx *gorm.DB, v *Viewer, id uint) (*AccessRequest
 	return &r, nil
 }
 
+// decideRequest moves a pending request to its outcome. It is the first
+// write of each decision's transaction and must find the request still
+// pending, so a grant and a decline (or two grants) at once give one outcome.
+func (s *Store) decideRequest(tx *gorm.DB, id uint, status AccessStatus, decider *uint) error {
+	res := tx.Model(&AccessRequest{}).Where("id = ? AND status = ?", id, AccessPending).
+		Updates(map[string]any{"status": status, "decided_at": s.Now(), "decided_by_id": decider})
+	if res.Error != nil {
+		return fmt.Errorf("decide access request: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return Errorf(Conflict, "This request was decided or withdrawn a moment ago.")
+	}
+	return nil
+}
+
 // GrantInput is the Admin's decision: a type and companies, as in the wizard.
 type GrantInput struct {
 	Type       UserType
@@ -298,6 +312,10 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if err != nil {
 			return err
 		}
+		inviter := v.Membership.ID
+		if err := s.decideRequest(tx, r.ID, AccessGranted, &inviter); err != nil {
+			return err
+		}
 		var login Login
 		err = tx.Take(&login, "id = ?", r.LoginID).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -314,7 +332,6 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 			return Errorf(Conflict, "%s is already a user of this account.", login.Email)
 		}
 		now := s.Now()
-		inviter := v.Membership.ID
 		m = Membership{AccountID: v.Account.ID, FirstName: r.FirstName, LastName: r.LastName, Email: login.Email,
 			SortName: sortName(r.FirstName, r.LastName), Type: in.Type, Status: MemberActive, InvitedByID: &inviter,
 			InvitedAt: &now, ActivatedAt: &now, CreatedAt: now, UpdatedAt: now}
@@ -330,9 +347,6 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 			if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
 				return fmt.Errorf("assign company: %w", err)
 			}
-		}
-		if err := tx.Model(r).Updates(map[string]any{"status": AccessGranted, "decided_at": now, "decided_by_id": inviter}).Error; err != nil {
-			return fmt.Errorf("grant request: %w", err)
 		}
 		detail := "Granted access as " + in.Type.Label()
 		if len(names) > 0 {
@@ -367,10 +381,9 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 		if err != nil {
 			return err
 		}
-		now := s.Now()
 		decider := v.Membership.ID
-		if err := tx.Model(r).Updates(map[string]any{"status": AccessDeclined, "decided_at": now, "decided_by_id": decider}).Error; err != nil {
-			return fmt.Errorf("decline request: %w", err)
+		if err := s.decideRequest(tx, r.ID, AccessDeclined, &decider); err != nil {
+			return err
 		}
 		req = r
 		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "access.declined", nil,
@@ -400,10 +413,7 @@ type AccountChoice struct {
 // AccountsOf lists the accounts the viewer's login may log in to.
 func (s *Store) AccountsOf(ctx context.Context, v *Viewer) ([]AccountChoice, error) {
 	var ms []Membership
-	err := s.db.WithContext(ctx).Preload("Account").
-		Joins("JOIN accounts ON accounts.id = memberships.account_id").
-		Where("memberships.login_id = ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
-			v.Login.ID, MemberActive, Notification, AccountClosed).
+	err := loginMemberships(s.db.WithContext(ctx), v.Login.ID).Preload("Account").
 		Order("accounts.name, accounts.id").Find(&ms).Error
 	if err != nil {
 		return nil, fmt.Errorf("accounts of login: %w", err)
@@ -425,8 +435,10 @@ func (s *Store) SwitchAccount(ctx context.Context, v *Viewer, membershipID uint)
 		if c.Membership.ID != membershipID {
 			continue
 		}
-		err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ? AND login_id = ?", v.SessionID, v.Login.ID).
-			Update("membership_id", membershipID).Error
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&Session{}).Where("id = ? AND login_id = ?", v.SessionID, v.Login.ID).
+				Update("membership_id", membershipID).Error
+		})
 		if err != nil {
 			return nil, fmt.Errorf("switch account: %w", err)
 		}
@@ -459,9 +471,7 @@ func (s *Store) LeaveAccount(ctx context.Context, v *Viewer, ip string) (*Member
 			return err
 		}
 		var other Membership
-		err = tx.Joins("JOIN accounts ON accounts.id = memberships.account_id").
-			Where("memberships.login_id = ? AND memberships.id <> ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
-				v.Login.ID, m.ID, MemberActive, Notification, AccountClosed).
+		err = loginMemberships(tx, v.Login.ID).Where("memberships.id <> ?", m.ID).
 			Order("memberships.last_active_at DESC, memberships.id").Take(&other).Error
 		switch {
 		case err == nil:
@@ -488,12 +498,20 @@ func (s *Store) LeaveAccount(ctx context.Context, v *Viewer, ip string) (*Member
 	return next, nil
 }
 
+// loginMemberships scopes to the memberships a login may sign in to: active,
+// not Notification-only, in an account that is not closed. Login, the
+// account switcher, leaving and password resets all ask the same question.
+func loginMemberships(db *gorm.DB, loginID uint) *gorm.DB {
+	return db.Model(&Membership{}).Joins("JOIN accounts ON accounts.id = memberships.account_id").
+		Where("memberships.login_id = ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
+			loginID, MemberActive, Notification, AccountClosed)
+}
+
 // CountAccountsOf counts the accounts a login may log in to (for the
 // header's account switcher).
 func (s *Store) CountAccountsOf(ctx context.Context, loginID uint) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&Membership{}).
-		Where("login_id = ? AND status = ? AND type <> ?", loginID, MemberActive, Notification).Count(&n).Error
+	err := loginMemberships(s.db.WithContext(ctx), loginID).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count accounts: %w", err)
 	}

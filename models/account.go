@@ -29,26 +29,19 @@ type Actor struct {
 var SystemActor = Actor{Name: "Switchboard"}
 
 func (s *Store) audit(tx *gorm.DB, accountID uint, actor Actor, action string, target *Membership, detail string) error {
-	ev := AuditEvent{AccountID: &accountID, ActorID: actor.MembershipID, ActorName: actor.Name,
-		Action: action, Detail: detail, IP: actor.IP, CreatedAt: s.Now()}
+	// Details list companies and can outgrow the column: they are cut, the
+	// change itself is never refused for it.
+	ev := AuditEvent{AccountID: &accountID, ActorID: actor.MembershipID, ActorName: truncateText(actor.Name, 201),
+		Action: action, Detail: truncateText(detail, 500), IP: truncateText(actor.IP, 64), CreatedAt: s.Now()}
 	if target != nil {
 		id := target.ID
 		ev.TargetID = &id
-		ev.TargetName = target.FullName() + " <" + target.Email + ">"
+		ev.TargetName = truncateText(target.FullName()+" <"+target.Email+">", 201)
 	}
 	if err := tx.Create(&ev).Error; err != nil {
 		return fmt.Errorf("record audit event %s: %w", action, err)
 	}
 	return nil
-}
-
-// NeedsSetup reports whether the database has no account yet.
-func (s *Store) NeedsSetup(ctx context.Context) (bool, error) {
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&Account{}).Limit(1).Count(&n).Error; err != nil {
-		return false, fmt.Errorf("count accounts: %w", err)
-	}
-	return n == 0, nil
 }
 
 // IssueSetupLink returns a new first-start secret when the database is empty

@@ -164,7 +164,7 @@ func (s *Store) TypeChangePlan(ctx context.Context, v *Viewer, id uint, to UserT
 	if last, err := s.isLastActiveAdmin(s.db.WithContext(ctx), m); err != nil {
 		return nil, err
 	} else if last {
-		return nil, lastAdminError(m, v.Account.Name)
+		return nil, LastAdminError(m, v.Account.Name)
 	}
 	p := PlanTypeChange(*m, to)
 	p.Self = m.ID == v.Membership.ID
@@ -239,12 +239,13 @@ func (s *Store) ensureAnotherActiveAdmin(tx *gorm.DB, account *Account, m *Membe
 		return err
 	}
 	if last {
-		return lastAdminError(m, account.Name)
+		return LastAdminError(m, account.Name)
 	}
 	return nil
 }
 
-func lastAdminError(m *Membership, account string) *Error {
+// LastAdminError says why the last active Admin cannot be taken away.
+func LastAdminError(m *Membership, account string) *Error {
 	return &Error{Code: Conflict, Title: "The account needs an active Admin",
 		Message: fmt.Sprintf("%s is the last active Admin of %s; make someone else an Admin first.", m.FullName(), account)}
 }
@@ -545,7 +546,7 @@ func (s *Store) DisableMember(ctx context.Context, v *Viewer, id uint, ip string
 			return err
 		}
 		out = m
-		return s.audit(tx, account.ID, v.Actor(ip), "member.disabled", m, "Status "+statusWord(was)+" → disabled")
+		return s.audit(tx, account.ID, v.Actor(ip), "member.disabled", m, "Status "+string(was)+" → disabled")
 	})
 	return out, err
 }
@@ -569,12 +570,10 @@ func (s *Store) EnableMember(ctx context.Context, v *Viewer, id uint, ip string)
 		}
 		m.Status = status
 		out = m
-		return s.audit(tx, account.ID, v.Actor(ip), "member.enabled", m, "Status disabled → "+statusWord(status))
+		return s.audit(tx, account.ID, v.Actor(ip), "member.enabled", m, "Status disabled → "+string(status))
 	})
 	return out, err
 }
-
-func statusWord(s MemberStatus) string { return string(s) }
 
 // DeleteMember removes a person from the account: the membership row goes
 // (its assignments, links and sessions with it, by foreign key), their
@@ -587,7 +586,7 @@ func (s *Store) DeleteMember(ctx context.Context, v *Viewer, id uint, ip string)
 		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
 			return err
 		}
-		detail := m.Type.Label() + ", " + statusWord(m.Status)
+		detail := m.Type.Label() + ", " + string(m.Status)
 		if err := s.audit(tx, account.ID, v.Actor(ip), "member.deleted", m, detail); err != nil {
 			return err
 		}

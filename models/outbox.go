@@ -149,17 +149,28 @@ func (s *Store) DueEmails(ctx context.Context, limit int) ([]OutboxMessage, erro
 	return out, nil
 }
 
+// secretMailKinds are the emails whose body carries a working link.
+var secretMailKinds = []string{"invitation", "password_reset"}
+
+const sentSecretPlaceholder = "(sent; the body held a one-time link and is not kept)"
+
 // MarkEmailSent records a delivery. It only touches an unsent message, so a
 // second report of the same delivery changes nothing.
 func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
 	now := s.Now()
-	err := s.db.WithContext(ctx).Model(&OutboxMessage{}).
-		Where("id = ? AND sent_at IS NULL", id).
-		Updates(map[string]any{
-			"sent_at":    now,
-			"attempts":   gorm.Expr("attempts + 1"),
-			"last_error": "",
-		}).Error
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&OutboxMessage{}).
+			Where("id = ? AND sent_at IS NULL", id).
+			Updates(map[string]any{
+				"sent_at":    now,
+				"attempts":   gorm.Expr("attempts + 1"),
+				"last_error": "",
+				// A sent link lives on in the recipient's mailbox only: the
+				// database keeps the hash, never a working secret.
+				"text_body": gorm.Expr("CASE WHEN kind IN ? THEN ? ELSE text_body END", secretMailKinds, sentSecretPlaceholder),
+				"html_body": gorm.Expr("CASE WHEN kind IN ? THEN ? ELSE html_body END", secretMailKinds, sentSecretPlaceholder),
+			}).Error
+	})
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)
 	}
@@ -172,7 +183,7 @@ func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
 func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error {
 	text := "unknown error"
 	if cause != nil {
-		text = truncateError(cause.Error(), maxOutboxError)
+		text = truncateText(cause.Error(), maxOutboxError)
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var m OutboxMessage
@@ -203,10 +214,10 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error
 	return nil
 }
 
-// truncateError cuts s to at most max characters (the column is counted in
+// truncateText cuts s to at most max characters (the column is counted in
 // characters on PostgreSQL) and makes it valid UTF-8, since SMTP servers
 // answer in whatever bytes they like.
-func truncateError(s string, max int) string {
+func truncateText(s string, max int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if utf8.RuneCountInString(s) <= max {
 		return s

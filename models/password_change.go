@@ -177,8 +177,8 @@ func (s *Store) ResetPassword(ctx context.Context, secret, password, confirm, ip
 		return nil, err
 	}
 	var m Membership
-	err = s.db.WithContext(ctx).Where("login_id = ? AND status = ? AND type <> ?", login.ID, MemberActive, Notification).
-		Order("last_active_at DESC, id").Take(&m).Error
+	err = loginMemberships(s.db.WithContext(ctx), login.ID).
+		Order("memberships.last_active_at DESC, memberships.id").Take(&m).Error
 	first := ""
 	if err == nil {
 		first = m.FirstName

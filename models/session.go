@@ -48,9 +48,7 @@ func (s *Store) StartSession(ctx context.Context, m *Membership, ip, userAgent s
 		return "", err
 	}
 	now := s.Now()
-	if len(userAgent) > 255 {
-		userAgent = userAgent[:255]
-	}
+	userAgent = truncateText(userAgent, 255)
 	row := Session{Hash: hash, LoginID: *m.LoginID, MembershipID: m.ID, IP: ip, UserAgent: userAgent,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(AbsoluteTimeout)}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
@@ -98,12 +96,20 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 		m.LoginID == nil || *m.LoginID != sess.LoginID,
 		sess.Login.PasswordChangedAt.After(sess.CreatedAt),
 		m.Account.Status == AccountClosed:
-		db.Delete(&Session{}, sess.ID)
+		// Best effort: the session is refused either way, and a row left
+		// behind is refused again next time.
+		_ = s.tx(ctx, func(tx *gorm.DB) error { return tx.Delete(&Session{}, sess.ID).Error })
 		return nil, errNoSession
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
-		db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now)
-		db.Model(&Membership{}).Where("id = ?", m.ID).Update("last_active_at", now)
+		// Through the one writer, like every write; a failed touch only
+		// leaves "last active" a minute behind, so it does not fail the page.
+		_ = s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
+				return err
+			}
+			return tx.Model(&Membership{}).Where("id = ?", m.ID).Update("last_active_at", now).Error
+		})
 	}
 	return &Viewer{SessionID: sess.ID, Login: *sess.Login, Membership: *m, Account: *m.Account}, nil
 }
@@ -113,7 +119,7 @@ func (s *Store) EndSession(ctx context.Context, secret string) error {
 	if !wellFormedSecret(secret) {
 		return nil
 	}
-	if err := s.db.WithContext(ctx).Where("hash = ?", hashSecret(secret)).Delete(&Session{}).Error; err != nil {
+	if err := s.tx(ctx, func(tx *gorm.DB) error { return tx.Where("hash = ?", hashSecret(secret)).Delete(&Session{}).Error }); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
@@ -144,9 +150,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*Memb
 		return nil, failed
 	}
 	var m Membership
-	err = db.Joins("JOIN accounts ON accounts.id = memberships.account_id").
-		Where("memberships.login_id = ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
-			login.ID, MemberActive, Notification, AccountClosed).
+	err = loginMemberships(db, login.ID).
 		Order("memberships.last_active_at DESC, memberships.id").Take(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, failed

@@ -52,6 +52,10 @@ func NewLoginThrottle(rules map[string]ThrottleRule, now func() time.Time) *Logi
 func (t *LoginThrottle) Check(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.checkLocked(keys)
+}
+
+func (t *LoginThrottle) checkLocked(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
 	now := t.now()
 	for kind, key := range keys {
 		rule, ok := t.rules[kind]
@@ -73,10 +77,23 @@ func (t *LoginThrottle) Check(keys map[string]string) (delay time.Duration, bloc
 	return delay, blockedUntil
 }
 
-// Fail records a failed attempt for every key.
-func (t *LoginThrottle) Fail(keys map[string]string) {
+// Attempt counts an attempt before its password is checked, so that many
+// attempts sent at once cannot all pass the check before any failure is
+// recorded. It returns how long to wait, or until when the keys are refused
+// (then nothing is counted). A successful attempt is taken back with
+// Succeed.
+func (t *LoginThrottle) Attempt(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	delay, blockedUntil = t.checkLocked(keys)
+	if blockedUntil.IsZero() {
+		t.failLocked(keys)
+	}
+	return delay, blockedUntil
+}
+
+// failLocked records a failed attempt for every key.
+func (t *LoginThrottle) failLocked(keys map[string]string) {
 	now := t.now()
 	if len(t.entries) > 100_000 {
 		t.pruneLocked(now)
@@ -96,11 +113,21 @@ func (t *LoginThrottle) Fail(keys map[string]string) {
 	}
 }
 
-// Succeed forgets the failures of a key after a correct login.
-func (t *LoginThrottle) Succeed(kind, key string) {
+// Succeed takes back an attempt that turned out right: the account's
+// failures are forgotten, and the client's count loses this one attempt
+// (not all of them, or one good login would wipe a client's record).
+func (t *LoginThrottle) Succeed(keys map[string]string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.entries, kind+":"+key)
+	for kind, key := range keys {
+		if kind != "ip" {
+			delete(t.entries, kind+":"+key)
+			continue
+		}
+		if e := t.entries[kind+":"+key]; e != nil && e.failures > 0 {
+			e.failures--
+		}
+	}
 }
 
 func (t *LoginThrottle) pruneLocked(now time.Time) {

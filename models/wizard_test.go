@@ -21,7 +21,11 @@ func adminViewer(t *testing.T, store *models.Store) *models.Viewer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &models.Viewer{Membership: *m, Account: *acct}
+	var login models.Login
+	if err := store.DB().Take(&login, "id = ?", *m.LoginID).Error; err != nil {
+		t.Fatal(err)
+	}
+	return &models.Viewer{Membership: *m, Account: *acct, Login: login}
 }
 
 func TestCreateMember_ConcurrentSubmits(t *testing.T) {

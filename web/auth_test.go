@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -219,4 +220,63 @@ func (b *browser) cookie() string {
 		}
 	}
 	return ""
+}
+
+// Attempts sent at once are counted before their passwords are checked, so
+// they cannot all slip under the limit.
+func TestLogin_ParallelAttemptsAreThrottled(t *testing.T) {
+	ts := newTestServer(t)
+	ts.setupAccount("ada@example.com")
+	rule := models.DefaultThrottleRules()["email"]
+	b := ts.browser()
+	b.get("/login")
+	const n = 40
+	statuses := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			statuses <- b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong-password-x"}}).status
+		}()
+	}
+	refused := 0
+	for i := 0; i < n; i++ {
+		if <-statuses == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused < n-rule.BlockAfter {
+		t.Fatalf("%d of %d parallel attempts refused, want at least %d", refused, n, n-rule.BlockAfter)
+	}
+}
+
+// A good login does not wipe a client's record of failures.
+func TestLogin_SuccessForgivesOnlyItself(t *testing.T) {
+	ts := newTestServer(t)
+	ts.setupAccount("ada@example.com")
+	rule := models.DefaultThrottleRules()["ip"]
+	b := ts.browser()
+	b.get("/login")
+	for i := 0; i < rule.BlockAfter-1; i++ {
+		b.post("/login", url.Values{"email": {fmt.Sprintf("u%d@example.com", i)}, "password": {"whatever-password"}})
+	}
+	c := ts.login("ada@example.com", strongPassword) // same client address
+	_ = c
+	b.get("/login")
+	b.post("/login", url.Values{"email": {"last@example.com"}, "password": {"whatever-password"}})
+	wantStatus(t, b.post("/login", url.Values{"email": {"next@example.com"}, "password": {"whatever-password"}}), http.StatusTooManyRequests)
+}
+
+// Logging in again in the same browser ends the earlier session: a copy of
+// the old cookie no longer works.
+func TestLogin_NewLoginEndsTheEarlierSession(t *testing.T) {
+	ts := newTestServer(t)
+	ts.setupAccount("ada@example.com")
+	b := ts.login("ada@example.com", strongPassword)
+	old := ts.browser()
+	old.client.Jar.SetCookies(ts.base, b.client.Jar.Cookies(ts.base))
+	wantStatus(t, old.get("/users"), http.StatusOK)
+
+	b.get("/login")
+	b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {strongPassword}})
+	wantStatus(t, b.get("/users"), http.StatusOK)
+	wantStatus(t, old.get("/users"), http.StatusSeeOther)
 }

@@ -103,7 +103,12 @@ func TestDelivery_WaitsForSMTPServerAndDeliversOnce(t *testing.T) {
 	if len(received) != 1 {
 		t.Fatalf("server received %d messages, want exactly 1", len(received))
 	}
-	checkDelivered(t, received[0], got)
+	// The message as it was queued: once sent, the stored body of an
+	// invitation no longer holds its link.
+	checkDelivered(t, received[0], msg)
+	if strings.Contains(got.TextBody, testSecretLink) || strings.Contains(got.HTMLBody, testSecretLink) {
+		t.Error("the sent invitation's link is still stored in the outbox")
+	}
 }
 
 // recordingMailer stands in for a transport where only the worker's

@@ -522,3 +522,27 @@ func TestWizard_OnlyAdmins(t *testing.T) {
 	}
 	wantStatus(t, ts.browser().get("/users/new"), http.StatusSeeOther)
 }
+
+// Long audit details (a person with many companies) and odd User-Agents are
+// cut to their columns, not refused, on every database.
+func TestWizard_ManyCompaniesAndOddUserAgent(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.setupAccount("ada@example.com")
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, ts.addCompany(fmt.Sprintf("A company with a rather long name number %02d", i)))
+	}
+	p := admin.createUser(wizardInput{typ: "reporting", first: "Rita", last: "Reports", email: "rita@example.com", companies: ids})
+	wantStatus(t, p, http.StatusSeeOther)
+	var ev models.AuditEvent
+	ts.store.DB().Where("action = ?", "member.created").Take(&ev)
+	if n := len([]rune(ev.Detail)); n > 500 || !strings.HasSuffix(ev.Detail, "…") {
+		t.Errorf("detail of %d characters: %q", n, ev.Detail)
+	}
+	b := ts.browser()
+	b.get("/login")
+	req, _ := http.NewRequest(http.MethodPost, ts.srv.URL+"/login", strings.NewReader(url.Values{"email": {"ada@example.com"}, "password": {strongPassword}, "_csrf": {b.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", strings.Repeat("é", 200)+"\xff\xfe")
+	wantStatus(t, b.do(req), http.StatusSeeOther)
+}

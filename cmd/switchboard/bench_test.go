@@ -18,7 +18,9 @@ func TestBench_TinyRun(t *testing.T) {
 		t.Skip("runs the server under load for a few seconds")
 	}
 	getenv := func(string) string { return "" }
-	args := []string{"bench", "--members", "300", "--companies", "20", "--duration", "200ms", "--conns", "2", "--writers", "2"}
+	// A second per scenario: enough for a few argon2id logins even when the
+	// other test packages keep both cores busy.
+	args := []string{"bench", "--members", "300", "--companies", "20", "--duration", "1s", "--conns", "2", "--writers", "2"}
 
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), append(args, "--json"), getenv, &stdout, &stderr); err != nil {

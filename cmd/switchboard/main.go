@@ -185,6 +185,9 @@ func bootstrap(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer store.Close()
 	secret, err := store.Bootstrap(ctx, in)
+	if models.ErrorCode(err) == models.Internal {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("bootstrap: %s", models.ErrorMessage(err))
 	}
