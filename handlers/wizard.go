@@ -87,14 +87,14 @@ func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d mo
 	v := ViewerOf(c)
 	ctx := c.Request().Context()
 	props := views.WizardProps{Step: step, Draft: d, Check: check}
-	if step == models.StepCompanies && d.Type != models.Admin {
+	if step == models.StepCompanies && !d.Type.SeesAllCompanies() {
 		companies, err := h.Store.VisibleCompanies(ctx, v)
 		if err != nil {
 			return err
 		}
 		props.Companies = companies
 	}
-	if step == models.StepMessage && d.Type != models.Admin {
+	if step == models.StepMessage && !d.Type.SeesAllCompanies() {
 		chosen, err := h.Store.CheckDraft(ctx, v, d, models.StepCompanies)
 		if err != nil {
 			return err

@@ -298,7 +298,7 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 	check := &DraftCheck{Fields: map[string]string{}}
 	if _, err := ParseUserType(string(in.Type)); err != nil {
 		check.fail(StepType, "type", "Choose the type of user to grant.")
-	} else if in.Type != Admin {
+	} else if !in.Type.SeesAllCompanies() {
 		if err := s.checkCompanies(s.db.WithContext(ctx), v.Account.ID, in.CompanyIDs, check); err != nil {
 			return nil, err
 		}
@@ -341,12 +341,9 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if err := tx.Create(&m).Error; err != nil {
 			return fmt.Errorf("create member: %w", err)
 		}
-		var names []string
-		for _, c := range check.Companies {
-			names = append(names, c.Name)
-			if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
-				return fmt.Errorf("assign company: %w", err)
-			}
+		names, err := assignCompanies(tx, m.ID, check.Companies, now)
+		if err != nil {
+			return err
 		}
 		detail := "Granted access as " + in.Type.Label()
 		if len(names) > 0 {

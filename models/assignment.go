@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -33,6 +34,24 @@ func (s *Store) memberOfAccount(tx *gorm.DB, v *Viewer, memberID uint) (*Members
 		return nil, fmt.Errorf("find member: %w", err)
 	}
 	return &m, nil
+}
+
+// assignCompanies gives a new member their companies in batched inserts and
+// returns the companies' names, for the audit detail.
+func assignCompanies(tx *gorm.DB, memberID uint, companies []Company, now time.Time) ([]string, error) {
+	if len(companies) == 0 {
+		return nil, nil
+	}
+	rows := make([]Assignment, len(companies))
+	names := make([]string, len(companies))
+	for i, c := range companies {
+		rows[i] = Assignment{MembershipID: memberID, CompanyID: c.ID, CreatedAt: now}
+		names[i] = c.Name
+	}
+	if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+		return nil, fmt.Errorf("assign companies: %w", err)
+	}
+	return names, nil
 }
 
 // AssignCompany gives a member sight of a company. Adding someone who is

@@ -464,12 +464,9 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			}
 		}
 		if plan.NeedsCompanies {
-			names := make([]string, len(chosen))
-			for i, c := range chosen {
-				names[i] = c.Name
-				if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
-					return fmt.Errorf("assign company: %w", err)
-				}
+			names, err := assignCompanies(tx, m.ID, chosen, now)
+			if err != nil {
+				return err
 			}
 			details = append(details, "companies: "+strings.Join(names, ", "))
 		}

@@ -185,8 +185,10 @@ func diff(has, without UserType) []string {
 // Console permissions: what a signed-in member may do in this console. They
 // derive from the matrix so there is still only one table.
 
-// CanViewUsers: the users list. Managers see it scoped to their companies.
-func CanViewUsers(t UserType) bool { return t == Admin || t == Manager }
+// CanViewUsers: the users list. Managers see it scoped to their companies,
+// because they add and remove people on them (CanAssign); the matrix has
+// no row of its own for reading the list.
+func CanViewUsers(t UserType) bool { return CanManageUsers(t) || CanAssign(t, Reporting) }
 
 // CanManageUsers: create, promote, demote, disable and delete people.
 func CanManageUsers(t UserType) bool { return Can(t, CapManageUsers) }

@@ -281,3 +281,15 @@ func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, err
 	}
 	return companies, nil
 }
+
+// visibleMemberSQL is the one rule for the people someone who does not see
+// every company may see: the Admins, themselves, and the people who share
+// one of their active companies.
+func visibleMemberSQL(v *Viewer) (string, []any) {
+	return `(memberships.type = ? OR memberships.id = ? OR EXISTS (
+		SELECT 1 FROM assignments theirs
+		JOIN assignments mine ON mine.company_id = theirs.company_id
+		JOIN companies c ON c.id = theirs.company_id AND c.status = ?
+		WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`,
+		[]any{Admin, v.Membership.ID, CompanyActive, v.Membership.ID}
+}

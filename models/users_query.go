@@ -61,12 +61,9 @@ func (q *userQuery) conditions(search searchForm) ([]string, []any) {
 	where := []string{"memberships.account_id = ?"}
 	args := []any{q.v.Account.ID}
 	if !q.v.Type().SeesAllCompanies() {
-		where = append(where, `(memberships.type = ? OR EXISTS (
-			SELECT 1 FROM assignments theirs
-			JOIN assignments mine ON mine.company_id = theirs.company_id
-			JOIN companies c ON c.id = theirs.company_id AND c.status = ?
-			WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`)
-		args = append(args, Admin, CompanyActive, q.v.Membership.ID)
+		sql, vars := visibleMemberSQL(q.v)
+		where = append(where, sql)
+		args = append(args, vars...)
 	}
 	if q.f.Type != "" {
 		where = append(where, "memberships.type = ?")

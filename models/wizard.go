@@ -115,7 +115,7 @@ func (s *Store) CheckDraft(ctx context.Context, v *Viewer, d Draft, upTo Step) (
 			}
 		}
 	}
-	if upTo >= StepCompanies && d.Type != Admin && c.Invalid != StepType {
+	if upTo >= StepCompanies && !d.Type.SeesAllCompanies() && c.Invalid != StepType {
 		if err := s.checkCompanies(db, v.Account.ID, d.CompanyIDs, c); err != nil {
 			return nil, err
 		}
@@ -268,7 +268,7 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 	inviter := v.Membership.ID
 	m := Membership{AccountID: v.Account.ID, FirstName: first, LastName: last, Email: check.Email,
 		SortName: sortName(first, last), Type: d.Type, Status: MemberInvited, InvitedByID: &inviter,
-		InvitedAt: &now, InvoiceEmails: d.Type == Admin && d.InvoiceEmails, CreationKey: &key,
+		InvitedAt: &now, InvoiceEmails: GetsInvoiceEmails(d.Type) && d.InvoiceEmails, CreationKey: &key,
 		CreatedAt: now, UpdatedAt: now}
 	if !d.Type.CanLogIn() {
 		// Nothing to accept: a Notification user receives emails at once.
@@ -278,12 +278,9 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 	if err := tx.Create(&m).Error; err != nil {
 		return nil, fmt.Errorf("create member: %w", err)
 	}
-	names := make([]string, len(check.Companies))
-	for i, c := range check.Companies {
-		names[i] = c.Name
-		if err := tx.Create(&Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}).Error; err != nil {
-			return nil, fmt.Errorf("assign company: %w", err)
-		}
+	names, err := assignCompanies(tx, m.ID, check.Companies, now)
+	if err != nil {
+		return nil, err
 	}
 	actor := v.Actor(ip)
 	detail := "Type " + d.Type.Label()
@@ -382,9 +379,8 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 func (s *Store) FindMember(ctx context.Context, v *Viewer, id uint) (*Membership, error) {
 	q := s.db.WithContext(ctx).Where("memberships.account_id = ? AND memberships.id = ?", v.Account.ID, id)
 	if !v.Type().SeesAllCompanies() {
-		q = q.Where(`(memberships.type = ? OR memberships.id = ? OR EXISTS (
-			SELECT 1 FROM assignments theirs JOIN assignments mine ON mine.company_id = theirs.company_id
-			WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`, Admin, v.Membership.ID, v.Membership.ID)
+		sql, vars := visibleMemberSQL(v)
+		q = q.Where(sql, vars...)
 	}
 	var m Membership
 	err := q.Take(&m).Error

@@ -892,7 +892,7 @@ func companiesStep(p WizardProps) templ.Component {
 			templ_7745c5c3_Var42 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		if p.Draft.Type == models.Admin {
+		if p.Draft.Type.SeesAllCompanies() {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "<div class=\"explain\"><p><strong>Admins see every company in the account</strong>, including companies created later, so there is nothing to choose here.</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1135,7 +1135,7 @@ func messageStep(p WizardProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.Draft.Type == models.Admin {
+		if models.GetsInvoiceEmails(p.Draft.Type) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 96, "<div class=\"field checkbox\"><label><input type=\"checkbox\" name=\"invoice_emails\" value=\"on\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1220,7 +1220,7 @@ func messageStep(p WizardProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.Draft.Type == models.Admin {
+		if p.Draft.Type.SeesAllCompanies() {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 105, "All companies")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
