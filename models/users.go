@@ -240,15 +240,8 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 		}
 	}
 	if len(invited) > 0 {
-		var tokens []Token
-		err := db.Where("membership_id IN ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", invited, PurposeInvitation).
-			Order("created_at").Find(&tokens).Error
-		if err != nil {
-			return nil, fmt.Errorf("invitations of users: %w", err)
-		}
-		now := s.Now()
-		for _, t := range tokens {
-			rows[index[*t.MembershipID]].Invitation = &InvitationState{SentAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Expired: !now.Before(t.ExpiresAt)}
+		if err := s.addInvitations(db, invited, rows, index); err != nil {
+			return nil, err
 		}
 	}
 	if len(members) > 0 {
@@ -292,4 +285,29 @@ func visibleMemberSQL(v *Viewer) (string, []any) {
 		JOIN companies c ON c.id = theirs.company_id AND c.status = ?
 		WHERE theirs.membership_id = memberships.id AND mine.membership_id = ?))`,
 		[]any{Admin, v.Membership.ID, CompanyActive, v.Membership.ID}
+}
+
+// addInvitations sets the state of each pending invitee's current link.
+func (s *Store) addInvitations(db *gorm.DB, invited []uint, rows []UserRow, index map[uint]int) error {
+	sqlRows, err := db.Raw(`SELECT membership_id, created_at, expires_at FROM tokens
+		WHERE membership_id IN ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL ORDER BY created_at`,
+		invited, PurposeInvitation).Rows()
+	if err != nil {
+		return fmt.Errorf("invitations of users: %w", err)
+	}
+	defer sqlRows.Close()
+	now := s.Now()
+	for sqlRows.Next() {
+		var id uint
+		var st InvitationState
+		if err := sqlRows.Scan(&id, &st.SentAt, &st.ExpiresAt); err != nil {
+			return fmt.Errorf("invitations of users: %w", err)
+		}
+		st.Expired = !now.Before(st.ExpiresAt)
+		rows[index[id]].Invitation = &st
+	}
+	if err := sqlRows.Err(); err != nil {
+		return fmt.Errorf("invitations of users: %w", err)
+	}
+	return nil
 }
