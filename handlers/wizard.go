@@ -66,8 +66,14 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 	}
 	m, _, err := h.Store.CreateCheckedMember(ctx, v, d, check, c.RealIP())
 	if isFieldError(err) {
-		check := &models.DraftCheck{Invalid: models.StepInfo, Fields: models.ErrorFields(err)}
-		return h.renderStep(c, http.StatusUnprocessableEntity, models.StepInfo, d, check)
+		// Lost a race at the last moment: the address was just taken, or a
+		// company just disabled. Show the step that needs correcting.
+		step := models.StepInfo
+		if _, companies := models.ErrorFields(err)["companies"]; companies {
+			step = models.StepCompanies
+		}
+		check := &models.DraftCheck{Invalid: step, Fields: models.ErrorFields(err)}
+		return h.renderStep(c, http.StatusUnprocessableEntity, step, d, check)
 	}
 	if err != nil {
 		return err

@@ -341,7 +341,7 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if err := tx.Create(&m).Error; err != nil {
 			return fmt.Errorf("create member: %w", err)
 		}
-		names, err := assignCompanies(tx, m.ID, check.Companies, now)
+		names, err := assignCompanies(tx, &m, check.Companies, now)
 		if err != nil {
 			return err
 		}

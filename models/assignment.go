@@ -37,16 +37,28 @@ func (s *Store) memberOfAccount(tx *gorm.DB, v *Viewer, memberID uint) (*Members
 }
 
 // assignCompanies gives a new member their companies in batched inserts and
-// returns the companies' names, for the audit detail.
-func assignCompanies(tx *gorm.DB, memberID uint, companies []Company, now time.Time) ([]string, error) {
+// returns the companies' names, for the audit detail. The companies were
+// checked before the transaction; they are checked again inside it, so one
+// disabled in between is not assigned.
+func assignCompanies(tx *gorm.DB, m *Membership, companies []Company, now time.Time) ([]string, error) {
 	if len(companies) == 0 {
 		return nil, nil
 	}
 	rows := make([]Assignment, len(companies))
 	names := make([]string, len(companies))
+	ids := make([]uint, len(companies))
 	for i, c := range companies {
-		rows[i] = Assignment{MembershipID: memberID, CompanyID: c.ID, CreatedAt: now}
+		rows[i] = Assignment{MembershipID: m.ID, CompanyID: c.ID, CreatedAt: now}
 		names[i] = c.Name
+		ids[i] = c.ID
+	}
+	var active int64
+	if err := tx.Model(&Company{}).Where("account_id = ? AND status = ? AND id IN ?", m.AccountID, CompanyActive, ids).
+		Count(&active).Error; err != nil {
+		return nil, fmt.Errorf("check companies: %w", err)
+	}
+	if active != int64(len(ids)) {
+		return nil, FieldErrors(map[string]string{"companies": "One of the chosen companies was disabled a moment ago. Check the list and choose again."})
 	}
 	if err := tx.CreateInBatches(rows, 200).Error; err != nil {
 		return nil, fmt.Errorf("assign companies: %w", err)

@@ -464,7 +464,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			}
 		}
 		if plan.NeedsCompanies {
-			names, err := assignCompanies(tx, m.ID, chosen, now)
+			names, err := assignCompanies(tx, m, chosen, now)
 			if err != nil {
 				return err
 			}

@@ -278,7 +278,7 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 	if err := tx.Create(&m).Error; err != nil {
 		return nil, fmt.Errorf("create member: %w", err)
 	}
-	names, err := assignCompanies(tx, m.ID, check.Companies, now)
+	names, err := assignCompanies(tx, &m, check.Companies, now)
 	if err != nil {
 		return nil, err
 	}

@@ -91,3 +91,31 @@ func TestCreateMember_ConcurrentSubmits(t *testing.T) {
 		})
 	}
 }
+
+// A company disabled between the last check and the write is not assigned:
+// the write refuses, and nothing is half-written.
+func TestCreateMember_CompanyDisabledAtTheLastMoment(t *testing.T) {
+	store := modelstest.Open(t)
+	store.UseMail(views.Mailer{BaseURL: mustURL("https://switchboard.example")})
+	v := adminViewer(t, store)
+	ctx := context.Background()
+	var co models.Company
+	store.DB().Where("account_id = ?", v.Account.ID).Take(&co)
+	d := models.Draft{Key: models.NewDraftKey(), Type: models.Reporting, FirstName: "Rae", LastName: "Late", Email: "rae@example.com", CompanyIDs: []uint{co.ID}}
+	check, err := store.CheckDraft(ctx, v, d, d.LastStep())
+	if err != nil || !check.OK() {
+		t.Fatalf("check: %+v %v", check, err)
+	}
+	store.DB().Model(&models.Company{}).Where("id = ?", co.ID).Update("status", models.CompanyDisabled)
+	_, _, err = store.CreateCheckedMember(ctx, v, d, check, "")
+	if models.ErrorFields(err)["companies"] == "" {
+		t.Fatalf("err = %v, want a companies field error", err)
+	}
+	var n int64
+	store.DB().Model(&models.Membership{}).Where("email = ?", "rae@example.com").Count(&n)
+	var mails int64
+	store.DB().Model(&models.OutboxMessage{}).Where("to_address = ?", "rae@example.com").Count(&mails)
+	if n != 0 || mails != 0 {
+		t.Fatalf("%d members and %d emails written", n, mails)
+	}
+}
