@@ -85,7 +85,10 @@ type browser struct {
 	t      *testing.T
 	ts     *testServer
 	client *http.Client
-	csrf   string
+	// csrf is the last token seen; tests that send requests from several
+	// goroutines share it, hence the lock.
+	mu   sync.Mutex
+	csrf string
 }
 
 func (ts *testServer) browser() *browser {
@@ -123,7 +126,9 @@ func (b *browser) do(req *http.Request) *page {
 		b.t.Fatalf("parse %s: %v", req.URL, err)
 	}
 	if tok, ok := doc.Find(`input[name="_csrf"]`).First().Attr("value"); ok {
+		b.mu.Lock()
 		b.csrf = tok
+		b.mu.Unlock()
 	}
 	return &page{status: resp.StatusCode, header: resp.Header, body: string(raw), doc: doc}
 }
@@ -139,7 +144,9 @@ func (b *browser) post(path string, form url.Values) *page {
 	b.t.Helper()
 	form = cloneValues(form)
 	if _, ok := form["_csrf"]; !ok {
+		b.mu.Lock()
 		form.Set("_csrf", b.csrf)
+		b.mu.Unlock()
 	}
 	req, _ := http.NewRequest(http.MethodPost, b.ts.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
