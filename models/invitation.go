@@ -80,15 +80,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, secret, password, confirm 
 	}
 	var member *Membership
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		t, err := s.consumeToken(tx, secret, PurposeInvitation)
+		m, err := s.consumeInvitation(tx, secret)
 		if err != nil {
 			return err
 		}
-		inv, err := s.invitationOf(tx, t)
-		if err != nil {
-			return err
-		}
-		m := inv.Member
 		now := s.Now()
 		var login Login
 		err = tx.Where("email = ?", m.Email).Take(&login).Error
@@ -122,15 +117,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, secret, password, confirm 
 func (s *Store) JoinWithInvitation(ctx context.Context, v *Viewer, secret, ip string) (*Membership, error) {
 	var member *Membership
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		t, err := s.consumeToken(tx, secret, PurposeInvitation)
+		m, err := s.consumeInvitation(tx, secret)
 		if err != nil {
 			return err
 		}
-		inv, err := s.invitationOf(tx, t)
-		if err != nil {
-			return err
-		}
-		m := inv.Member
 		if v == nil || v.Login.Email != m.Email {
 			return &Error{Code: Forbidden, Title: "This invitation is for someone else",
 				Message: "Log in as " + m.Email + " to accept it."}
@@ -159,4 +149,18 @@ func (s *Store) activateInvitee(tx *gorm.DB, m Membership, loginID uint, ip, det
 	}
 	m.LoginID, m.Status, m.ActivatedAt = &loginID, MemberActive, &now
 	return &m, s.audit(tx, m.AccountID, Actor{MembershipID: &m.ID, Name: m.FullName(), IP: ip}, "member.activated", &m, detail)
+}
+
+// consumeInvitation spends an invitation link, once, and returns the
+// membership it was issued for, still checked as invitable.
+func (s *Store) consumeInvitation(tx *gorm.DB, secret string) (Membership, error) {
+	t, err := s.consumeToken(tx, secret, PurposeInvitation)
+	if err != nil {
+		return Membership{}, err
+	}
+	inv, err := s.invitationOf(tx, t)
+	if err != nil {
+		return Membership{}, err
+	}
+	return inv.Member, nil
 }

@@ -31,15 +31,6 @@ type GrantProps struct {
 	Errors     map[string]string
 }
 
-func (p GrantProps) chosen(id uint) bool {
-	for _, c := range p.CompanyIDs {
-		if c == id {
-			return true
-		}
-	}
-	return false
-}
-
 func accessStatusLabel(s models.AccessStatus) string {
 	switch s {
 	case models.AccessPending:

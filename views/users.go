@@ -78,8 +78,6 @@ func formatCount(n int64) string {
 	return s
 }
 
-func companyIDString(id uint) string { return strconv.FormatUint(uint64(id), 10) }
-
 func statusLabel(s models.MemberStatus) string {
 	switch s {
 	case models.MemberInvited:

@@ -52,15 +52,6 @@ func StepSlug(s models.Step) string {
 
 func stepAction(s models.Step) string { return "/users/new/" + StepSlug(s) }
 
-func chosen(d models.Draft, id uint) bool {
-	for _, c := range d.CompanyIDs {
-		if c == id {
-			return true
-		}
-	}
-	return false
-}
-
 func idString(id uint) string { return strconv.FormatUint(uint64(id), 10) }
 
 // nextLabel is the primary button of a step.

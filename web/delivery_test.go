@@ -54,7 +54,7 @@ func TestDelivery_WaitsForSMTPServerAndDeliversOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logSink
+	var logs syncBuffer
 	d := &Delivery{Store: store, Mailer: mailer, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	ctx := context.Background()
 	msg := enqueueTestEmail(t, store, "ada.lovelace@example.com")
@@ -139,7 +139,7 @@ func TestDelivery_OneFailureDoesNotHoldUpTheRest(t *testing.T) {
 	mailer := &recordingMailer{fail: map[string]error{
 		"bounce@example.org": errors.New("550 5.1.1 <bounce@example.org>: no such user"),
 	}}
-	var logs logSink
+	var logs syncBuffer
 	d := &Delivery{Store: store, Mailer: mailer, Log: slog.New(slog.NewTextHandler(&logs, nil)), Batch: 2}
 	a := enqueueTestEmail(t, store, "a@example.com")
 	bounce := enqueueTestEmail(t, store, "bounce@example.org")

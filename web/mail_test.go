@@ -441,7 +441,7 @@ func TestDefaultFrom(t *testing.T) {
 
 func TestFileMailer_WritesEMLAndLogsLink(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mail") // not there yet
-	var logs logSink
+	var logs syncBuffer
 	f := &FileMailer{Dir: dir, Log: slog.New(slog.NewTextHandler(&logs, nil)), From: testFrom}
 	msg := testEmail(42)
 	if err := f.Send(context.Background(), msg); err != nil {
@@ -542,22 +542,4 @@ func TestMail_LineBreaksNeverReachAHeader(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("the mail folder holds %v", entries)
 	}
-}
-
-// logSink is a log destination tests can read while a worker writes.
-type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -33,6 +33,7 @@ type testServer struct {
 	sleeps []time.Duration
 }
 
+// syncBuffer is a log destination tests read while the server writes.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
