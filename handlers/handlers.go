@@ -91,7 +91,7 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 			return err
 		}
 		chrome.Company, chrome.SeveralCompanies = co, several
-		accounts, err := h.Store.CountAccountsOf(c.Request().Context(), chrome.Viewer.Login.ID)
+		accounts, err := h.Store.CountAccountsOf(c.Request().Context(), chrome.Viewer)
 		if err != nil {
 			return err
 		}

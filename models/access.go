@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -233,6 +234,9 @@ func (s *Store) IncomingAccessRequests(ctx context.Context, v *Viewer) ([]Access
 func (s *Store) CountIncomingAccessRequests(ctx context.Context, v *Viewer) (int64, error) {
 	if !CanManageUsers(v.Type()) {
 		return 0, nil
+	}
+	if s.current(v) {
+		return v.snapshot.incoming, nil
 	}
 	var n int64
 	err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("account_id = ? AND status = ?", v.Account.ID, AccessPending).Count(&n).Error
@@ -500,15 +504,23 @@ func (s *Store) LeaveAccount(ctx context.Context, v *Viewer, ip string) (*Member
 // account switcher, leaving and password resets all ask the same question.
 func loginMemberships(db *gorm.DB, loginID uint) *gorm.DB {
 	return db.Model(&Membership{}).Joins("JOIN accounts ON accounts.id = memberships.account_id").
-		Where("memberships.login_id = ? AND memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?",
-			loginID, MemberActive, Notification, AccountClosed)
+		Where("memberships.login_id = ? AND "+loginMembershipSQL, slices.Concat([]any{loginID}, loginMembershipArgs)...)
 }
 
-// CountAccountsOf counts the accounts a login may log in to (for the
-// header's account switcher).
-func (s *Store) CountAccountsOf(ctx context.Context, loginID uint) (int64, error) {
+// loginMembershipSQL is that rule as SQL over memberships joined with
+// accounts (LoadViewer counts with it in the session's query).
+const loginMembershipSQL = "memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?"
+
+var loginMembershipArgs = []any{MemberActive, Notification, AccountClosed}
+
+// CountAccountsOf counts the accounts the viewer's login may log in to
+// (for the header's account switcher).
+func (s *Store) CountAccountsOf(ctx context.Context, v *Viewer) (int64, error) {
+	if s.current(v) {
+		return v.snapshot.accounts, nil
+	}
 	var n int64
-	err := loginMemberships(s.db.WithContext(ctx), loginID).Count(&n).Error
+	err := loginMemberships(s.db.WithContext(ctx), v.Login.ID).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count accounts: %w", err)
 	}

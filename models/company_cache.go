@@ -34,14 +34,20 @@ type cachedCompanies struct {
 const maxCachedAccounts = 512
 
 // activeCompanies returns an account's active companies, A → Z. The slice
-// is shared between requests: read it, never change it.
-func (s *Store) activeCompanies(ctx context.Context, accountID uint) ([]Company, error) {
-	db := s.db.WithContext(ctx)
-	var version int64
-	if err := db.Raw("SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ?", accountID).
-		Scan(&version).Error; err != nil {
-		return nil, fmt.Errorf("companies version: %w", err)
+// is shared between requests: read it, never change it. v, when given, may
+// already know the version (list_cache.go).
+func (s *Store) activeCompanies(ctx context.Context, v *Viewer, accountID uint) ([]Company, error) {
+	version, err := s.companyVersion(ctx, v, accountID)
+	if err != nil {
+		return nil, err
 	}
+	return s.activeCompaniesAt(ctx, accountID, version)
+}
+
+// activeCompaniesAt returns the account's active companies as of version,
+// read before this call.
+func (s *Store) activeCompaniesAt(ctx context.Context, accountID uint, version int64) ([]Company, error) {
+	db := s.db.WithContext(ctx)
 	c := s.companies
 	c.mu.Lock()
 	hit, ok := c.accounts[accountID]
@@ -68,13 +74,9 @@ func (s *Store) activeCompanies(ctx context.Context, accountID uint) ([]Company,
 
 // addCompanyNames fills in the companies of rows[index[id]] for each id:
 // how many active companies each person has and the first few names, A → Z.
-// Names come from the cached company list, so the database is asked only
-// for the pairs, from the assignments primary key.
-func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, ids []uint, rows []UserRow, index map[uint]int) error {
-	list, err := s.activeCompanies(db.Statement.Context, accountID)
-	if err != nil {
-		return err
-	}
+// Names come from the account's cached active companies (list), so the
+// database is asked only for the pairs, from the assignments primary key.
+func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, ids []uint, rows []UserRow, index map[uint]int) error {
 	rank := s.companyRanks(accountID, list)
 	sqlRows, err := db.Raw("SELECT membership_id, company_id FROM assignments WHERE membership_id IN ?", ids).Rows()
 	if err != nil {
@@ -131,7 +133,7 @@ func (s *Store) companyRanks(accountID uint, list []Company) map[uint]int {
 // activeCompaniesByID returns those of the given companies that are active
 // in the account, A → Z, from the cached list.
 func (s *Store) activeCompaniesByID(db *gorm.DB, accountID uint, ids map[uint]bool) ([]Company, error) {
-	list, err := s.activeCompanies(db.Statement.Context, accountID)
+	list, err := s.activeCompanies(db.Statement.Context, nil, accountID)
 	if err != nil {
 		return nil, err
 	}

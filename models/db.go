@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -30,6 +31,12 @@ type Store struct {
 	mail    MailComposer
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
+	// lists caches users list pages (list_cache.go).
+	lists *listCache
+	// writes counts the transactions this server has finished, so that
+	// versions read at the start of a request are trusted only until the
+	// server itself writes (list_cache.go).
+	writes atomic.Uint64
 }
 
 // Option adjusts a Store.
@@ -41,7 +48,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}}
+	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -171,5 +178,6 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 func (s *Store) DB() *gorm.DB { return s.db }
 
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	defer s.writes.Add(1)
 	return s.w.WithContext(ctx).Transaction(fn)
 }

@@ -16,9 +16,14 @@ package models
 //     nameSuffixLength characters. "Name contains q" becomes "some suffix
 //     starts with q": one index range, with an exact count.
 //
-// and a version number per account that any change to its companies
-// raises, so the server can keep an account's company list in memory and
-// know, with one primary-key read, whether it is still current.
+// and two version numbers per account, raised in the same transaction as
+// the change, so the server can keep what it read in memory and know with
+// a primary-key read whether it is still current:
+//
+//   - company_list_versions: any change to the account's companies;
+//   - member_list_versions: any change to what the users list shows of its
+//     people (memberships, their companies, invitation links, and emails
+//     that keep failing to arrive).
 
 import (
 	"context"
@@ -98,6 +103,63 @@ var sqliteListSchema = []string{
 		INSERT INTO company_list_versions (account_id, version) VALUES (OLD.account_id, 1)
 			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;
 	END`,
+	`CREATE TABLE IF NOT EXISTS member_list_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
+	`CREATE TRIGGER IF NOT EXISTS memberships_version_insert AFTER INSERT ON memberships BEGIN
+		` + sqliteBumpMembers("NEW.account_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS memberships_version_update AFTER UPDATE ON memberships BEGIN
+		` + sqliteBumpMembers("OLD.account_id") + `
+		` + sqliteBumpMembers("NEW.account_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS memberships_version_delete AFTER DELETE ON memberships BEGIN
+		` + sqliteBumpMembers("OLD.account_id") + `
+	END`,
+	// A membership deleted with its assignments is counted by its own
+	// trigger; these find no membership then, and insert nothing.
+	`CREATE TRIGGER IF NOT EXISTS assignments_version_insert AFTER INSERT ON assignments BEGIN
+		` + sqliteBumpMembersOf("NEW.membership_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS assignments_version_update AFTER UPDATE ON assignments BEGIN
+		` + sqliteBumpMembersOf("OLD.membership_id") + `
+		` + sqliteBumpMembersOf("NEW.membership_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS assignments_version_delete AFTER DELETE ON assignments BEGIN
+		` + sqliteBumpMembersOf("OLD.membership_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS tokens_version_insert AFTER INSERT ON tokens
+	WHEN NEW.purpose = 'invitation' AND NEW.account_id IS NOT NULL BEGIN
+		` + sqliteBumpMembers("NEW.account_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS tokens_version_update AFTER UPDATE ON tokens
+	WHEN NEW.purpose = 'invitation' AND NEW.account_id IS NOT NULL BEGIN
+		` + sqliteBumpMembers("NEW.account_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS tokens_version_delete AFTER DELETE ON tokens
+	WHEN OLD.purpose = 'invitation' AND OLD.account_id IS NOT NULL BEGIN
+		` + sqliteBumpMembers("OLD.account_id") + `
+	END`,
+	// Only emails that keep failing show on the list; the attempts before
+	// that change nothing there.
+	`CREATE TRIGGER IF NOT EXISTS outbox_version_update AFTER UPDATE ON outbox_messages
+	WHEN NEW.account_id IS NOT NULL AND (NEW.attempts >= ` + fmt.Sprint(failingAfter) + ` OR OLD.attempts >= ` + fmt.Sprint(failingAfter) + `) BEGIN
+		` + sqliteBumpMembers("NEW.account_id") + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS outbox_version_delete AFTER DELETE ON outbox_messages
+	WHEN OLD.account_id IS NOT NULL AND OLD.attempts >= ` + fmt.Sprint(failingAfter) + ` BEGIN
+		` + sqliteBumpMembers("OLD.account_id") + `
+	END`,
+}
+
+// sqliteBumpMembers raises the member list version of the account.
+func sqliteBumpMembers(account string) string {
+	return `INSERT INTO member_list_versions (account_id, version) VALUES (` + account + `, 1)
+			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;`
+}
+
+// sqliteBumpMembersOf raises the member list version of a membership's account.
+func sqliteBumpMembersOf(membership string) string {
+	return `INSERT INTO member_list_versions (account_id, version) SELECT account_id, 1 FROM memberships WHERE id = ` + membership + `
+			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;`
 }
 
 var postgresListSchema = []string{
@@ -167,6 +229,53 @@ var postgresListSchema = []string{
 	`DROP TRIGGER IF EXISTS companies_version ON companies`,
 	`CREATE TRIGGER companies_version AFTER INSERT OR UPDATE OR DELETE ON companies
 		FOR EACH ROW EXECUTE FUNCTION switchboard_company_version()`,
+	`CREATE TABLE IF NOT EXISTS member_list_versions (account_id BIGINT PRIMARY KEY, version BIGINT NOT NULL)`,
+	`CREATE OR REPLACE FUNCTION switchboard_bump_member_list(account BIGINT) RETURNS void LANGUAGE sql AS $$
+		INSERT INTO member_list_versions (account_id, version) SELECT account, 1 WHERE account IS NOT NULL
+			ON CONFLICT (account_id) DO UPDATE SET version = member_list_versions.version + 1
+	$$`,
+	// One function for the four tables: each names the account its own way.
+	`CREATE OR REPLACE FUNCTION switchboard_member_list_version() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_TABLE_NAME = 'memberships' THEN
+			IF TG_OP <> 'INSERT' THEN PERFORM switchboard_bump_member_list(OLD.account_id); END IF;
+			IF TG_OP <> 'DELETE' THEN PERFORM switchboard_bump_member_list(NEW.account_id); END IF;
+		ELSIF TG_TABLE_NAME = 'assignments' THEN
+			IF TG_OP <> 'INSERT' THEN
+				PERFORM switchboard_bump_member_list((SELECT account_id FROM memberships WHERE id = OLD.membership_id));
+			END IF;
+			IF TG_OP <> 'DELETE' THEN
+				PERFORM switchboard_bump_member_list((SELECT account_id FROM memberships WHERE id = NEW.membership_id));
+			END IF;
+		ELSIF TG_TABLE_NAME = 'tokens' THEN
+			IF TG_OP = 'DELETE' THEN
+				IF OLD.purpose = 'invitation' THEN PERFORM switchboard_bump_member_list(OLD.account_id); END IF;
+			ELSIF NEW.purpose = 'invitation' THEN
+				PERFORM switchboard_bump_member_list(NEW.account_id);
+			END IF;
+		ELSIF TG_TABLE_NAME = 'outbox_messages' THEN
+			IF TG_OP = 'DELETE' THEN
+				IF OLD.attempts >= ` + fmt.Sprint(failingAfter) + ` THEN PERFORM switchboard_bump_member_list(OLD.account_id); END IF;
+			ELSIF NEW.attempts >= ` + fmt.Sprint(failingAfter) + ` OR OLD.attempts >= ` + fmt.Sprint(failingAfter) + ` THEN
+				PERFORM switchboard_bump_member_list(NEW.account_id);
+			END IF;
+		END IF;
+		RETURN NULL;
+	END $$`,
+	// Deferred to commit, like the counts: the version row of an account
+	// is shared by everyone changing its people.
+	`DROP TRIGGER IF EXISTS memberships_list_version ON memberships`,
+	`CREATE CONSTRAINT TRIGGER memberships_list_version AFTER INSERT OR UPDATE OR DELETE ON memberships
+		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION switchboard_member_list_version()`,
+	`DROP TRIGGER IF EXISTS assignments_list_version ON assignments`,
+	`CREATE CONSTRAINT TRIGGER assignments_list_version AFTER INSERT OR UPDATE OR DELETE ON assignments
+		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION switchboard_member_list_version()`,
+	`DROP TRIGGER IF EXISTS tokens_list_version ON tokens`,
+	`CREATE CONSTRAINT TRIGGER tokens_list_version AFTER INSERT OR UPDATE OR DELETE ON tokens
+		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION switchboard_member_list_version()`,
+	`DROP TRIGGER IF EXISTS outbox_list_version ON outbox_messages`,
+	`CREATE CONSTRAINT TRIGGER outbox_list_version AFTER UPDATE OR DELETE ON outbox_messages
+		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION switchboard_member_list_version()`,
 }
 
 // migrateListIndexes creates the derived tables and their triggers, and

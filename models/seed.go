@@ -242,6 +242,7 @@ type bulk struct {
 const bulkChunk = 500
 
 func (s *Store) bulkTx(ctx context.Context, fn func(b *bulk) error) error {
+	defer s.writes.Add(1)
 	pool, err := s.w.DB()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,6 +27,8 @@ type Viewer struct {
 	Login      Login
 	Membership Membership
 	Account    Account
+	// snapshot is what LoadViewer read besides the session (list_cache.go).
+	snapshot viewerSnapshot
 }
 
 // Type is the viewer's type in the account in use.
@@ -69,38 +72,73 @@ var errNoSession = Errorf(Unauthorized, "Please log in to continue.")
 // LoadViewer resolves a session secret to the signed-in person, checking
 // everything that can end a session: logout, expiry, idleness, a deleted or
 // disabled membership, a type without login, a changed password, a closed account.
+//
+// Every request of a signed-in person starts here, so it is one query,
+// scanned by hand, that also reads what every page's header needs (the
+// number of accounts of the login, pending access requests) and the
+// versions of the account's lists (list_cache.go). Inside the subqueries,
+// memberships and accounts name the subquery's own rows.
 func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) {
 	if !wellFormedSecret(secret) {
 		return nil, errNoSession
 	}
-	db := s.db.WithContext(ctx)
+	before := s.writes.Load()
 	var sess Session
-	// One query with joins rather than a query per preload: every request
-	// of a signed-in person starts here.
-	err := db.Joins("Login").Joins("Membership").Joins("Membership.Account").
-		Where("sessions.hash = ?", hashSecret(secret)).Take(&sess).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNoSession
-	}
+	v := &Viewer{}
+	snap := &v.snapshot
+	dest := append([]any{&sess.ID, &sess.LoginID, &sess.MembershipID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt},
+		loginFields(&v.Login)...)
+	dest = append(dest, membershipFields(&v.Membership)...)
+	dest = append(dest, accountFields(&v.Account)...)
+	dest = append(dest, &snap.companyVersion, &snap.memberVersion, &snap.accounts, &snap.incoming)
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT sessions.id, sessions.login_id, sessions.membership_id,
+		sessions.created_at, sessions.last_seen_at, sessions.expires_at, `+loginColumns+`, `+membershipColumns+`, `+accountColumns+`,
+		(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = memberships.account_id),
+		(SELECT COALESCE(MAX(version), 0) FROM member_list_versions WHERE account_id = memberships.account_id),
+		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
+			WHERE memberships.login_id = sessions.login_id AND `+loginMembershipSQL+`),
+		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = memberships.account_id AND access_requests.status = ?)
+		FROM sessions
+		JOIN logins ON logins.id = sessions.login_id
+		JOIN memberships ON memberships.id = sessions.membership_id
+		JOIN accounts ON accounts.id = memberships.account_id
+		WHERE sessions.hash = ?`, slices.Concat(loginMembershipArgs, []any{AccessPending, hashSecret(secret)})...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	found := rows.Next()
+	if found {
+		err = rows.Scan(dest...)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	if !found {
+		// No session, or its login, membership or account is gone (their
+		// deletion cascades to the session).
+		return nil, errNoSession
+	}
 	now := s.Now()
-	m := sess.Membership
+	m := &v.Membership
 	switch {
-	case sess.Login == nil || m == nil || m.Account == nil,
-		!now.Before(sess.ExpiresAt),
+	case !now.Before(sess.ExpiresAt),
 		now.Sub(sess.LastSeenAt) > IdleTimeout,
 		m.Status != MemberActive,
 		!m.Type.CanLogIn(),
 		m.LoginID == nil || *m.LoginID != sess.LoginID,
-		sess.Login.PasswordChangedAt.After(sess.CreatedAt),
-		m.Account.Status == AccountClosed:
+		v.Login.PasswordChangedAt.After(sess.CreatedAt),
+		v.Account.Status == AccountClosed:
 		// Best effort: the session is refused either way, and a row left
 		// behind is refused again next time.
 		_ = s.tx(ctx, func(tx *gorm.DB) error { return tx.Delete(&Session{}, sess.ID).Error })
 		return nil, errNoSession
 	}
+	v.SessionID = sess.ID
+	snap.known, snap.writes = true, before
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		// Through the one writer, like every write; a failed touch only
 		// leaves "last active" a minute behind, so it does not fail the page.
@@ -111,7 +149,35 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 			return tx.Model(&Membership{}).Where("id = ?", m.ID).Update("last_active_at", now).Error
 		})
 	}
-	return &Viewer{SessionID: sess.ID, Login: *sess.Login, Membership: *m, Account: *m.Account}, nil
+	return v, nil
+}
+
+// The columns of a login, a membership and an account, in the order the
+// matching ...Fields functions give their destinations. A test compares
+// what they read with what GORM reads, so a new column cannot be missed.
+const (
+	loginColumns = "logins.id, logins.email, logins.password_hash, logins.password_changed_at, logins.created_at"
+
+	membershipColumns = "memberships.id, memberships.account_id, memberships.login_id, memberships.first_name, " +
+		"memberships.last_name, memberships.email, memberships.sort_name, memberships.type, memberships.status, " +
+		"memberships.last_active_at, memberships.invited_by_id, memberships.invited_at, memberships.activated_at, " +
+		"memberships.invoice_emails, memberships.creation_key, memberships.created_at, memberships.updated_at"
+
+	accountColumns = "accounts.id, accounts.number, accounts.name, accounts.status, accounts.white_label, " +
+		"accounts.white_label_brand, accounts.plan, accounts.created_at, accounts.updated_at"
+)
+
+func loginFields(l *Login) []any {
+	return []any{&l.ID, &l.Email, &l.PasswordHash, &l.PasswordChangedAt, &l.CreatedAt}
+}
+
+func membershipFields(m *Membership) []any {
+	return []any{&m.ID, &m.AccountID, &m.LoginID, &m.FirstName, &m.LastName, &m.Email, &m.SortName, &m.Type, &m.Status,
+		&m.LastActiveAt, &m.InvitedByID, &m.InvitedAt, &m.ActivatedAt, &m.InvoiceEmails, &m.CreationKey, &m.CreatedAt, &m.UpdatedAt}
+}
+
+func accountFields(a *Account) []any {
+	return []any{&a.ID, &a.Number, &a.Name, &a.Status, &a.WhiteLabel, &a.WhiteLabelBrand, &a.Plan, &a.CreatedAt, &a.UpdatedAt}
 }
 
 // EndSession deletes the session behind a cookie secret (logout).

@@ -134,12 +134,38 @@ func escapeLike(s string) string {
 
 // FindUsers returns one page of the people the viewer may see in their
 // account: everyone for an Admin; for anyone else, Admins and the people who
-// share one of their active companies.
+// share one of their active companies. Pages are kept in memory while the
+// account's people and companies are unchanged (list_cache.go); the page
+// returned may be shared, so callers read it and never change it.
 func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPage, error) {
 	f, err := CleanUserFilter(f)
 	if err != nil {
 		return nil, err
 	}
+	companyVersion, memberVersion, err := s.listVersions(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	key := newListKey(v, f)
+	if page := s.cachedUsers(key, companyVersion, memberVersion); page != nil {
+		return page, nil
+	}
+	companies, err := s.activeCompaniesAt(ctx, v.Account.ID, companyVersion)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.findUsers(ctx, v, f, companies)
+	if err != nil {
+		return nil, err
+	}
+	s.keepUsers(key, companyVersion, memberVersion, page)
+	return page, nil
+}
+
+// findUsers reads a page of the list from the database; companies are the
+// account's active companies.
+func (s *Store) findUsers(ctx context.Context, v *Viewer, f UserFilter, companies []Company) (*UserPage, error) {
+	var err error
 	db := s.db.WithContext(ctx)
 	uq := s.newUserQuery(v, f)
 	page := &UserPage{}
@@ -207,8 +233,11 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 			page.NextCursor = encodeCursor(cursorOf(last, f.Sort))
 		}
 	}
-	page.Rows, err = s.userRows(db, members)
-	return page, err
+	page.Rows, err = s.userRows(db, members, companies)
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
 }
 
 func cursorOf(m Membership, sort string) cursor {
@@ -220,7 +249,7 @@ func cursorOf(m Membership, sort string) cursor {
 
 // userRows adds companies and invitation state to a page of members with
 // one query each, whatever the page size.
-func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
+func (s *Store) userRows(db *gorm.DB, members []Membership, companies []Company) ([]UserRow, error) {
 	rows := make([]UserRow, len(members))
 	index := make(map[uint]int, len(members))
 	var ids, invited []uint
@@ -235,7 +264,7 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 		}
 	}
 	if len(ids) > 0 {
-		if err := s.addCompanyNames(db, members[0].AccountID, ids, rows, index); err != nil {
+		if err := s.addCompanyNames(db, members[0].AccountID, companies, ids, rows, index); err != nil {
 			return nil, err
 		}
 	}
@@ -265,7 +294,7 @@ func (s *Store) userRows(db *gorm.DB, members []Membership) ([]UserRow, error) {
 // read it, never change it.
 func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
 	if v.Type().SeesAllCompanies() {
-		return s.activeCompanies(ctx, v.Account.ID)
+		return s.activeCompanies(ctx, v, v.Account.ID)
 	}
 	q := visibleCompanies(s.db.WithContext(ctx), v).Where("companies.status = ?", CompanyActive)
 	var companies []Company

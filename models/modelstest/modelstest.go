@@ -56,6 +56,13 @@ func Dialects(t testing.TB) []string {
 // OpenDialect returns a store on a fresh database of the given dialect.
 func OpenDialect(t testing.TB, dialect string, opts ...models.Option) *models.Store {
 	t.Helper()
+	return OpenServers(t, dialect, 1, opts...)[0]
+}
+
+// OpenServers returns n stores on one fresh database, as n servers sharing
+// it would have: what one caches, another may change.
+func OpenServers(t testing.TB, dialect string, n int, opts ...models.Option) []*models.Store {
+	t.Helper()
 	ctx := context.Background()
 	var dsn string
 	switch dialect {
@@ -66,12 +73,16 @@ func OpenDialect(t testing.TB, dialect string, opts ...models.Option) *models.St
 	default:
 		t.Fatalf("unknown dialect %q", dialect)
 	}
-	s, err := models.Open(ctx, dsn, opts...)
-	if err != nil {
-		t.Fatalf("open %s store: %v", dialect, err)
+	stores := make([]*models.Store, n)
+	for i := range stores {
+		s, err := models.Open(ctx, dsn, opts...)
+		if err != nil {
+			t.Fatalf("open %s store: %v", dialect, err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return stores
 }
 
 // postgresSchema creates a schema of its own for one test, so tests can run
