@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 	"time"
@@ -111,4 +112,16 @@ func filterCompany(p UsersProps, current *models.Company) *models.Company {
 		}
 	}
 	return current
+}
+
+// rowRights is what the viewer may do from a row, worked out once a page
+// rather than fifty times.
+type rowRights struct {
+	edit, manage bool
+	csrf         string
+}
+
+func rowRightsOf(ctx context.Context) rowRights {
+	t := viewer(ctx).Type()
+	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), csrf: csrfToken(ctx)}
 }
