@@ -2,11 +2,13 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,12 +22,15 @@ import (
 // every change of the console is a method on it.
 type Store struct {
 	db *gorm.DB
-	// w runs the transactions. On SQLite it is a single connection: writers
-	// queue for it in Go, in order, instead of polling SQLite's lock with
-	// growing sleeps (which made the slowest writes take hundreds of
-	// milliseconds under load). On PostgreSQL it is db.
-	w   *gorm.DB
-	now func() time.Time
+	// w runs the transactions. On SQLite it is one connection of its own
+	// (writerConn): writers queue for it in Go, in order, instead of
+	// polling SQLite's lock with growing sleeps (which made the slowest
+	// writes take hundreds of milliseconds under load), and are committed
+	// in groups (writer.go). On PostgreSQL it is db.
+	w          *gorm.DB
+	writerConn *sql.Conn
+	writerPool *sql.DB
+	now        func() time.Time
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
@@ -33,6 +38,12 @@ type Store struct {
 	companies *companyCache
 	// lists caches users list pages (list_cache.go).
 	lists *listCache
+	// queue feeds the SQLite writer, which commits transactions in groups
+	// (writer.go); nil on PostgreSQL.
+	queue      chan *writeJob
+	stop       chan struct{}
+	stopOnce   sync.Once
+	writerDone chan struct{}
 	// writes counts the transactions this server has finished, so that
 	// versions read at the start of a request are trusted only until the
 	// server itself writes (list_cache.go).
@@ -76,7 +87,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		}
 		s.db, err = gorm.Open(sqlite.Open(full), cfg)
 		if err == nil {
-			s.w, err = gorm.Open(sqlite.Open(full), cfg)
+			err = s.openWriter(ctx, full, cfg)
 		}
 	}
 	if err != nil {
@@ -95,12 +106,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// on the busy timeout instead of failing with "database is locked".
 		sqlDB.SetMaxOpenConns(8)
 		sqlDB.SetMaxIdleConns(8)
-		writer, err := s.w.DB()
-		if err != nil {
-			return nil, fmt.Errorf("database handle: %w", err)
-		}
-		writer.SetMaxOpenConns(1)
-		writer.SetMaxIdleConns(1)
+		s.startWriter()
 	} else {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
@@ -159,10 +165,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the database.
 func (s *Store) Close() error {
-	if s.w != s.db {
-		if writer, err := s.w.DB(); err == nil {
-			writer.Close()
-		}
+	s.stopWriter()
+	if s.writerConn != nil {
+		s.writerConn.Close()
+		s.writerPool.Close()
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -176,8 +182,3 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 
 // DB exposes the handle for tests and the benchmark's bulk seeding.
 func (s *Store) DB() *gorm.DB { return s.db }
-
-func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	defer s.writes.Add(1)
-	return s.w.WithContext(ctx).Transaction(fn)
-}

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -233,7 +232,7 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 // database here.
 type bulk struct {
 	ctx     context.Context
-	tx      *sql.Tx
+	tx      gorm.ConnPool
 	dialect string
 }
 
@@ -241,21 +240,12 @@ type bulk struct {
 // well under both databases' limits.
 const bulkChunk = 500
 
+// bulkTx runs fn in a transaction, with raw statements on its connection.
 func (s *Store) bulkTx(ctx context.Context, fn func(b *bulk) error) error {
-	defer s.writes.Add(1)
-	pool, err := s.w.DB()
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return fn(&bulk{ctx: ctx, tx: tx.Statement.ConnPool, dialect: s.Dialect})
+	})
 	if err != nil {
-		return err
-	}
-	tx, err := pool.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	if err := fn(&bulk{ctx: ctx, tx: tx, dialect: s.Dialect}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	return nil

@@ -16,14 +16,7 @@ import (
 // takes a few seconds before the first sub-benchmark. Compare runs with
 // benchstat; nothing here fails on time.
 func BenchmarkFindUsers(b *testing.B) {
-	members := 100000
-	if s := os.Getenv("SWITCHBOARD_BENCH_MEMBERS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 {
-			b.Fatalf("SWITCHBOARD_BENCH_MEMBERS=%q: want a number ≥ 100", s)
-		}
-		members = n
-	}
+	members := benchMembers(b)
 	store := modelstest.Open(b)
 	ctx := context.Background()
 	seed, err := store.SeedAccount(ctx, models.SeedOptions{Members: members, Companies: 1000, Password: "bench-correct-staple-lamp", Seed: 7})
@@ -70,4 +63,19 @@ func BenchmarkFindUsers(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchMembers is the size of the benchmarks' account: 100,000 people, or
+// SWITCHBOARD_BENCH_MEMBERS.
+func benchMembers(b *testing.B) int {
+	b.Helper()
+	s := os.Getenv("SWITCHBOARD_BENCH_MEMBERS")
+	if s == "" {
+		return 100000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 {
+		b.Fatalf("SWITCHBOARD_BENCH_MEMBERS=%q: want a number ≥ 100", s)
+	}
+	return n
 }

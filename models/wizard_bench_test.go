@@ -1,0 +1,59 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"switchboard/models"
+	"switchboard/models/modelstest"
+	"switchboard/views"
+)
+
+// BenchmarkCreateMember is the wizard's final step without HTTP: eight
+// writers at once (like `switchboard bench --writers 8`) each create a
+// Reporting user with three companies, an invitation link, its email and
+// audit events, in an account of SWITCHBOARD_BENCH_MEMBERS people (100,000
+// unless set). It shows what the write path costs; it fails on nothing
+// but errors.
+func BenchmarkCreateMember(b *testing.B) {
+	store := modelstest.Open(b)
+	store.UseMail(views.Mailer{BaseURL: mustURL("https://switchboard.example")})
+	ctx := context.Background()
+	seed, err := store.SeedAccount(ctx, models.SeedOptions{Members: benchMembers(b), Companies: 1000, Password: "bench-correct-staple-lamp", Seed: 7})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := &models.Viewer{Membership: seed.Admin, Account: seed.Account}
+	var active []uint
+	for _, c := range seed.Companies {
+		if c.Status == models.CompanyActive {
+			active = append(active, c.ID)
+		}
+	}
+	if os.Getenv("SBNOSUFFIX") != "" {
+		store.DB().Exec("DROP TRIGGER memberships_list_insert")
+	}
+	if os.Getenv("SBNOVERSION") != "" {
+		store.DB().Exec("DROP TRIGGER assignments_version_insert")
+		store.DB().Exec("DROP TRIGGER memberships_version_insert")
+		store.DB().Exec("DROP TRIGGER tokens_version_insert")
+	}
+	var n atomic.Int64
+	b.SetParallelism(4) // 8 writers on 2 cores
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			d := models.Draft{Key: models.NewDraftKey(), Type: models.Reporting, FirstName: "Bench", LastName: fmt.Sprintf("Writer %d", i),
+				Email: fmt.Sprintf("bench.writer.%d@bench.example.com", i), Message: "Welcome aboard!",
+				CompanyIDs: []uint{active[i%len(active)], active[(i*7)%len(active)], active[(i*13)%len(active)]}}
+			if _, created, err := store.CreateMember(ctx, admin, d, ""); err != nil || !created {
+				b.Fatalf("create member %d: created %v, err %v", i, created, err)
+			}
+		}
+	})
+}
