@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
@@ -41,6 +42,11 @@ func newSessionManager(ctx context.Context, store *models.Store, secure bool) (*
 		return nil, fmt.Errorf("cookie keys: %w", err)
 	}
 	cs := sessions.NewCookieStore(hashKey, blockKey)
+	for _, codec := range cs.Codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(cookieSerializer{})
+		}
+	}
 	// gorilla's defaults are unsafe (script-readable, SameSite=None, 30
 	// days). The cookie lives for the browser session; the server row
 	// decides the real lifetime.
