@@ -1,10 +1,7 @@
 package views
 
 import (
-	"context"
 	"fmt"
-	"html"
-	"io"
 	"time"
 )
 
@@ -38,15 +35,4 @@ func plural(n int, unit string) string {
 		return fmt.Sprintf("1 %s", unit)
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-// text is escaped text for the rows of long lists: `@text(s)` writes what
-// `{ s }` does without the two allocations templ's { } costs per value
-// (it formats every value with fmt.Sprint), which add up over a page of
-// fifty rows.
-type text string
-
-func (t text) Render(_ context.Context, w io.Writer) error {
-	_, err := io.WriteString(w, html.EscapeString(string(t)))
-	return err
 }

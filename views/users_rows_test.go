@@ -1,0 +1,116 @@
+package views_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"switchboard/models"
+	"switchboard/views"
+)
+
+// TestUserRows_EscapesAndStructure renders rows full of markup and quotes
+// (the rows are written by hand, not by templ) and reads them back as a
+// browser would: every value must come back as the same text, in its
+// cell or attribute, and nothing may turn into an element.
+func TestUserRows_EscapesAndStructure(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	hostile := `<script>alert("x")</script> & 'friends'`
+	rows := []models.UserRow{
+		{Membership: models.Membership{ID: 7, FirstName: hostile, LastName: `O"Brien`, Email: `a"b<c>@example.com`,
+			Type: models.Manager, Status: models.MemberActive, LastActiveAt: now.Add(-3 * time.Hour)},
+			Companies: []string{hostile, "Cedar & Dental"}, CompanyCount: 4, DeliveryProblem: `550 "no" <user>`},
+		{Membership: models.Membership{ID: 8, FirstName: "Ivy", LastName: "Invited", Email: "ivy@example.com",
+			Type: models.Reporting, Status: models.MemberInvited},
+			Invitation: &models.InvitationState{SentAt: now.Add(-24 * time.Hour), ExpiresAt: now.Add(6 * 24 * time.Hour)}},
+		{Membership: models.Membership{ID: 9, FirstName: "Al", LastName: "Admin", Email: "al@example.com",
+			Type: models.Admin, Status: models.MemberInvited}, AllCompanies: true,
+			Invitation: &models.InvitationState{Expired: true}},
+		{Membership: models.Membership{ID: 10, FirstName: "Nia", LastName: "Notified", Email: "nia@example.com",
+			Type: models.Notification, Status: models.MemberInvited}},
+	}
+	for _, viewerType := range []models.UserType{models.Admin, models.Manager} {
+		t.Run(string(viewerType), func(t *testing.T) {
+			csrf := `tok"<en>`
+			ctx := views.WithChrome(context.Background(), views.Chrome{CSRF: csrf, Section: "users",
+				Viewer: &models.Viewer{Membership: models.Membership{ID: 1, FirstName: "V", LastName: "W", Type: viewerType, Status: models.MemberActive}}})
+			props := views.UsersProps{Page: &models.UserPage{Rows: rows, Total: int64(len(rows))}, Now: now,
+				Filter: models.UserFilter{Sort: models.SortByName}}
+			var buf bytes.Buffer
+			if err := views.UsersPage(props).Render(ctx, &buf); err != nil {
+				t.Fatal(err)
+			}
+			doc, err := goquery.NewDocumentFromReader(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := doc.Find("tbody script").Length(); n != 0 {
+				t.Fatalf("%d script elements in the rows", n)
+			}
+			trs := doc.Find(`tr[data-testid="user-row"]`)
+			if trs.Length() != len(rows) {
+				t.Fatalf("%d rows, want %d", trs.Length(), len(rows))
+			}
+			admin := viewerType == models.Admin
+			trs.Each(func(i int, tr *goquery.Selection) {
+				r := rows[i]
+				cells := 6
+				if admin {
+					cells = 7
+				}
+				if n := tr.Children().Length(); n != cells {
+					t.Errorf("row %d: %d cells, want %d", i, n, cells)
+				}
+				if got, _ := tr.Attr("data-email"); got != r.Email {
+					t.Errorf("row %d: data-email %q, want %q", i, got, r.Email)
+				}
+				if got := tr.Find(`td[data-label="Name"] strong`).Text(); got != r.FullName() {
+					t.Errorf("row %d: name %q, want %q", i, got, r.FullName())
+				}
+				if got := tr.Find(`td[data-label="Email"]`).Text(); got != r.Email {
+					t.Errorf("row %d: email %q", i, got)
+				}
+				if got, _ := tr.Find(".badge").Attr("data-type"); got != string(r.Type) {
+					t.Errorf("row %d: badge type %q", i, got)
+				}
+				resend := tr.Find(`form.resend`)
+				wantResend := admin && r.Status == models.MemberInvited && r.Type.CanLogIn()
+				if (resend.Length() == 1) != wantResend {
+					t.Errorf("row %d: resend form present %v, want %v", i, resend.Length() == 1, wantResend)
+				}
+				if wantResend {
+					if got, _ := resend.Find(`input[name="_csrf"]`).Attr("value"); got != csrf {
+						t.Errorf("row %d: csrf %q, want %q", i, got, csrf)
+					}
+				}
+				edit := tr.Find(`a[data-testid="edit-user"]`)
+				if (edit.Length() == 1) != admin {
+					t.Errorf("row %d: edit link present %v, want %v", i, edit.Length() == 1, admin)
+				}
+				if admin {
+					if got, _ := edit.Attr("aria-label"); got != "Edit "+r.FullName() {
+						t.Errorf("row %d: aria-label %q", i, got)
+					}
+				}
+			})
+			first := trs.First()
+			if got := strings.Join(strings.Fields(first.Find(`td[data-label="Companies"]`).Text()), " "); got != strings.Join(strings.Fields("4 "+hostile+", Cedar & Dental +2 more"), " ") {
+				t.Errorf("companies cell %q", got)
+			}
+			if got, _ := first.Find(`[data-testid="delivery-problem"]`).Attr("title"); got != rows[0].DeliveryProblem {
+				t.Errorf("delivery problem %q", got)
+			}
+			last := strings.TrimSpace(trs.Eq(1).Find(`td[data-label="Last Active"] .small`).Text())
+			if last != "Invited Nov 22, 2026 · expires Nov 29, 2026" {
+				t.Errorf("invitation state %q", last)
+			}
+			if got := trs.Eq(2).Find(`[data-status="expired"]`).Text(); got != "Expired" {
+				t.Errorf("expired invitation shows %q", got)
+			}
+		})
+	}
+}
