@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -19,7 +20,17 @@ import (
 	"switchboard/web"
 )
 
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets
+// one. Most of what the server allocates is short-lived garbage, above all
+// argon2id's 19 MiB per password check; without a limit the heap grows to
+// twice what is live before the collector runs, and logins at once would
+// push the process past 150 MB.
+const defaultMemoryLimit = 96 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
