@@ -86,8 +86,8 @@ type cachedPage struct {
 }
 
 // maxCachedPages bounds the cache's memory (a page of 50 people is about
-// 20 KB); past it, the cache starts again.
-const maxCachedPages = 1024
+// 20 KB, so at most ~5 MB); past it, the cache starts again.
+const maxCachedPages = 256
 
 func newListKey(v *Viewer, f UserFilter) listKey {
 	k := listKey{account: v.Account.ID, filter: f}

@@ -25,7 +25,7 @@ import (
 // argon2id's 19 MiB per password check; without a limit the heap grows to
 // twice what is live before the collector runs, and logins at once would
 // push the process past 150 MB.
-const defaultMemoryLimit = 96 << 20
+const defaultMemoryLimit = 80 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
