@@ -41,7 +41,14 @@ const nameSuffixLength = 12
 // maxSortNameLength bounds the positions a suffix can start at.
 const maxSortNameLength = 2*MaxNameLength + 1
 
-var sqliteListSchema = []string{
+var sqliteListSchema = append(append(append([]string{},
+	sqliteListTables...),
+	sqliteVersionTriggers("memberships", sqliteBumpMembers, "account_id")...),
+	// A membership deleted with its assignments is counted by its own
+	// trigger; these find no membership then, and insert nothing.
+	sqliteVersionTriggers("assignments", sqliteBumpMembersOf, "membership_id")...)
+
+var sqliteListTables = []string{
 	`CREATE TABLE IF NOT EXISTS member_counts (
 		account_id INTEGER NOT NULL,
 		type TEXT NOT NULL,
@@ -104,28 +111,6 @@ var sqliteListSchema = []string{
 			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;
 	END`,
 	`CREATE TABLE IF NOT EXISTS member_list_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
-	`CREATE TRIGGER IF NOT EXISTS memberships_version_insert AFTER INSERT ON memberships BEGIN
-		` + sqliteBumpMembers("NEW.account_id") + `
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS memberships_version_update AFTER UPDATE ON memberships BEGIN
-		` + sqliteBumpMembers("OLD.account_id") + `
-		` + sqliteBumpMembers("NEW.account_id") + `
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS memberships_version_delete AFTER DELETE ON memberships BEGIN
-		` + sqliteBumpMembers("OLD.account_id") + `
-	END`,
-	// A membership deleted with its assignments is counted by its own
-	// trigger; these find no membership then, and insert nothing.
-	`CREATE TRIGGER IF NOT EXISTS assignments_version_insert AFTER INSERT ON assignments BEGIN
-		` + sqliteBumpMembersOf("NEW.membership_id") + `
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS assignments_version_update AFTER UPDATE ON assignments BEGIN
-		` + sqliteBumpMembersOf("OLD.membership_id") + `
-		` + sqliteBumpMembersOf("NEW.membership_id") + `
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS assignments_version_delete AFTER DELETE ON assignments BEGIN
-		` + sqliteBumpMembersOf("OLD.membership_id") + `
-	END`,
 	`CREATE TRIGGER IF NOT EXISTS tokens_version_insert AFTER INSERT ON tokens
 	WHEN NEW.purpose = 'invitation' AND NEW.account_id IS NOT NULL BEGIN
 		` + sqliteBumpMembers("NEW.account_id") + `
@@ -148,6 +133,23 @@ var sqliteListSchema = []string{
 	WHEN OLD.account_id IS NOT NULL AND OLD.attempts >= ` + fmt.Sprint(failingAfter) + ` BEGIN
 		` + sqliteBumpMembers("OLD.account_id") + `
 	END`,
+}
+
+// sqliteVersionTriggers raise the member list version on every insert,
+// update and delete of table, finding the account through its column col.
+func sqliteVersionTriggers(table string, bump func(string) string, col string) []string {
+	return []string{
+		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_insert AFTER INSERT ON ` + table + ` BEGIN
+		` + bump("NEW."+col) + `
+	END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_update AFTER UPDATE ON ` + table + ` BEGIN
+		` + bump("OLD."+col) + `
+		` + bump("NEW."+col) + `
+	END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_delete AFTER DELETE ON ` + table + ` BEGIN
+		` + bump("OLD."+col) + `
+	END`,
+	}
 }
 
 // sqliteBumpMembers raises the member list version of the account.
