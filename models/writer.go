@@ -23,7 +23,8 @@ import (
 // with the commit's error). The transactions of a group run one after
 // another, in arrival order, so each sees the ones before it, as serial
 // transactions would. On PostgreSQL, whose transactions run side by side,
-// tx is a plain transaction.
+// tx is a plain transaction. Either way fn must not open a transaction of
+// its own (tx.Transaction): it already runs in one.
 
 // The writer's connection is pinned (a *sql.Conn) and its transactions are
 // plain BEGIN/SAVEPOINT/COMMIT statements rather than database/sql
