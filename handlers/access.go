@@ -117,20 +117,13 @@ func (h *Handlers) Grant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form, err := c.FormParams()
+	form, err := formOf(c, "type")
 	if err != nil {
-		return models.Errorf(models.BadRequest, "The form could not be read.")
-	}
-	if len(form["type"]) > 1 {
-		return models.Errorf(models.BadRequest, "The form sent a type more than once.")
+		return err
 	}
 	in := models.GrantInput{Type: models.UserType(form.Get("type"))}
-	for _, raw := range form["company"] {
-		cid, err := parseID(raw)
-		if err != nil {
-			return models.Errorf(models.BadRequest, "A company in the form is not valid.")
-		}
-		in.CompanyIDs = append(in.CompanyIDs, cid)
+	if in.CompanyIDs, err = companyIDs(form); err != nil {
+		return err
 	}
 	m, err := h.Store.GrantAccess(c.Request().Context(), ViewerOf(c), id, in, c.RealIP())
 	if isFieldError(err) {

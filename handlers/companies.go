@@ -46,7 +46,7 @@ func (h *Handlers) CreateCompany(c echo.Context) error {
 		return err
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: co.Name + " was created. Add people to it with Invite user."})
-	return redirect(c, "/companies/"+idPath(co.ID)+"/users?invite=1")
+	return redirect(c, views.CompanyPath(*co, "/users?invite=1"))
 }
 
 // companyParam finds the company of the :id in the path that the viewer may see.
@@ -181,7 +181,7 @@ func (h *Handlers) AddCompanyUser(c echo.Context) error {
 		return err
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " now has access to " + co.Name + "."})
-	return redirect(c, "/companies/"+idPath(co.ID)+"/users?invite=1")
+	return redirect(c, views.CompanyPath(*co, "/users?invite=1"))
 }
 
 // RemoveCompanyUser serves POST /companies/:id/users/:member/remove.
@@ -199,7 +199,7 @@ func (h *Handlers) RemoveCompanyUser(c echo.Context) error {
 		return err
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " no longer has access to " + co.Name + "."})
-	return redirect(c, "/companies/"+idPath(co.ID)+"/users")
+	return redirect(c, views.CompanyPath(*co, "/users"))
 }
 
 // SwitchCompany serves GET /switch-company: the companies one may work in.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -41,10 +40,7 @@ type Handlers struct {
 	Store    *models.Store
 	Sessions Sessions
 	Throttle *models.LoginThrottle
-	// BaseURL is the configured public address; links are built from it,
-	// never from the request's Host.
-	BaseURL *url.URL
-	Log     *slog.Logger
+	Log      *slog.Logger
 	// Sleep waits during login slow-down; tests replace it.
 	Sleep func(time.Duration)
 	// MailQueued nudges the delivery worker after emails were written to
@@ -127,11 +123,4 @@ func localPath(p, fallback string) string {
 func isFieldError(err error) bool {
 	var e *models.Error
 	return errors.As(err, &e) && e.Code == models.Invalid
-}
-
-// link builds an absolute address from the configured base URL.
-func (h *Handlers) link(path string) string {
-	u := *h.BaseURL
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	return u.String()
 }

@@ -15,8 +15,6 @@ import (
 // re-enable, delete (journeys 7 and 8). Every rule lives in models; these
 // handlers read one input struct per action, call the store, and render.
 
-func memberPath(id uint, suffix string) string { return "/users/" + idPath(id) + suffix }
-
 // formOf reads a form and refuses fields sent more than once: a form of
 // ours never repeats them, so a repeat is a forged request.
 func formOf(c echo.Context, singles ...string) (url.Values, error) {
@@ -68,7 +66,7 @@ func (h *Handlers) refused(c echo.Context, err error, id uint) error {
 		title = "That cannot be done now"
 	}
 	return h.render(c, http.StatusConflict, "users", views.ErrorPage(views.ErrorProps{Status: http.StatusConflict,
-		Title: title, Message: e.Message, ActionHref: memberPath(id, ""), ActionLabel: "Back to the user"}))
+		Title: title, Message: e.Message, ActionHref: views.MemberPath(id, ""), ActionLabel: "Back to the user"}))
 }
 
 // EditUser serves GET /users/:id: Edit User.
@@ -132,7 +130,7 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 		msg = "Saved the changes to " + res.Member.FullName() + "."
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: msg})
-	return redirect(c, memberPath(id, ""))
+	return redirect(c, views.MemberPath(id, ""))
 }
 
 // AddUserCompany serves POST /users/:id/companies/add.
@@ -176,7 +174,7 @@ func (h *Handlers) changeUserCompany(c echo.Context, add bool) error {
 		msg = m.FullName() + " no longer sees " + co.Name + "."
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: msg})
-	return redirect(c, memberPath(id, ""))
+	return redirect(c, views.MemberPath(id, ""))
 }
 
 // TypeChangeForm serves GET /users/:id/promote?to=… and
@@ -267,7 +265,7 @@ func (h *Handlers) ChangeType(c echo.Context) error {
 		msg = m.FullName() + " is now a Notification user: their login to " + v.Account.Name + " has ended and they have been emailed."
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: msg})
-	return redirect(c, memberPath(id, ""))
+	return redirect(c, views.MemberPath(id, ""))
 }
 
 // selfConfirm is the second question people get before they delete or
@@ -304,7 +302,7 @@ func (h *Handlers) DisableUser(c echo.Context) error {
 		return h.loggedOut(c, "You disabled your own user, so you have been logged out.")
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " is disabled: they cannot log in and get no email from this account until re-enabled."})
-	return redirect(c, memberPath(id, ""))
+	return redirect(c, views.MemberPath(id, ""))
 }
 
 // EnableUser serves POST /users/:id/enable.
@@ -322,7 +320,7 @@ func (h *Handlers) EnableUser(c echo.Context) error {
 		msg += " They had not set a password yet: resend the invitation to give them a new link."
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: msg})
-	return redirect(c, memberPath(id, ""))
+	return redirect(c, views.MemberPath(id, ""))
 }
 
 // DeleteUserForm serves GET /users/:id/delete: the confirmation that names

@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,11 +38,11 @@ func (h *Handlers) Users(c echo.Context) error {
 		return err
 	}
 	if raw := c.QueryParam("company"); raw != "" {
-		id, err := strconv.ParseUint(raw, 10, 32)
-		if err != nil || !hasCompany(companies, uint(id)) {
+		id, err := parseID(raw)
+		if err != nil || !slices.ContainsFunc(companies, func(co models.Company) bool { return co.ID == id }) {
 			return models.ErrNotFound()
 		}
-		filter.CompanyID = uint(id)
+		filter.CompanyID = id
 	}
 	page, err := h.Store.FindUsers(ctx, v, filter)
 	if err != nil {
@@ -56,13 +56,4 @@ func (h *Handlers) Users(c echo.Context) error {
 	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
 		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(), IncomingRequests: incoming,
 	}))
-}
-
-func hasCompany(companies []models.Company, id uint) bool {
-	for _, c := range companies {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
 }

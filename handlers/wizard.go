@@ -56,13 +56,13 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 	}
 	if check.Created != nil {
 		// A reload or a second click of the last step: already done.
-		return redirect(c, createdPath(check.Created))
+		return redirect(c, views.MemberPath(check.Created.ID, "/created"))
 	}
 	if !check.OK() {
 		return h.renderStep(c, http.StatusUnprocessableEntity, check.Invalid, d, check)
 	}
 	if step < d.LastStep() {
-		return h.renderStep(c, http.StatusOK, step+1, d, nil)
+		return h.renderStep(c, http.StatusOK, step+1, d, check)
 	}
 	m, _, err := h.Store.CreateCheckedMember(ctx, v, d, check, c.RealIP())
 	if isFieldError(err) {
@@ -79,15 +79,8 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 		return err
 	}
 	h.mailQueued()
-	return redirect(c, createdPath(m))
+	return redirect(c, views.MemberPath(m.ID, "/created"))
 }
-
-func createdPath(m *models.Membership) string {
-	return "/users/" + idPath(m.ID) + "/created"
-}
-
-// idPath writes an ID for a URL path.
-func idPath(id uint) string { return strconv.FormatUint(uint64(id), 10) }
 
 func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d models.Draft, check *models.DraftCheck) error {
 	v := ViewerOf(c)
@@ -101,11 +94,15 @@ func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d mo
 		props.Companies = companies
 	}
 	if step == models.StepMessage && !d.Type.SeesAllCompanies() {
-		chosen, err := h.Store.CheckDraft(ctx, v, d, models.StepCompanies)
-		if err != nil {
-			return err
+		// The companies chosen, as the check of the steps before found them
+		// (checked again when coming back to this step).
+		if check == nil || !check.OK() {
+			var err error
+			if check, err = h.Store.CheckDraft(ctx, v, d, models.StepCompanies); err != nil {
+				return err
+			}
 		}
-		props.Chosen = chosen.Companies
+		props.Chosen = check.Companies
 	}
 	return h.render(c, status, "users", views.WizardPage(props))
 }
@@ -113,34 +110,20 @@ func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d mo
 // draftFromForm reads the wizard's fields. Values are checked by models;
 // here only the shape is: one value per single field, numeric company IDs.
 func draftFromForm(c echo.Context) (models.Draft, error) {
-	form, err := c.FormParams()
+	form, err := formOf(c, "key", "type", "first_name", "last_name", "email", "message", "invoice_emails", "go")
 	if err != nil {
-		return models.Draft{}, models.Errorf(models.BadRequest, "The form could not be read.")
-	}
-	for _, single := range []string{"key", "type", "first_name", "last_name", "email", "message", "invoice_emails", "go"} {
-		if len(form[single]) > 1 {
-			return models.Draft{}, models.Errorf(models.BadRequest, "The form sent %q more than once.", single)
-		}
+		return models.Draft{}, err
 	}
 	d := models.Draft{
 		Key: form.Get("key"), Type: models.UserType(form.Get("type")),
 		FirstName: form.Get("first_name"), LastName: form.Get("last_name"), Email: form.Get("email"),
 		Message: form.Get("message"), InvoiceEmails: form.Get("invoice_emails") == "on",
 	}
-	if len(d.Key) != len(models.NewDraftKey()) {
+	if !models.ValidDraftKey(d.Key) {
 		return d, models.Errorf(models.BadRequest, "This form is incomplete. Start again from the first step.")
 	}
-	if len(form["company"]) > models.MaxDraftCompanies {
-		return d, models.Errorf(models.BadRequest, "Too many companies were sent.")
-	}
-	for _, raw := range form["company"] {
-		id, err := parseID(raw)
-		if err != nil {
-			return d, models.Errorf(models.BadRequest, "A company in the form is not valid.")
-		}
-		d.CompanyIDs = append(d.CompanyIDs, id)
-	}
-	return d, nil
+	d.CompanyIDs, err = companyIDs(form)
+	return d, err
 }
 
 // parseID accepts only plain decimal IDs ("1 OR 1=1", "-1", "0x1" and

@@ -235,15 +235,8 @@ func (s *Store) CountIncomingAccessRequests(ctx context.Context, v *Viewer) (int
 	if !CanManageUsers(v.Type()) {
 		return 0, nil
 	}
-	if s.current(v) {
-		return v.snapshot.incoming, nil
-	}
-	var n int64
-	err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("account_id = ? AND status = ?", v.Account.ID, AccessPending).Count(&n).Error
-	if err != nil {
-		return 0, fmt.Errorf("count access requests: %w", err)
-	}
-	return n, nil
+	sn, err := s.snapshot(ctx, v)
+	return sn.incoming, err
 }
 
 // FindIncomingAccessRequest returns a pending request to the viewer's account.
@@ -303,7 +296,7 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 	if _, err := ParseUserType(string(in.Type)); err != nil {
 		check.fail(StepType, "type", "Choose the type of user to grant.")
 	} else if !in.Type.SeesAllCompanies() {
-		if err := s.checkCompanies(s.db.WithContext(ctx), v.Account.ID, in.CompanyIDs, check); err != nil {
+		if err := s.checkCompanies(ctx, v, in.CompanyIDs, check); err != nil {
 			return nil, err
 		}
 	}
@@ -508,7 +501,7 @@ func loginMemberships(db *gorm.DB, loginID uint) *gorm.DB {
 }
 
 // loginMembershipSQL is that rule as SQL over memberships joined with
-// accounts (LoadViewer counts with it in the session's query).
+// accounts (the viewer snapshot counts with it, list_cache.go).
 const loginMembershipSQL = "memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?"
 
 var loginMembershipArgs = []any{MemberActive, Notification, AccountClosed}
@@ -516,15 +509,8 @@ var loginMembershipArgs = []any{MemberActive, Notification, AccountClosed}
 // CountAccountsOf counts the accounts the viewer's login may log in to
 // (for the header's account switcher).
 func (s *Store) CountAccountsOf(ctx context.Context, v *Viewer) (int64, error) {
-	if s.current(v) {
-		return v.snapshot.accounts, nil
-	}
-	var n int64
-	err := loginMemberships(s.db.WithContext(ctx), v.Login.ID).Count(&n).Error
-	if err != nil {
-		return 0, fmt.Errorf("count accounts: %w", err)
-	}
-	return n, nil
+	sn, err := s.snapshot(ctx, v)
+	return sn.accounts, err
 }
 
 // IsLastActiveAdmin tells whether the viewer is the last active Admin of

@@ -345,7 +345,7 @@ func (s *Store) CompanyCandidates(ctx context.Context, v *Viewer, c *Company, qu
 func (s *Store) CurrentCompany(ctx context.Context, v *Viewer, preferred uint) (current *Company, several bool, err error) {
 	if v.Type().SeesAllCompanies() {
 		// Every page asks this: Admins read the cached company list.
-		list, err := s.activeCompanies(ctx, v, v.Account.ID)
+		list, err := s.activeCompanies(ctx, v)
 		if err != nil || len(list) == 0 {
 			return nil, false, err
 		}

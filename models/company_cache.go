@@ -33,15 +33,14 @@ type cachedCompanies struct {
 // cache starts again (the busiest accounts come straight back).
 const maxCachedAccounts = 512
 
-// activeCompanies returns an account's active companies, A → Z. The slice
-// is shared between requests: read it, never change it. v, when given, may
-// already know the version (list_cache.go).
-func (s *Store) activeCompanies(ctx context.Context, v *Viewer, accountID uint) ([]Company, error) {
-	version, err := s.companyVersion(ctx, v, accountID)
+// activeCompanies returns the active companies of the viewer's account,
+// A → Z. The slice is shared between requests: read it, never change it.
+func (s *Store) activeCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
+	sn, err := s.snapshot(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	return s.activeCompaniesAt(ctx, accountID, version)
+	return s.activeCompaniesAt(ctx, v.Account.ID, sn.companyVersion)
 }
 
 // activeCompaniesAt returns the account's active companies as of version,
@@ -131,13 +130,13 @@ func (s *Store) companyRanks(accountID uint, list []Company) map[uint]int {
 }
 
 // activeCompaniesByID returns those of the given companies that are active
-// in the account, A → Z, from the cached list.
-func (s *Store) activeCompaniesByID(db *gorm.DB, accountID uint, ids map[uint]bool) ([]Company, error) {
-	list, err := s.activeCompanies(db.Statement.Context, nil, accountID)
+// in the viewer's account, A → Z, from the cached list.
+func (s *Store) activeCompaniesByID(ctx context.Context, v *Viewer, ids map[uint]bool) ([]Company, error) {
+	list, err := s.activeCompanies(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	rank := s.companyRanks(accountID, list)
+	rank := s.companyRanks(v.Account.ID, list)
 	ranks := make([]int, 0, len(ids))
 	for id := range ids {
 		if r, ok := rank[id]; ok {

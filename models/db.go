@@ -91,6 +91,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		}
 	}
 	if err != nil {
+		if s.db != nil {
+			if pool, perr := s.db.DB(); perr == nil {
+				pool.Close()
+			}
+		}
 		return nil, fmt.Errorf("open %s database: %w", s.Dialect, err)
 	}
 	if s.w == nil {
@@ -98,12 +103,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
 	if s.Dialect == "sqlite" {
-		// One connection per core is plenty for SQLite: WAL lets readers run
-		// beside the one writer, and immediate transactions queue writers
-		// on the busy timeout instead of failing with "database is locked".
+		// A few reading connections are plenty for SQLite: WAL lets them
+		// run beside the one writer (writer.go).
 		sqlDB.SetMaxOpenConns(8)
 		sqlDB.SetMaxIdleConns(8)
 		s.startWriter()

@@ -28,6 +28,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"gorm.io/gorm"
@@ -41,12 +42,13 @@ const nameSuffixLength = 12
 // maxSortNameLength bounds the positions a suffix can start at.
 const maxSortNameLength = 2*MaxNameLength + 1
 
-var sqliteListSchema = append(append(append([]string{},
-	sqliteListTables...),
-	sqliteVersionTriggers("memberships", sqliteBumpMembers, "account_id")...),
+var sqliteListSchema = slices.Concat(
+	sqliteListTables,
+	sqliteVersionTriggers("companies", sqliteBumpCompanies, "account_id"),
+	sqliteVersionTriggers("memberships", sqliteBumpMembers, "account_id"),
 	// A membership deleted with its assignments is counted by its own
 	// trigger; these find no membership then, and insert nothing.
-	sqliteVersionTriggers("assignments", sqliteBumpMembersOf, "membership_id")...)
+	sqliteVersionTriggers("assignments", sqliteBumpMembersOf, "membership_id"))
 
 var sqliteListTables = []string{
 	`CREATE TABLE IF NOT EXISTS member_counts (
@@ -96,20 +98,6 @@ var sqliteListTables = []string{
 			SELECT substr(OLD.sort_name, i, ` + fmt.Sprint(nameSuffixLength) + `) FROM name_positions WHERE i <= length(OLD.sort_name));
 	END`,
 	`CREATE TABLE IF NOT EXISTS company_list_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
-	`CREATE TRIGGER IF NOT EXISTS companies_version_insert AFTER INSERT ON companies BEGIN
-		INSERT INTO company_list_versions (account_id, version) VALUES (NEW.account_id, 1)
-			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS companies_version_update AFTER UPDATE ON companies BEGIN
-		INSERT INTO company_list_versions (account_id, version) VALUES (OLD.account_id, 1)
-			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;
-		INSERT INTO company_list_versions (account_id, version) VALUES (NEW.account_id, 1)
-			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;
-	END`,
-	`CREATE TRIGGER IF NOT EXISTS companies_version_delete AFTER DELETE ON companies BEGIN
-		INSERT INTO company_list_versions (account_id, version) VALUES (OLD.account_id, 1)
-			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;
-	END`,
 	`CREATE TABLE IF NOT EXISTS member_list_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
 	`CREATE TRIGGER IF NOT EXISTS tokens_version_insert AFTER INSERT ON tokens
 	WHEN NEW.purpose = 'invitation' AND NEW.account_id IS NOT NULL BEGIN
@@ -135,8 +123,8 @@ var sqliteListTables = []string{
 	END`,
 }
 
-// sqliteVersionTriggers raise the member list version on every insert,
-// update and delete of table, finding the account through its column col.
+// sqliteVersionTriggers raise a version (bump) on every insert, update and
+// delete of table, finding the account through its column col.
 func sqliteVersionTriggers(table string, bump func(string) string, col string) []string {
 	return []string{
 		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_insert AFTER INSERT ON ` + table + ` BEGIN
@@ -150,6 +138,12 @@ func sqliteVersionTriggers(table string, bump func(string) string, col string) [
 		` + bump("OLD."+col) + `
 	END`,
 	}
+}
+
+// sqliteBumpCompanies raises the company list version of the account.
+func sqliteBumpCompanies(account string) string {
+	return `INSERT INTO company_list_versions (account_id, version) VALUES (` + account + `, 1)
+			ON CONFLICT (account_id) DO UPDATE SET version = version + 1;`
 }
 
 // sqliteBumpMembers raises the member list version of the account.
@@ -266,8 +260,14 @@ var postgresListSchema = []string{
 	END $$`,
 	// Deferred to commit, like the counts: the version row of an account
 	// is shared by everyone changing its people.
+	// PostgreSQL fires a row's triggers in name order: this one is named to
+	// come before memberships_counts, so every transaction locks the
+	// account's version row before its count rows, and two transactions
+	// (an invitation accepted while a person is added) cannot each hold
+	// what the other waits for.
 	`DROP TRIGGER IF EXISTS memberships_list_version ON memberships`,
-	`CREATE CONSTRAINT TRIGGER memberships_list_version AFTER INSERT OR UPDATE OR DELETE ON memberships
+	`DROP TRIGGER IF EXISTS memberships_a_list_version ON memberships`,
+	`CREATE CONSTRAINT TRIGGER memberships_a_list_version AFTER INSERT OR UPDATE OR DELETE ON memberships
 		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION switchboard_member_list_version()`,
 	`DROP TRIGGER IF EXISTS assignments_list_version ON assignments`,
 	`CREATE CONSTRAINT TRIGGER assignments_list_version AFTER INSERT OR UPDATE OR DELETE ON assignments

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,48 +20,55 @@ import (
 // viewerSnapshot is what LoadViewer reads in the same query as the session:
 // the versions of the account's lists and the counts the page header shows.
 // It is trusted while this server has finished no write since; after one
-// (possibly the request's own), the versions are read again.
+// (possibly the request's own), it is read again, in one query.
 type viewerSnapshot struct {
-	known                         bool
+	known                         bool   // read by LoadViewer for this request
 	writes                        uint64 // Store.writes when read
 	companyVersion, memberVersion int64
 	accounts                      int64 // accounts the login may use
 	incoming                      int64 // pending access requests to the account
 }
 
-// current reports whether the snapshot still holds.
-func (s *Store) current(v *Viewer) bool {
-	return v.snapshot.known && v.snapshot.writes == s.writes.Load()
+// snapshotSQL is the snapshot's four columns as subqueries over the SQL
+// expressions of an account ID and a login ID; snapshotArgs are its
+// parameters and fields its destinations, in order. Inside the third
+// subquery, memberships and accounts name that subquery's own rows.
+func snapshotSQL(account, login string) string {
+	return `(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ` + account + `),
+		(SELECT COALESCE(MAX(version), 0) FROM member_list_versions WHERE account_id = ` + account + `),
+		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
+			WHERE memberships.login_id = ` + login + ` AND ` + loginMembershipSQL + `),
+		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = ` + account + ` AND access_requests.status = ?)`
 }
 
-// listVersions returns the versions of the viewer's account's companies and
-// people: from the snapshot while it holds, else read now. Read before the
-// data they guard, they are never newer than it.
-func (s *Store) listVersions(ctx context.Context, v *Viewer) (companies, members int64, err error) {
-	if s.current(v) {
-		return v.snapshot.companyVersion, v.snapshot.memberVersion, nil
-	}
-	row := s.db.WithContext(ctx).Raw(`SELECT
-		(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ?),
-		(SELECT COALESCE(MAX(version), 0) FROM member_list_versions WHERE account_id = ?)`, v.Account.ID, v.Account.ID).Row()
-	if err := row.Scan(&companies, &members); err != nil {
-		return 0, 0, fmt.Errorf("list versions: %w", err)
-	}
-	return companies, members, nil
+func snapshotArgs() []any { return slices.Concat(loginMembershipArgs, []any{AccessPending}) }
+
+func (sn *viewerSnapshot) fields() []any {
+	return []any{&sn.companyVersion, &sn.memberVersion, &sn.accounts, &sn.incoming}
 }
 
-// companyVersion is the version of an account's companies, from the
-// snapshot when the viewer's account is asked about and it holds.
-func (s *Store) companyVersion(ctx context.Context, v *Viewer, accountID uint) (int64, error) {
-	if v != nil && v.Account.ID == accountID && s.current(v) {
-		return v.snapshot.companyVersion, nil
+// snapshot returns the viewer's snapshot: LoadViewer's while it holds,
+// else read now. Read before the data they guard, its versions are never
+// newer than it. Only a viewer LoadViewer made keeps what is read again
+// (it lives for one request); one built by hand may be used across
+// changes made elsewhere, so it asks every time.
+func (s *Store) snapshot(ctx context.Context, v *Viewer) (viewerSnapshot, error) {
+	if v.snapshot.known && v.snapshot.writes == s.writes.Load() {
+		return v.snapshot, nil
 	}
-	var version int64
-	if err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ?", accountID).
-		Scan(&version).Error; err != nil {
-		return 0, fmt.Errorf("companies version: %w", err)
+	before := s.writes.Load()
+	var sn viewerSnapshot
+	err := s.db.WithContext(ctx).Raw(`SELECT `+snapshotSQL("accounts.id", "logins.id")+`
+		FROM accounts LEFT JOIN logins ON logins.id = ? WHERE accounts.id = ?`,
+		slices.Concat(snapshotArgs(), []any{v.Login.ID, v.Account.ID})...).Row().Scan(sn.fields()...)
+	if err != nil {
+		return sn, fmt.Errorf("read list versions: %w", err)
 	}
-	return version, nil
+	if v.snapshot.known {
+		sn.known, sn.writes = true, before
+		v.snapshot = sn
+	}
+	return sn, nil
 }
 
 // listCache holds users list pages by who asks and what they ask for.

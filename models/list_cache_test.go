@@ -48,7 +48,8 @@ func TestFindUsers_CacheFollowsEveryChange(t *testing.T) {
 				t.Helper()
 				for vn, v := range viewers {
 					for fn, filter := range filters {
-						for range 2 {
+						var first *models.UserPage
+						for i := range 2 {
 							got, err := cached.FindUsers(ctx, v, filter)
 							must(t, err)
 							want, err := other.FindUsersUncached(ctx, v, filter)
@@ -56,9 +57,27 @@ func TestFindUsers_CacheFollowsEveryChange(t *testing.T) {
 							if !reflect.DeepEqual(got, want) {
 								t.Fatalf("after %s, %s / %s: the cached page differs:\n got %+v\nwant %+v", step, vn, fn, got, want)
 							}
+							if i == 0 {
+								first = got
+							} else if got != first {
+								t.Fatalf("after %s, %s / %s: the same question was not answered from memory", step, vn, fn)
+							}
 						}
 					}
 				}
+			}
+			// row is how the Admin's first page shows a person.
+			row := func(email string) models.UserRow {
+				t.Helper()
+				p, err := cached.FindUsers(ctx, f.admin, models.UserFilter{})
+				must(t, err)
+				for _, r := range p.Rows {
+					if r.Email == email {
+						return r
+					}
+				}
+				t.Fatalf("%s is not on the first page", email)
+				return models.UserRow{}
 			}
 			same("nothing")
 			target := f.members[5]
@@ -111,15 +130,35 @@ func TestFindUsers_CacheFollowsEveryChange(t *testing.T) {
 				}},
 				{"a person deleted", func() error { return db.Delete(&models.Membership{}, f.members[9].ID).Error }},
 			}
+			// What the list must then show, where two equal pages say too
+			// little (both could lack it).
+			then := map[string]func(){
+				"an invitation sent": func() {
+					if inv := row(f.members[2].Email).Invitation; inv == nil || inv.Expired {
+						t.Errorf("the invitation just sent shows as %+v", inv)
+					}
+				},
+				"an email that keeps failing": func() {
+					if got := row(f.members[6].Email).DeliveryProblem; got != "connection refused" {
+						t.Errorf("a failing email shows as %q", got)
+					}
+				},
+			}
 			for _, c := range changes {
 				must(t, c.do())
 				same(c.name)
+				if check := then[c.name]; check != nil {
+					check()
+				}
 			}
 			// Time alone turns an invitation into "Expired".
 			must(t, invite(db, f, f.members[10].ID, clock.Now()))
 			same("another invitation")
 			clock.Advance(models.InvitationLinkTTL + time.Minute)
 			same("the invitation expiring")
+			if inv := row(f.members[10].Email).Invitation; inv == nil || !inv.Expired {
+				t.Errorf("an expired invitation shows as %+v", inv)
+			}
 		})
 	}
 }

@@ -26,7 +26,6 @@ type NotificationMail struct {
 	InviterName string
 	AccountName string
 	Companies   []string
-	Message     string
 }
 
 // MailComposer renders the console's emails; views implements it so that

@@ -161,10 +161,8 @@ func (s *Store) TypeChangePlan(ctx context.Context, v *Viewer, id uint, to UserT
 	}
 	// Say at once when the change would be refused, before anyone fills
 	// in the form.
-	if last, err := s.isLastActiveAdmin(s.db.WithContext(ctx), m); err != nil {
+	if err := s.ensureAnotherActiveAdmin(s.db.WithContext(ctx), &v.Account, m); err != nil {
 		return nil, err
-	} else if last {
-		return nil, LastAdminError(m, v.Account.Name)
 	}
 	p := PlanTypeChange(*m, to)
 	p.Self = m.ID == v.Membership.ID
@@ -386,7 +384,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 		var chosen []Company
 		if plan.NeedsCompanies {
 			check := &DraftCheck{Fields: map[string]string{}}
-			if err := s.checkCompanies(tx, account.ID, in.CompanyIDs, check); err != nil {
+			if err := s.checkCompanies(ctx, v, in.CompanyIDs, check); err != nil {
 				return err
 			}
 			if msg := check.Fields["companies"]; msg != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -76,8 +75,7 @@ var errNoSession = Errorf(Unauthorized, "Please log in to continue.")
 // Every request of a signed-in person starts here, so it is one query,
 // scanned by hand, that also reads what every page's header needs (the
 // number of accounts of the login, pending access requests) and the
-// versions of the account's lists (list_cache.go). Inside the subqueries,
-// memberships and accounts name the subquery's own rows.
+// versions of the account's lists (list_cache.go).
 func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) {
 	if !wellFormedSecret(secret) {
 		return nil, errNoSession
@@ -90,19 +88,15 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 		loginFields(&v.Login)...)
 	dest = append(dest, membershipFields(&v.Membership)...)
 	dest = append(dest, accountFields(&v.Account)...)
-	dest = append(dest, &snap.companyVersion, &snap.memberVersion, &snap.accounts, &snap.incoming)
+	dest = append(dest, snap.fields()...)
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT sessions.id, sessions.login_id, sessions.membership_id,
 		sessions.created_at, sessions.last_seen_at, sessions.expires_at, `+loginColumns+`, `+membershipColumns+`, `+accountColumns+`,
-		(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = memberships.account_id),
-		(SELECT COALESCE(MAX(version), 0) FROM member_list_versions WHERE account_id = memberships.account_id),
-		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
-			WHERE memberships.login_id = sessions.login_id AND `+loginMembershipSQL+`),
-		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = memberships.account_id AND access_requests.status = ?)
+		`+snapshotSQL("memberships.account_id", "sessions.login_id")+`
 		FROM sessions
 		JOIN logins ON logins.id = sessions.login_id
 		JOIN memberships ON memberships.id = sessions.membership_id
 		JOIN accounts ON accounts.id = memberships.account_id
-		WHERE sessions.hash = ?`, slices.Concat(loginMembershipArgs, []any{AccessPending, hashSecret(secret)})...).Rows()
+		WHERE sessions.hash = ?`, append(snapshotArgs(), hashSecret(secret))...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}

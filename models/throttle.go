@@ -47,14 +47,8 @@ func NewLoginThrottle(rules map[string]ThrottleRule, now func() time.Time) *Logi
 	return &LoginThrottle{now: now, rules: rules, entries: map[string]*throttleEntry{}}
 }
 
-// Check returns how long to wait before trying the keys, and until when
-// they are refused (zero when they are not). keys maps a kind to its key.
-func (t *LoginThrottle) Check(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.checkLocked(keys)
-}
-
+// checkLocked returns how long to wait before trying the keys, and until
+// when they are refused (zero when they are not). keys maps a kind to its key.
 func (t *LoginThrottle) checkLocked(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
 	now := t.now()
 	for kind, key := range keys {

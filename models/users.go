@@ -142,15 +142,15 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 	if err != nil {
 		return nil, err
 	}
-	companyVersion, memberVersion, err := s.listVersions(ctx, v)
+	sn, err := s.snapshot(ctx, v)
 	if err != nil {
 		return nil, err
 	}
 	key := newListKey(v, f)
-	if page := s.cachedUsers(key, companyVersion, memberVersion); page != nil {
+	if page := s.cachedUsers(key, sn.companyVersion, sn.memberVersion); page != nil {
 		return page, nil
 	}
-	companies, err := s.activeCompaniesAt(ctx, v.Account.ID, companyVersion)
+	companies, err := s.activeCompaniesAt(ctx, v.Account.ID, sn.companyVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 	if err != nil {
 		return nil, err
 	}
-	s.keepUsers(key, companyVersion, memberVersion, page)
+	s.keepUsers(key, sn.companyVersion, sn.memberVersion, page)
 	return page, nil
 }
 
@@ -294,7 +294,7 @@ func (s *Store) userRows(db *gorm.DB, members []Membership, companies []Company)
 // read it, never change it.
 func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
 	if v.Type().SeesAllCompanies() {
-		return s.activeCompanies(ctx, v, v.Account.ID)
+		return s.activeCompanies(ctx, v)
 	}
 	q := visibleCompanies(s.db.WithContext(ctx), v).Where("companies.status = ?", CompanyActive)
 	var companies []Company

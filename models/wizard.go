@@ -45,6 +45,9 @@ func (d Draft) LastStep() Step {
 }
 
 // NewDraftKey returns the idempotency key of a new wizard run.
+// ValidDraftKey tells a key NewDraftKey could have made from anything else.
+func ValidDraftKey(key string) bool { return wellFormedSecret(key) }
+
 func NewDraftKey() string {
 	secret, _, err := newSecret()
 	if err != nil {
@@ -116,7 +119,7 @@ func (s *Store) CheckDraft(ctx context.Context, v *Viewer, d Draft, upTo Step) (
 		}
 	}
 	if upTo >= StepCompanies && !d.Type.SeesAllCompanies() && c.Invalid != StepType {
-		if err := s.checkCompanies(db, v.Account.ID, d.CompanyIDs, c); err != nil {
+		if err := s.checkCompanies(ctx, v, d.CompanyIDs, c); err != nil {
 			return nil, err
 		}
 	}
@@ -153,7 +156,7 @@ func (s *Store) checkEmailFree(db *gorm.DB, accountID uint, email string, c *Dra
 	return nil
 }
 
-func (s *Store) checkCompanies(db *gorm.DB, accountID uint, ids []uint, c *DraftCheck) error {
+func (s *Store) checkCompanies(ctx context.Context, v *Viewer, ids []uint, c *DraftCheck) error {
 	if len(ids) == 0 {
 		c.fail(StepCompanies, "companies", "Choose at least one company this person will see.")
 		return nil
@@ -166,7 +169,7 @@ func (s *Store) checkCompanies(db *gorm.DB, accountID uint, ids []uint, c *Draft
 	for _, id := range ids {
 		uniq[id] = true
 	}
-	found, err := s.activeCompaniesByID(db, accountID, uniq)
+	found, err := s.activeCompaniesByID(ctx, v, uniq)
 	if err != nil {
 		return fmt.Errorf("check companies: %w", err)
 	}
@@ -223,7 +226,7 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 		return check.Created, false, nil
 	}
 	if !check.OK() {
-		return nil, false, &Error{Code: Invalid, Message: "Please correct the fields marked below.", Fields: check.Fields}
+		return nil, false, FieldErrors(check.Fields)
 	}
 	if s.mail == nil {
 		return nil, false, errors.New("create member: no mail composer configured")
@@ -345,14 +348,11 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 	if s.mail == nil {
 		return nil, errors.New("resend invitation: no mail composer configured")
 	}
-	var m Membership
+	var m *Membership
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Where("account_id = ? AND id = ?", v.Account.ID, memberID).Take(&m).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return ErrNotFound()
-		}
-		if err != nil {
-			return fmt.Errorf("find member: %w", err)
+		var err error
+		if m, err = s.memberOfAccount(tx, v, memberID); err != nil {
+			return err
 		}
 		if m.Status != MemberInvited || !m.Type.CanLogIn() {
 			return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
@@ -367,12 +367,12 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 			return &Error{Code: TooManyRequests, Title: "Invitation sent recently",
 				Message: fmt.Sprintf("An invitation to %s was sent moments ago. Give it a few minutes to arrive (and ask them to check spam) before sending another.", m.Email)}
 		}
-		return s.invite(tx, v, &m, "", v.Actor(ip), "invitation.resent")
+		return s.invite(tx, v, m, "", v.Actor(ip), "invitation.resent")
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return m, nil
 }
 
 // FindMember returns a person of the viewer's account that the viewer may see.

@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
 
@@ -32,14 +31,6 @@ func BenchmarkCreateMember(b *testing.B) {
 		if c.Status == models.CompanyActive {
 			active = append(active, c.ID)
 		}
-	}
-	if os.Getenv("SBNOSUFFIX") != "" {
-		store.DB().Exec("DROP TRIGGER memberships_list_insert")
-	}
-	if os.Getenv("SBNOVERSION") != "" {
-		store.DB().Exec("DROP TRIGGER assignments_version_insert")
-		store.DB().Exec("DROP TRIGGER memberships_version_insert")
-		store.DB().Exec("DROP TRIGGER tokens_version_insert")
 	}
 	var n atomic.Int64
 	b.SetParallelism(4) // 8 writers on 2 cores

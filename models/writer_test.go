@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -134,5 +135,59 @@ func TestTx_PanicsAndCancelledCallers(t *testing.T) {
 	must(t, <-held)
 	if secretNamed(t, store, "cancelled") {
 		t.Error("a cancelled caller's transaction ran")
+	}
+}
+
+// TestTx_CallerGoneBeforeItsTurn: two transactions wait behind a busy
+// writer and are then run in one group; each cancels the other's caller.
+// Whichever runs first writes; the other's caller has gone by its turn, so
+// it is skipped and its caller told so.
+func TestTx_CallerGoneBeforeItsTurn(t *testing.T) {
+	store := modelstest.Open(t)
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- store.Tx(ctx, func(tx *gorm.DB) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	ctxs := make([]context.Context, 2)
+	cancels := make([]context.CancelFunc, 2)
+	for i := range ctxs {
+		ctxs[i], cancels[i] = context.WithCancel(ctx)
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			errs[i] = store.Tx(ctxs[i], func(tx *gorm.DB) error {
+				cancels[1-i]()
+				return tx.Create(&models.Secret{Name: fmt.Sprintf("turn-%d", i), Value: []byte{1}}).Error
+			})
+		})
+	}
+	// Let both reach the queue behind the held writer (if one is late, it
+	// finds its caller gone before it is queued, with the same outcome).
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	must(t, <-held)
+	wg.Wait()
+	wrote := 0
+	for i := range 2 {
+		name := fmt.Sprintf("turn-%d", i)
+		switch {
+		case errs[i] == nil && secretNamed(t, store, name):
+			wrote++
+		case errors.Is(errs[i], context.Canceled) && !secretNamed(t, store, name):
+		default:
+			t.Errorf("transaction %d: err %v, row kept %v", i, errs[i], secretNamed(t, store, name))
+		}
+	}
+	if wrote != 1 {
+		t.Errorf("%d transactions wrote, want exactly the first to run", wrote)
 	}
 }

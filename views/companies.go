@@ -30,7 +30,8 @@ func companiesURL(status models.CompanyStatus, query, after string) string {
 	return "/companies?" + q.Encode()
 }
 
-func companyPath(c models.Company, suffix string) string {
+// CompanyPath is the address of a company's page suffix ("/users", …).
+func CompanyPath(c models.Company, suffix string) string {
 	return "/companies/" + idString(c.ID) + suffix
 }
 

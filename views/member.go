@@ -67,13 +67,15 @@ type AuditProps struct {
 	Filter models.AuditFilter
 }
 
-func memberPath(id uint, suffix string) string { return "/users/" + idString(id) + suffix }
+// MemberPath is the address of a person's pages: Edit User, or suffix
+// ("/delete", "/created", …) below it.
+func MemberPath(id uint, suffix string) string { return "/users/" + idString(id) + suffix }
 
 func typeChangeAction(p models.TypePlan) string {
 	if p.Promotion() {
-		return memberPath(p.Member.ID, "/promote?to="+url.QueryEscape(string(p.To)))
+		return MemberPath(p.Member.ID, "/promote?to="+url.QueryEscape(string(p.To)))
 	}
-	return memberPath(p.Member.ID, "/demote?to="+url.QueryEscape(string(p.To)))
+	return MemberPath(p.Member.ID, "/demote?to="+url.QueryEscape(string(p.To)))
 }
 
 func typeDialogID(t models.UserType) string { return "dlg-type-" + string(t) }
@@ -90,15 +92,6 @@ func typeChangeButton(p models.TypePlan) string {
 		return "Promote to " + p.To.Label()
 	}
 	return "Change to " + p.To.Label()
-}
-
-func hasID(ids []uint, id uint) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func promotions(plans []models.TypePlan) []models.TypePlan {
@@ -147,7 +140,7 @@ func (p AuditProps) filtered() bool { return p.Filter.Person != "" || p.Filter.A
 
 func selfConfirmAction(p SelfConfirmProps) string {
 	if p.Delete {
-		return memberPath(p.Member.ID, "/delete")
+		return MemberPath(p.Member.ID, "/delete")
 	}
-	return memberPath(p.Member.ID, "/type")
+	return MemberPath(p.Member.ID, "/type")
 }

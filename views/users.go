@@ -46,7 +46,7 @@ func usersURL(f models.UserFilter, sort, after, before string) string {
 		q.Set("status", string(f.Status))
 	}
 	if f.CompanyID != 0 {
-		q.Set("company", strconv.FormatUint(uint64(f.CompanyID), 10))
+		q.Set("company", idString(f.CompanyID))
 	}
 	if sort != "" && sort != models.SortByName {
 		q.Set("sort", sort)
@@ -67,16 +67,7 @@ func countLabel(n int64) string {
 	if n == 1 {
 		return "1 person"
 	}
-	return formatCount(n) + " people"
-}
-
-// formatCount writes 12345 as "12,345".
-func formatCount(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return FormatCount(n) + " people"
 }
 
 func statusLabel(s models.MemberStatus) string {

@@ -47,7 +47,7 @@ func (rw *rowWriter) raw(s string) {
 func (rw *rowWriter) text(s string) { rw.raw(html.EscapeString(s)) }
 
 func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
-	id := strconv.FormatUint(uint64(r.ID), 10)
+	id := idString(r.ID)
 	name := r.FullName()
 	rw.raw(`<tr data-testid="user-row" data-email="`)
 	rw.text(r.Email)

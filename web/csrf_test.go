@@ -90,10 +90,20 @@ func TestHeaders_SecurityAndCaching(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	for _, c := range (&http.Response{Header: http.Header{"Set-Cookie": p.header.Values("Set-Cookie")}}).Cookies() {
-		if c.Name == cookieName && (!c.HttpOnly || c.SameSite != http.SameSiteLaxMode) {
-			t.Errorf("session cookie flags: HttpOnly=%v SameSite=%v", c.HttpOnly, c.SameSite)
+	// A first visit is answered with the cookie (it carries the CSRF token).
+	first := ts.browser().get("/login")
+	var session *http.Cookie
+	for _, c := range (&http.Response{Header: http.Header{"Set-Cookie": first.header.Values("Set-Cookie")}}).Cookies() {
+		if c.Name == cookieName {
+			session = c
 		}
+	}
+	if session == nil {
+		t.Fatal("a first visit set no session cookie")
+	}
+	if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.MaxAge != 0 || !session.Expires.IsZero() {
+		t.Errorf("session cookie: HttpOnly=%v SameSite=%v MaxAge=%d Expires=%v; want HttpOnly, Lax, a browser-session cookie",
+			session.HttpOnly, session.SameSite, session.MaxAge, session.Expires)
 	}
 	s := b.get("/static/app.css")
 	wantStatus(t, s, http.StatusOK)

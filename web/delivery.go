@@ -119,7 +119,7 @@ func (d *Delivery) RunOnce(ctx context.Context) (sent, failed int, err error) {
 			failed++
 			d.log().Warn("email not delivered; will retry",
 				"outbox_id", m.ID, "kind", m.Kind, "attempt", m.Attempts+1,
-				"to_domain", recipientDomain(m.ToAddress),
+				"to_domain", domainOf(m.ToAddress),
 				"retry_in", models.EmailRetryDelay(m.Attempts+1).String(),
 				"err", redactAddress(sendErr.Error(), m.ToAddress))
 		}

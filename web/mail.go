@@ -267,8 +267,7 @@ func composeEmail(from string, m models.OutboxMessage) (*gomail.Msg, error) {
 	if date.IsZero() {
 		date = time.Now()
 	}
-	domain := sender.Address[strings.LastIndexByte(sender.Address, '@')+1:]
-	msg.SetMessageIDWithValue(fmt.Sprintf("switchboard.%d.%d@%s", m.ID, date.UnixNano(), domain))
+	msg.SetMessageIDWithValue(fmt.Sprintf("switchboard.%d.%d@%s", m.ID, date.UnixNano(), domainOf(sender.Address)))
 	msg.SetDateWithValue(date)
 	// RFC 3834: no out-of-office replies to a robot.
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
@@ -279,9 +278,10 @@ func composeEmail(from string, m models.OutboxMessage) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-// recipientDomain is what the logs say about a recipient: enough to spot a
-// failing mail provider, without writing people's addresses to the log.
-func recipientDomain(addr string) string {
+// domainOf is the domain of an address. It is all the logs say about a
+// recipient: enough to spot a failing mail provider, without writing
+// people's addresses to the log.
+func domainOf(addr string) string {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
 		return addr[i+1:]
 	}

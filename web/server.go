@@ -23,7 +23,6 @@ import (
 
 // Config is everything the server is told from the command line.
 type Config struct {
-	Addr    string
 	BaseURL *url.URL
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; with
 	// none, the client address is the TCP peer and headers are ignored.
@@ -39,7 +38,6 @@ type Config struct {
 // Server is the console's HTTP side.
 type Server struct {
 	Echo  *echo.Echo
-	cfg   Config
 	store *models.Store
 	log   *slog.Logger
 	https bool
@@ -67,7 +65,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		sleep = time.Sleep
 	}
 	h := &handlers.Handlers{
-		Store: store, Sessions: sessions, BaseURL: cfg.BaseURL, Log: log, Sleep: sleep,
+		Store: store, Sessions: sessions, Log: log, Sleep: sleep,
 		Throttle: models.NewLoginThrottle(rules, store.Now),
 	}
 	e := echo.New()
@@ -86,7 +84,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	e.HTTPErrorHandler = errorHandler(h, log)
 
 	store.UseMail(views.Mailer{BaseURL: cfg.BaseURL})
-	s := &Server{Echo: e, cfg: cfg, store: store, log: log, https: https}
+	s := &Server{Echo: e, store: store, log: log, https: https}
 	h.MailQueued = s.Wake
 	if cfg.Mailer != nil {
 		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log}

@@ -36,6 +36,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/models"
+	"switchboard/views"
 	"switchboard/web"
 )
 
@@ -159,7 +160,7 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS()
-	bar.done(fmt.Sprintf("seeded %s people and %s companies in %.1fs", thousands(int64(o.members)), thousands(int64(o.companies)), rep.SeedSeconds))
+	bar.done(fmt.Sprintf("seeded %s people and %s companies in %.1fs", views.FormatCount(int64(o.members)), views.FormatCount(int64(o.companies)), rep.SeedSeconds))
 
 	// The real server: the same router, middleware, sessions, CSRF and
 	// templates as serve. Request logs go nowhere (a log line per request
@@ -175,7 +176,7 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	// The load generator speaks for many clients through loopback, like a
 	// proxy; the login scenario names each worker's own client address.
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	srv, err := web.New(ctx, web.Config{Addr: appL.Addr().String(), BaseURL: base, TrustedProxies: []*net.IPNet{loopback}}, store, log)
+	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: []*net.IPNet{loopback}}, store, log)
 	if err != nil {
 		appL.Close()
 		return nil, err
@@ -198,7 +199,7 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	if err := app.login(ctx, seed.Admin.Email, benchPassword); err != nil {
 		return nil, fmt.Errorf("log in as the seeded Admin: %w", err)
 	}
-	sc, err := newScenarios(ctx, store, app, seed)
+	sc, err := newScenarios(ctx, store, app, seed, o.members)
 	if err != nil {
 		return nil, err
 	}
@@ -297,9 +298,9 @@ type scenarios struct {
 
 // newScenarios picks the pages to read from the seeded data, and checks
 // each once so that a broken page fails the run instead of being timed.
-func newScenarios(ctx context.Context, store *models.Store, app *benchClient, seed *models.SeedResult) (*scenarios, error) {
+func newScenarios(ctx context.Context, store *models.Store, app *benchClient, seed *models.SeedResult, members int) (*scenarios, error) {
 	// Deep in the list: the cursor of the person nine tenths of the way down.
-	deep, err := store.CursorAt(ctx, seed.Account.ID, models.SortByName, int(float64(countMembers(ctx, store, seed))*0.9))
+	deep, err := store.CursorAt(ctx, seed.Account.ID, models.SortByName, members*9/10)
 	if err != nil {
 		return nil, err
 	}
@@ -332,12 +333,6 @@ func newScenarios(ctx context.Context, store *models.Store, app *benchClient, se
 		}
 	}
 	return sc, nil
-}
-
-func countMembers(ctx context.Context, store *models.Store, seed *models.SeedResult) int64 {
-	var n int64
-	store.DB().WithContext(ctx).Model(&models.Membership{}).Where("account_id = ?", seed.Account.ID).Count(&n)
-	return n
 }
 
 // benchDatabase returns a fresh database: a temporary SQLite file by
@@ -804,13 +799,13 @@ func peakRSS() int64 {
 
 func printReport(w io.Writer, rep *benchReport) {
 	fmt.Fprintf(w, "switchboard bench: %s people, %s companies, %s, %d connections (%d writers), %s per scenario, %d CPUs, %s\n\n",
-		thousands(int64(rep.Members)), thousands(int64(rep.Companies)), rep.Database, rep.Conns, rep.Writers, rep.Duration, rep.CPUs, rep.GoVersion)
+		views.FormatCount(int64(rep.Members)), views.FormatCount(int64(rep.Companies)), rep.Database, rep.Conns, rep.Writers, rep.Duration, rep.CPUs, rep.GoVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\treq/s\tp50\tp99\terrors\tCPU\tvs hello\tmatches\t target\t")
 	line := func(r benchResult) {
 		matches, mark := "", ""
 		if r.Matches > 0 {
-			matches = thousands(r.Matches)
+			matches = views.FormatCount(r.Matches)
 		}
 		if r.Met != nil {
 			mark = " ok  " + r.Target
@@ -818,7 +813,7 @@ func printReport(w io.Writer, rep *benchReport) {
 				mark = " MISS " + r.Target
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.2f\t%.1f%%\t%s\t%s\t\n", r.Scenario, thousands(int64(math.Round(r.PerSec))),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.2f\t%.1f%%\t%s\t%s\t\n", r.Scenario, views.FormatCount(int64(math.Round(r.PerSec))),
 			ms(r.P50Ms), ms(r.P99Ms), r.Errors, r.CPU, 100*r.Ratio, matches, mark)
 	}
 	line(rep.Hello)
@@ -846,14 +841,6 @@ func ms(v float64) string {
 
 func megabytes(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
 
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
 // progressBar draws on one terminal line, redrawn in place.
 type progressBar struct {
 	w     io.Writer
@@ -869,7 +856,7 @@ func (p *progressBar) update(done, total int) {
 	const width = 30
 	filled := width * done / max(total, 1)
 	fmt.Fprintf(p.w, "\r%s [%s%s] %s/%s people", p.label, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		thousands(int64(done)), thousands(int64(total)))
+		views.FormatCount(int64(done)), views.FormatCount(int64(total)))
 }
 
 func (p *progressBar) done(msg string) { fmt.Fprintf(p.w, "\r\033[K%s\n", msg) }

@@ -66,6 +66,11 @@ func TestBench_TinyRun(t *testing.T) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
 		}
 	}
+	for _, other := range []string{scDeepPage, scWizard, scLogin} {
+		if strings.Contains(table, other) {
+			t.Errorf("--only \"first page\" also ran %q:\n%s", other, table)
+		}
+	}
 }
 
 func TestBench_RefusesBadFlags(t *testing.T) {

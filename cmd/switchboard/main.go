@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"switchboard/models"
+	"switchboard/views"
 	"switchboard/web"
 )
 
@@ -146,7 +147,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(ctx, web.Config{Addr: c.addr, BaseURL: base, TrustedProxies: proxies, Mailer: mailer}, store, log)
+	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: proxies, Mailer: mailer}, store, log)
 	if err != nil {
 		return err
 	}
@@ -203,6 +204,6 @@ func bootstrap(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("bootstrap: %s", models.ErrorMessage(err))
 	}
 	fmt.Fprintf(stdout, "Created account %q with its first company and Admin %s.\n", in.AccountName, strings.TrimSpace(in.Email))
-	fmt.Fprintf(stdout, "%s/invite/%s\n", base, secret)
+	fmt.Fprintln(stdout, views.Mailer{BaseURL: base}.InvitationLink(secret))
 	return nil
 }
