@@ -363,6 +363,15 @@ func (s *Store) FindJob(ctx context.Context, kind, key string) (*Job, error) {
 	return &j, nil
 }
 
+// HasJobs tells whether any job of kind exists, in any state.
+func (s *Store) HasJobs(ctx context.Context, kind string) (bool, error) {
+	var ids []uint
+	if err := s.db.WithContext(ctx).Model(&Job{}).Where("kind = ?", kind).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return false, fmt.Errorf("find %s jobs: %w", kind, err)
+	}
+	return len(ids) > 0, nil
+}
+
 // QueuedJobs counts the queued jobs of each kind, for the metrics.
 func (s *Store) QueuedJobs(ctx context.Context) (map[string]int64, error) {
 	var rows []struct {
