@@ -54,6 +54,8 @@ type Store struct {
 	writes atomic.Uint64
 	// schemaVersion is what migrate recorded (Ready).
 	schemaVersion string
+	// onThrottleRefused counts throttle refusals (observe.go).
+	onThrottleRefused func(kind string)
 }
 
 // Option adjusts a Store.

@@ -149,6 +149,25 @@ func (s *Store) ClaimEmails(ctx context.Context, owner string, lease time.Durati
 	return out, nil
 }
 
+// OutboxBacklog returns how many messages are unsent, and when the one due
+// longest became due (the zero time when none is due now), for the metrics.
+func (s *Store) OutboxBacklog(ctx context.Context) (unsent int64, oldestDue time.Time, err error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&OutboxMessage{}).Where("sent_at IS NULL").Count(&unsent).Error; err != nil {
+		return 0, time.Time{}, fmt.Errorf("count unsent emails: %w", err)
+	}
+	var oldest []OutboxMessage
+	err = db.Select("next_attempt_at").Where("sent_at IS NULL AND next_attempt_at <= ?", s.Now()).
+		Order("next_attempt_at").Limit(1).Find(&oldest).Error
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("oldest due email: %w", err)
+	}
+	if len(oldest) == 1 {
+		oldestDue = oldest[0].NextAttemptAt
+	}
+	return unsent, oldestDue, nil
+}
+
 // secretMailKinds are the emails whose body carries a working link.
 var secretMailKinds = []string{"invitation", "password_reset"}
 
