@@ -97,9 +97,16 @@ func (sc Schedule) fire(start time.Time) time.Time {
 	days := int(sc.At / (24 * time.Hour))
 	rest := sc.At % (24 * time.Hour)
 	y, m, d := start.Date()
-	// time.Date puts a wall time that does not exist (the hour skipped when
-	// clocks go forward) just after the gap.
-	return time.Date(y, m, d+days, int(rest/time.Hour), int(rest%time.Hour/time.Minute), int(rest%time.Minute/time.Second), 0, start.Location())
+	h, min, sec := int(rest/time.Hour), int(rest%time.Hour/time.Minute), int(rest%time.Minute/time.Second)
+	t := time.Date(y, m, d+days, h, min, sec, 0, start.Location())
+	// A wall time in the hour skipped when clocks go forward does not
+	// exist; time.Date reads it with the offset from after the change,
+	// which lands before the gap (02:30 → 01:30). Run it as far after
+	// the gap instead (03:30), never earlier than asked.
+	if skipped := (h*60+min)*60 + sec - (t.Hour()*60+t.Minute())*60 - t.Second(); skipped > 0 && t.Day() == start.AddDate(0, 0, days).Day() {
+		t = t.Add(time.Duration(skipped) * time.Second)
+	}
+	return t
 }
 
 // key names the period starting at start, on its wall clock.
