@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,28 @@ func TestRequestLog_IDOnEveryLine(t *testing.T) {
 	if strings.Join(msgs, ",") != "health check: database,request" {
 		t.Errorf("logged %v, want the handler's error and the request line", msgs)
 	}
+}
+
+// A login refused by the throttle is counted.
+func TestMetrics_CountsLoginRefusals(t *testing.T) {
+	ts := newTestServer(t)
+	ts.setupAccount("ada@example.com")
+	b := ts.browser()
+	b.get("/login")
+	for i := range models.DefaultThrottleRules()["email"].BlockAfter + 2 {
+		b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {fmt.Sprint("wrong-password-", i)}})
+	}
+	if text := scrape(t, ts.app); !strings.Contains(text, `switchboard_throttle_refusals_total{kind="login"} 2`) {
+		t.Errorf("refusals not counted:\n%s", grepLines(text, "throttle"))
+	}
+}
+
+func grepLines(text, word string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
