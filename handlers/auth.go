@@ -31,6 +31,7 @@ func (h *Handlers) LoginPost(c echo.Context) error {
 	}
 	delay, blockedUntil := h.Throttle.Attempt(keys)
 	if !blockedUntil.IsZero() {
+		h.Store.ThrottleRefused("login")
 		wait := time.Until(blockedUntil).Round(time.Minute)
 		if wait < time.Minute {
 			wait = time.Minute

@@ -45,6 +45,7 @@ func (h *Handlers) ForgotPassword(c echo.Context) error {
 	email := c.FormValue("email")
 	keys := map[string]string{"ip": c.RealIP()}
 	if _, blocked := h.Throttle.Attempt(keys); !blocked.IsZero() {
+		h.Store.ThrottleRefused("password_reset")
 		return &models.Error{Code: models.TooManyRequests, Title: "Too many attempts",
 			Message: "Please wait a few minutes before asking for another reset link."}
 	}

@@ -2,11 +2,14 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +18,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -48,6 +52,10 @@ type Store struct {
 	// versions read at the start of a request are trusted only until the
 	// server itself writes (list_cache.go).
 	writes atomic.Uint64
+	// schemaVersion is what migrate recorded (Ready).
+	schemaVersion string
+	// onThrottleRefused counts throttle refusals (observe.go).
+	onThrottleRefused func(kind string)
 }
 
 // Option adjusts a Store.
@@ -146,15 +154,118 @@ func sqliteDSN(dsn string) (path, full string) {
 	return path, "file:" + path + "?" + q.Encode()
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	err := s.db.WithContext(ctx).AutoMigrate(
+// schemaModels are the tables AutoMigrate keeps.
+func schemaModels() []any {
+	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{},
-	)
-	if err != nil {
-		return fmt.Errorf("migrate schema: %w", err)
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{},
+		&SchemaMigration{},
 	}
-	return s.migrateListIndexes(ctx)
+}
+
+// SchemaMigration records that the schema of one version of the program
+// was brought about, in the same transaction as the migration itself.
+// A server is ready (/readyz) while its own version is recorded.
+type SchemaMigration struct {
+	Version   string `gorm:"primaryKey;size:64"`
+	AppliedAt time.Time
+}
+
+// migrationLock is the PostgreSQL advisory lock key of migrations.
+const migrationLock = 7242001
+
+// migrate brings the schema up to date and records this program's schema
+// version.
+//
+// On PostgreSQL, several servers may start at once against one database:
+// the whole migration is one transaction that first takes an advisory
+// lock, so one server migrates while the others wait, and they then find
+// nothing left to do. The lock is keyed by the schema in use, so servers
+// (and tests) in other schemas of the same database do not wait for it.
+//
+// SQLite has one server process. Its tables are migrated outside a
+// transaction, because GORM alters an SQLite column by copying the table
+// in a transaction of its own, which cannot nest inside the writer's.
+func (s *Store) migrate(ctx context.Context) error {
+	version := schemaVersion(s.Dialect)
+	record := func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&SchemaMigration{Version: version, AppliedAt: s.Now()}).Error
+	}
+	var err error
+	if s.Dialect == "postgres" {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", migrationLock).Error; err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+			if err := tx.AutoMigrate(schemaModels()...); err != nil {
+				return fmt.Errorf("migrate schema: %w", err)
+			}
+			if err := s.migrateListIndexes(tx); err != nil {
+				return err
+			}
+			return record(tx)
+		})
+	} else {
+		if err = s.db.WithContext(ctx).AutoMigrate(schemaModels()...); err != nil {
+			return fmt.Errorf("migrate schema: %w", err)
+		}
+		err = s.tx(ctx, func(tx *gorm.DB) error {
+			if err := s.migrateListIndexes(tx); err != nil {
+				return err
+			}
+			return record(tx)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	s.schemaVersion = version
+	return nil
+}
+
+// schemaVersion is a fingerprint of the schema this program migrates to:
+// the Go definitions of its tables (names, types and tags, which is what
+// AutoMigrate reads) and the dialect's own statements. Any change to
+// either gives a new version, with nothing to remember to raise.
+func schemaVersion(dialect string) string {
+	h := sha256.New()
+	for _, m := range schemaModels() {
+		t := reflect.TypeOf(m).Elem()
+		fmt.Fprintf(h, "%s{", t.Name())
+		for i := range t.NumField() {
+			f := t.Field(i)
+			fmt.Fprintf(h, "%s %s %q;", f.Name, f.Type, f.Tag)
+		}
+		fmt.Fprint(h, "}\n")
+	}
+	ddl := sqliteListSchema
+	if dialect == "postgres" {
+		ddl = postgresListSchema
+	}
+	for _, stmt := range ddl {
+		fmt.Fprintln(h, stmt)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Ready reports whether the server can serve: the database answers and
+// holds the schema this program migrated to (a database swapped or
+// restored underneath a running server may not).
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&SchemaMigration{}).Where("version = ?", s.schemaVersion).Count(&n).Error; err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("the database does not hold schema version %.12s of this program", s.schemaVersion)
+	}
+	return nil
 }
 
 // Ping reports whether the database answers.

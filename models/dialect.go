@@ -26,7 +26,6 @@ package models
 //     that keep failing to arrive).
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -281,43 +280,37 @@ var postgresListSchema = []string{
 }
 
 // migrateListIndexes creates the derived tables and their triggers, and
-// fills them from the memberships already there when they are new.
-func (s *Store) migrateListIndexes(ctx context.Context) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		fresh := !tx.Migrator().HasTable("member_counts")
-		ddl := sqliteListSchema
-		if s.Dialect == "postgres" {
-			// Concurrent servers starting at once would race to replace
-			// the function and trigger; one at a time.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(7242001)").Error; err != nil {
-				return fmt.Errorf("lock for migration: %w", err)
-			}
-			ddl = postgresListSchema
+// fills them from the memberships already there when they are new. It runs
+// inside the migration's transaction (migrate).
+func (s *Store) migrateListIndexes(tx *gorm.DB) error {
+	fresh := !tx.Migrator().HasTable("member_counts")
+	ddl := sqliteListSchema
+	if s.Dialect == "postgres" {
+		ddl = postgresListSchema
+	}
+	for _, stmt := range ddl {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migrate users list indexes: %w", err)
 		}
-		for _, stmt := range ddl {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("migrate users list indexes: %w", err)
-			}
-		}
-		if !fresh {
-			return nil
-		}
-		if err := tx.Exec(`INSERT INTO member_counts (account_id, type, status, n)
-			SELECT account_id, type, status, COUNT(*) FROM memberships GROUP BY account_id, type, status`).Error; err != nil {
-			return fmt.Errorf("fill member counts: %w", err)
-		}
-		positions := "name_positions p"
-		if s.Dialect == "postgres" {
-			positions = fmt.Sprintf("generate_series(1, %d) AS p(i)", maxSortNameLength)
-		}
-		err := tx.Exec(`INSERT INTO member_name_suffixes (account_id, suffix, membership_id)
-			SELECT m.account_id, substr(m.sort_name, p.i, ?), m.id FROM memberships m JOIN `+positions+` ON p.i <= length(m.sort_name)
-			WHERE substr(m.sort_name, p.i, 1) <> ' ' ON CONFLICT DO NOTHING`, nameSuffixLength).Error
-		if err != nil {
-			return fmt.Errorf("fill name suffixes: %w", err)
-		}
+	}
+	if !fresh {
 		return nil
-	})
+	}
+	if err := tx.Exec(`INSERT INTO member_counts (account_id, type, status, n)
+		SELECT account_id, type, status, COUNT(*) FROM memberships GROUP BY account_id, type, status`).Error; err != nil {
+		return fmt.Errorf("fill member counts: %w", err)
+	}
+	positions := "name_positions p"
+	if s.Dialect == "postgres" {
+		positions = fmt.Sprintf("generate_series(1, %d) AS p(i)", maxSortNameLength)
+	}
+	err := tx.Exec(`INSERT INTO member_name_suffixes (account_id, suffix, membership_id)
+		SELECT m.account_id, substr(m.sort_name, p.i, ?), m.id FROM memberships m JOIN `+positions+` ON p.i <= length(m.sort_name)
+		WHERE substr(m.sort_name, p.i, 1) <> ' ' ON CONFLICT DO NOTHING`, nameSuffixLength).Error
+	if err != nil {
+		return fmt.Errorf("fill name suffixes: %w", err)
+	}
+	return nil
 }
 
 // bytewise is col compared byte by byte (code point order), which is what

@@ -25,3 +25,6 @@ func (s *Store) FindUsersUncached(ctx context.Context, v *Viewer, f UserFilter) 
 
 // Tx is tx, for tests outside the package.
 func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }
+
+// ClaimSQL is claimSQL, for tests outside the package.
+func ClaimSQL(dialect string, q Queue, where string) string { return claimSQL(dialect, q, where) }

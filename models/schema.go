@@ -155,7 +155,11 @@ type OutboxMessage struct {
 	NextAttemptAt time.Time  `gorm:"not null;index:idx_outbox_due,priority:2"`
 	SentAt        *time.Time `gorm:"index:idx_outbox_due,priority:1"`
 	LastError     string     `gorm:"size:1000;not null;default:''"`
-	CreatedAt     time.Time
+	// LeaseOwner is the delivery worker sending the message, until
+	// LeaseUntil (jobs.go); empty when nobody is.
+	LeaseOwner string `gorm:"size:64;not null;default:''"`
+	LeaseUntil *time.Time
+	CreatedAt  time.Time
 }
 
 // AuditEvent records who did what to whom. Names are copied so the history

@@ -46,12 +46,18 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 	}
 }
 
-// requestLog logs one line per request: never the query string (search
-// terms, cursors) and never a token from the path.
+// requestLog gives the request a logger carrying its ID, in its context
+// (models.LoggerFrom), so that every line logged while it is answered —
+// by handlers, models or the error page — says which request it belongs
+// to; then it logs one line for the request itself: never the query
+// string (search terms, cursors) and never a token from the path.
 func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
+			reqLog := log.With(slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+			r := c.Request()
+			c.SetRequest(r.WithContext(models.ContextWithLogger(r.Context(), reqLog)))
 			err := next(c)
 			if err != nil {
 				c.Error(err)
@@ -65,13 +71,18 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			log.LogAttrs(c.Request().Context(), level, "request",
+			reqLog.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("method", c.Request().Method), slog.String("path", path),
 				slog.Int("status", status), slog.Duration("took", time.Since(start)),
-				slog.String("ip", c.RealIP()), slog.String("id", c.Response().Header().Get(echo.HeaderXRequestID)))
+				slog.String("ip", c.RealIP()))
 			return nil
 		}
 	}
+}
+
+// requestLogger is the logger of the request c is answering.
+func requestLogger(c echo.Context) *slog.Logger {
+	return models.LoggerFrom(c.Request().Context())
 }
 
 func isSafeMethod(m string) bool {

@@ -14,6 +14,7 @@ import (
 // asked of models by each handler.
 func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/healthz", h.Health)
+	e.GET("/readyz", h.Ready)
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static.Files))))
 
 	// Anonymous pages: first start, login, invitation links.

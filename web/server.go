@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,9 +42,14 @@ type Server struct {
 	store *models.Store
 	log   *slog.Logger
 	https bool
-	// Delivery is the outbox worker (nil without a Mailer); the caller
-	// runs it, and Wake nudges it.
+	// Delivery is the outbox worker (nil without a Mailer); Wake nudges it.
 	Delivery *Delivery
+	// Jobs runs background jobs, Scheduler enqueues the periodic ones.
+	// RunBackground runs them and Delivery until the server stops.
+	Jobs      *Jobs
+	Scheduler *Scheduler
+	// Metrics is what /metrics serves, on its own listener (ServeMetrics).
+	Metrics *Metrics
 }
 
 // New wires the router, middleware and handlers around a store.
@@ -81,16 +87,22 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	e.HTTPErrorHandler = errorHandler(h, log)
+	e.HTTPErrorHandler = errorHandler(h)
 
 	store.UseMail(views.Mailer{BaseURL: cfg.BaseURL})
-	s := &Server{Echo: e, store: store, log: log, https: https}
+	metrics := NewMetrics(store)
+	owner := workerID()
+	jobs := &Jobs{Store: store, Log: log, Metrics: metrics, Owner: owner}
+	s := &Server{Echo: e, store: store, log: log, https: https, Metrics: metrics, Jobs: jobs,
+		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log}}
 	h.MailQueued = s.Wake
 	if cfg.Mailer != nil {
-		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log}
+		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log, Metrics: metrics, Owner: owner}
 	}
+	s.registerTasks()
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
+		metrics.middleware,
 		middleware.RequestID(),
 		requestLog(log),
 		securityHeaders(https),
@@ -99,7 +111,38 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		csrfProtect(cfg.BaseURL),
 	)
 	s.routes(e, h)
+	metrics.knowRoutes(e)
 	return s, nil
+}
+
+// RunBackground runs the server's background workers (email delivery,
+// jobs, the scheduler) until ctx ends, and returns once each has stopped
+// and handed back the work it had claimed but not finished.
+func (s *Server) RunBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context){s.Jobs.Run, s.Scheduler.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(ctx) }()
+	}
+	if s.Delivery != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Delivery.Run(ctx) }()
+	}
+	wg.Wait()
+}
+
+// ServeMetrics answers GET /metrics on l until ctx ends. It is a listener
+// of its own (--metrics-addr), so that the metrics are never public by
+// accident through the console's address.
+func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return serveUntil(ctx, l, &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	})
 }
 
 // Wake tells the delivery worker that email was just enqueued.
@@ -124,6 +167,13 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	return serveUntil(ctx, l, srv)
+}
+
+// serveUntil serves on l until ctx ends, then shuts down gracefully: it
+// stops accepting, and waits (up to shutdownTimeout) for the requests under
+// way to be answered.
+func serveUntil(ctx context.Context, l net.Listener, srv *http.Server) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -131,7 +181,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -141,6 +191,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	return nil
 }
+
+// shutdownTimeout bounds the wait for requests under way at shutdown.
+const shutdownTimeout = 15 * time.Second
 
 func staticHandler(files fs.FS) http.Handler {
 	fileServer := http.FileServerFS(files)

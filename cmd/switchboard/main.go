@@ -48,6 +48,7 @@ Commands:
   serve       run the console (the default)
   bootstrap   create an account, its first company and first Admin; print the Admin's set-password URL
   bench       seed a fresh database, load the real server beside a hello-world baseline, print the figures
+  backup      copy the SQLite database to a new file, safely while servers use it
 
 Run 'switchboard COMMAND -h' for the flags of a command.
 `
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bootstrap(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return bench(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -121,12 +124,39 @@ func (c *common) proxies() ([]*net.IPNet, error) {
 	return out, nil
 }
 
+// envOr is the environment variable name, or def when it is empty.
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newLogger logs to w in the format --log-format names.
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, getenv)
+	var metricsAddr, logFormat string
+	fs.StringVar(&metricsAddr, "metrics-addr", envOr(getenv, "SWITCHBOARD_METRICS_ADDR", ""),
+		"address to serve Prometheus metrics on (GET /metrics), apart from the console; default none (SWITCHBOARD_METRICS_ADDR)")
+	fs.StringVar(&logFormat, "log-format", envOr(getenv, "SWITCHBOARD_LOG_FORMAT", "text"), "log lines as text or json (SWITCHBOARD_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(logFormat, stderr)
+	if err != nil {
 		return err
 	}
 	base, err := c.base()
@@ -137,7 +167,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
 	store, err := models.Open(ctx, c.db)
 	if err != nil {
 		return err
@@ -163,12 +192,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "\nSwitchboard has no account yet. Open this one-time link to set it up (valid for %s):\n\n  %s/setup/%s\n\n",
 			models.SetupLinkTTL, base, secret)
 	}
-	// The worker stops with the server and is waited for before the store
-	// closes, so a message sent at shutdown is also recorded as sent.
+	var ml net.Listener
+	if metricsAddr != "" {
+		if ml, err = net.Listen("tcp", metricsAddr); err != nil {
+			l.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+	}
+	// The workers stop with the server and are waited for before the
+	// store closes, so that work finished at shutdown is recorded and work
+	// under way is handed back to the other servers.
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); srv.Delivery.Run(workerCtx) }()
+	go func() { defer close(workerDone); srv.RunBackground(workerCtx) }()
 	defer func() { stopWorker(); <-workerDone }()
+	if ml != nil {
+		metricsDone := make(chan struct{})
+		go func() {
+			defer close(metricsDone)
+			if err := srv.ServeMetrics(ctx, ml); err != nil {
+				log.Error("metrics listener", "err", err)
+			}
+		}()
+		defer func() { <-metricsDone }()
+		log.Info("metrics listening", "addr", ml.Addr().String())
+	}
 	log.Info("switchboard listening", "addr", l.Addr().String(), "base_url", base.String(), "database", store.Dialect)
 	return srv.Serve(ctx, l)
 }
@@ -205,5 +253,28 @@ func bootstrap(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "Created account %q with its first company and Admin %s.\n", in.AccountName, strings.TrimSpace(in.Email))
 	fmt.Fprintln(stdout, views.Mailer{BaseURL: base}.InvitationLink(secret))
+	return nil
+}
+
+func backup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: switchboard backup [--db FILE] NEW-FILE")
+		fs.PrintDefaults()
+	}
+	db := fs.String("db", envOr(getenv, "DATABASE_URL", "switchboard.db"), "the SQLite database to copy (DATABASE_URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("backup: name one new file to write")
+	}
+	size, err := models.Backup(ctx, *db, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Backed up %s to %s (%.1f MiB).\n", *db, fs.Arg(0), float64(size)/(1<<20))
 	return nil
 }
