@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -45,6 +46,14 @@ func (s *Store) openWriter(ctx context.Context, dsn string, cfg *gorm.Config) er
 		pool.Close()
 		return err
 	}
+	// The writer is what deletes and overwrites secrets (erase.go): refuse
+	// to run without secure_delete rather than leave them in the file.
+	var secureDelete int
+	if err := conn.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&secureDelete); err != nil || secureDelete != 1 {
+		conn.Close()
+		pool.Close()
+		return fmt.Errorf("the writer connection must have secure_delete on (got %d, %v)", secureDelete, err)
+	}
 	wcfg := *cfg
 	wcfg.DisableAutomaticPing = true // GORM pings a pool, not a connection
 	w, err := gorm.Open(sqlite.New(sqlite.Config{Conn: conn}), &wcfg)
@@ -83,6 +92,8 @@ func (s *Store) startWriter() {
 	s.writerDone = make(chan struct{})
 	go func() {
 		defer close(s.writerDone)
+		// retry is set while a secret may still be in the log (erase.go).
+		var retry <-chan time.Time
 		for {
 			select {
 			case job := <-s.queue:
@@ -97,8 +108,14 @@ func (s *Store) startWriter() {
 					}
 				}
 				s.runGroup(group)
+			case <-retry:
+				s.erase(context.Background())
 			case <-s.stop:
 				return
+			}
+			retry = nil
+			if s.erasePending {
+				retry = time.After(eraseRetry)
 			}
 		}
 	}()
@@ -119,6 +136,8 @@ func (s *Store) runGroup(group []*writeJob) {
 	// one would make SQLite roll back the whole group. A caller that has
 	// gone before its turn is skipped instead.
 	w := s.w.WithContext(context.WithoutCancel(group[0].ctx))
+	// forget[i] is set by job i when it removed a secret (forgetOnCommit).
+	forget := make([]bool, len(group))
 	err := w.Exec("BEGIN IMMEDIATE").Error
 	if err == nil {
 		for i, j := range group {
@@ -129,7 +148,8 @@ func (s *Store) runGroup(group []*writeJob) {
 			if err = w.Exec("SAVEPOINT job").Error; err != nil {
 				break
 			}
-			results[i] = runJob(s.w.WithContext(context.WithoutCancel(j.ctx)), j.fn)
+			ctx := context.WithValue(context.WithoutCancel(j.ctx), forgetKey{}, &forget[i])
+			results[i] = runJob(s.w.WithContext(ctx), j.fn)
 			if results[i].err != nil || results[i].panic != nil {
 				if err = w.Exec("ROLLBACK TO job").Error; err != nil {
 					break
@@ -147,11 +167,36 @@ func (s *Store) runGroup(group []*writeJob) {
 			_ = w.Exec("ROLLBACK").Error
 		}
 	}
+	if err == nil {
+		for i := range group {
+			if forget[i] && results[i].err == nil && results[i].panic == nil {
+				s.erasePending = true
+			}
+		}
+	}
+	// Before anyone hears back, so that "sent" means "gone from the files".
+	s.erase(context.WithoutCancel(group[0].ctx))
 	for i, j := range group {
 		if err != nil && results[i].panic == nil {
 			results[i].err = fmt.Errorf("transaction: %w", err)
 		}
 		j.done <- results[i]
+	}
+}
+
+// eraseRetry is how soon the writer tries again to empty a log that still
+// holds a removed secret (erase.go).
+const eraseRetry = time.Second
+
+// erase empties the log if a removed secret may still be in it. Only the
+// writer goroutine calls it. A failure leaves erasePending set, so the
+// writer tries again; the transactions themselves have committed.
+func (s *Store) erase(ctx context.Context) {
+	if !s.erasePending {
+		return
+	}
+	if done, err := s.emptyLog(ctx); err == nil && done {
+		s.erasePending = false
 	}
 }
 
