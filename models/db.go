@@ -31,10 +31,10 @@ type Store struct {
 	w          *gorm.DB
 	writerConn *sql.Conn
 	writerPool *sql.DB
-	// erasePending: a transaction removed a secret that may still be in
-	// the write-ahead log (erase.go). Owned by the writer goroutine.
-	erasePending bool
-	now          func() time.Time
+	// erasing tracks removed secrets that may still be in the write-ahead
+	// log (erase.go). Owned by the writer goroutine.
+	erasing eraseState
+	now     func() time.Time
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer

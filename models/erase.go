@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -28,15 +29,20 @@ import (
 //     each version of a page that held the link (the insert, and every
 //     later change to a row sharing the page) stays in the log until it is
 //     checkpointed and the log is reused, which may be never for its tail.
-//     A transaction that removes a secret therefore calls forgetOnCommit;
-//     right after its commit, before its caller hears back, the writer
-//     runs PRAGMA wal_checkpoint(TRUNCATE) (emptyLog): the zeroed pages go
-//     to the main file and the log is cut to nothing. A reader holding an
-//     old snapshot can make that wait; the writer waits at most
+//     A transaction that removes a secret therefore calls forgetOnCommit,
+//     and after its commit the writer runs PRAGMA wal_checkpoint(TRUNCATE)
+//     (emptyLog): the zeroed pages go to the main file and the log is cut
+//     to nothing. That costs a few milliseconds (the database file is
+//     synced), so the writer does it once it is idle, and at the latest
+//     eraseMaxDelay after the commit, once for all the secrets removed
+//     meanwhile (eraseWhenIdle); the caller does not wait for it. A reader
+//     holding an old snapshot can make it wait; the writer waits at most
 //     eraseBusyTimeout, so it never stalls every write behind a long read,
-//     and tries again after each later group and every eraseRetry until
-//     the log is empty. The -shm file holds only the log's index (page
-//     numbers and checksums), never page content.
+//     and tries again every eraseRetry until the log is empty. The -shm
+//     file holds only the log's index (page numbers and checksums), never
+//     page content. A store closed with a secret pending loses it anyway:
+//     SQLite checkpoints and deletes the log when its last connection
+//     closes.
 //
 // PostgreSQL has no equivalent of secure_delete. An UPDATE or DELETE leaves
 // the old row version (with the link) as a dead tuple until (auto)VACUUM,
@@ -66,6 +72,69 @@ func forgetOnCommit(tx *gorm.DB) {
 	if flag, ok := tx.Statement.Context.Value(forgetKey{}).(*bool); ok {
 		*flag = true
 	}
+}
+
+// eraseState is the writer's bookkeeping of removed secrets that may still
+// be in the log. Only the writer goroutine touches it.
+type eraseState struct {
+	pending   bool      // a committed transaction removed a secret
+	since     time.Time // when pending became true
+	notBefore time.Time // after an attempt that could not finish, when to try again
+}
+
+// How long the writer waits for more work before it counts as idle, how
+// long a removed secret may wait in the log for an idle writer, and how
+// soon an attempt that could not finish is made again.
+const (
+	eraseIdle     = 2 * time.Millisecond
+	eraseMaxDelay = 100 * time.Millisecond
+	eraseRetry    = time.Second
+)
+
+// mustErase notes that a committed transaction removed a secret.
+func (s *Store) mustErase() {
+	if !s.erasing.pending {
+		s.erasing.pending, s.erasing.since = true, time.Now()
+	}
+}
+
+// eraseWhenIdle is asked after every group, once its callers have their
+// answers. With a secret to erase, it empties the log as soon as no
+// transaction arrives for eraseIdle, or once the secret has waited
+// eraseMaxDelay; a transaction that arrives before is returned, and runs
+// first. So a busy writer erases at most once per eraseMaxDelay, for every
+// secret removed meanwhile, rather than after every sent link.
+func (s *Store) eraseWhenIdle(ctx context.Context) *writeJob {
+	e := &s.erasing
+	if !e.pending || time.Now().Before(e.notBefore) {
+		return nil
+	}
+	if wait := eraseMaxDelay - time.Since(e.since); wait > 0 {
+		idle := time.NewTimer(min(wait, eraseIdle))
+		defer idle.Stop()
+		select {
+		case j := <-s.queue:
+			return j
+		case <-idle.C:
+		}
+	}
+	s.erase(ctx)
+	return nil
+}
+
+// erase empties the log if a removed secret may still be in it. A failure
+// (a reader of an older snapshot, or an error) leaves it pending until
+// eraseRetry later; the transactions themselves have committed.
+func (s *Store) erase(ctx context.Context) {
+	e := &s.erasing
+	if !e.pending {
+		return
+	}
+	if done, err := s.emptyLog(ctx); err == nil && done {
+		*e = eraseState{}
+		return
+	}
+	e.notBefore = time.Now().Add(eraseRetry)
 }
 
 // eraseBusyTimeout bounds how long emptyLog waits for readers of an older

@@ -92,12 +92,23 @@ func (s *Store) startWriter() {
 	s.writerDone = make(chan struct{})
 	go func() {
 		defer close(s.writerDone)
-		// retry is set while a secret may still be in the log (erase.go).
+		// next is a job taken from the queue while the writer waited for
+		// an idle moment to erase a removed secret (erase.go); retry
+		// fires while such a secret may still be in the log.
+		var next *writeJob
 		var retry <-chan time.Time
 		for {
-			select {
-			case job := <-s.queue:
-				group := []*writeJob{job}
+			if next == nil {
+				select {
+				case next = <-s.queue:
+				case <-retry:
+					s.erase(context.Background())
+				case <-s.stop:
+					return
+				}
+			}
+			if next != nil {
+				group := []*writeJob{next}
 			gather:
 				for len(group) < maxGroupedWrites {
 					select {
@@ -107,14 +118,17 @@ func (s *Store) startWriter() {
 						break gather
 					}
 				}
-				s.runGroup(group)
-			case <-retry:
-				s.erase(context.Background())
-			case <-s.stop:
-				return
+				results, err := s.runGroup(group)
+				for i, j := range group {
+					if err != nil && results[i].panic == nil {
+						results[i].err = fmt.Errorf("transaction: %w", err)
+					}
+					j.done <- results[i]
+				}
+				next = s.eraseWhenIdle(context.Background())
 			}
 			retry = nil
-			if s.erasePending {
+			if s.erasing.pending {
 				retry = time.After(eraseRetry)
 			}
 		}
@@ -129,8 +143,11 @@ func (s *Store) stopWriter() {
 	}
 }
 
-// runGroup runs a group of transactions in one database transaction.
-func (s *Store) runGroup(group []*writeJob) {
+// runGroup runs a group of transactions in one database transaction and
+// returns each one's result and the error of the group's own statements
+// (BEGIN, SAVEPOINT, COMMIT), which undoes them all; the writer loop
+// answers the callers.
+func (s *Store) runGroup(group []*writeJob) ([]writeResult, error) {
 	results := make([]writeResult, len(group))
 	// The statements run without the callers' cancellation: interrupting
 	// one would make SQLite roll back the whole group. A caller that has
@@ -170,34 +187,11 @@ func (s *Store) runGroup(group []*writeJob) {
 	if err == nil {
 		for i := range group {
 			if forget[i] && results[i].err == nil && results[i].panic == nil {
-				s.erasePending = true
+				s.mustErase()
 			}
 		}
 	}
-	// Before anyone hears back, so that "sent" means "gone from the files".
-	s.erase(context.WithoutCancel(group[0].ctx))
-	for i, j := range group {
-		if err != nil && results[i].panic == nil {
-			results[i].err = fmt.Errorf("transaction: %w", err)
-		}
-		j.done <- results[i]
-	}
-}
-
-// eraseRetry is how soon the writer tries again to empty a log that still
-// holds a removed secret (erase.go).
-const eraseRetry = time.Second
-
-// erase empties the log if a removed secret may still be in it. Only the
-// writer goroutine calls it. A failure leaves erasePending set, so the
-// writer tries again; the transactions themselves have committed.
-func (s *Store) erase(ctx context.Context) {
-	if !s.erasePending {
-		return
-	}
-	if done, err := s.emptyLog(ctx); err == nil && done {
-		s.erasePending = false
-	}
+	return results, err
 }
 
 // runJob runs fn, turning a panic into a result for its caller.
