@@ -49,7 +49,9 @@ func (h *Handlers) CreateCompany(c echo.Context) error {
 	return redirect(c, views.CompanyPath(*co, "/users?invite=1"))
 }
 
-// companyParam finds the company of the :id in the path that the viewer may see.
+// companyParam finds the company of the :id in the path that the viewer may
+// see. Handlers ask it before any right, so a company outside the viewer's
+// scope is 404 and a 403 only ever concerns one they see (policy.go).
 func (h *Handlers) companyParam(c echo.Context) (*models.Company, error) {
 	id, err := parseID(c.Param("id"))
 	if err != nil {
@@ -60,12 +62,12 @@ func (h *Handlers) companyParam(c echo.Context) (*models.Company, error) {
 
 // EditCompany serves GET /companies/:id/edit.
 func (h *Handlers) EditCompany(c echo.Context) error {
-	if !models.CanManageCompanies(ViewerOf(c).Type()) {
-		return models.Errorf(models.Forbidden, "Only Admins can change companies.")
-	}
 	co, err := h.companyParam(c)
 	if err != nil {
 		return err
+	}
+	if !models.CanManageCompanies(ViewerOf(c).Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can change companies.")
 	}
 	return h.render(c, http.StatusOK, "companies", views.CompanyFormPage(views.CompanyFormProps{Company: co, Name: co.Name, Zone: co.TimeZone}))
 }
@@ -96,12 +98,12 @@ func (h *Handlers) UpdateCompany(c echo.Context) error {
 // ConfirmDisableCompany serves GET /companies/:id/disable: who loses sight.
 func (h *Handlers) ConfirmDisableCompany(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanManageCompanies(v.Type()) {
-		return models.Errorf(models.Forbidden, "Only Admins can disable companies.")
-	}
 	co, err := h.companyParam(c)
 	if err != nil {
 		return err
+	}
+	if !models.CanManageCompanies(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can disable companies.")
 	}
 	if co.Status != models.CompanyActive {
 		return redirect(c, "/companies?status=disabled")
@@ -143,12 +145,12 @@ func (h *Handlers) setCompanyStatus(c echo.Context, status models.CompanyStatus,
 // company, or (?invite=1) the people who can be added with a +.
 func (h *Handlers) CompanyUsers(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanViewUsers(v.Type()) {
-		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
-	}
 	co, err := h.companyParam(c)
 	if err != nil {
 		return err
+	}
+	if !models.CanViewUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
 	}
 	if co.Status != models.CompanyActive {
 		return models.Errorf(models.Conflict, "%s is disabled. Enable it again before changing its users.", co.Name)

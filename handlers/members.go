@@ -155,7 +155,11 @@ func (h *Handlers) changeUserCompany(c echo.Context, add bool) error {
 	}
 	ctx := c.Request().Context()
 	// Edit User is the Admins' page; Managers add and remove people on
-	// the companies' own pages.
+	// the companies' own pages. The person and the company are looked up
+	// in the viewer's scope before the right is asked (policy.go).
+	if _, err := h.Store.FindCompany(ctx, v, companyID); err != nil {
+		return err
+	}
 	if _, err := h.Store.EditableMember(ctx, v, id); err != nil {
 		return err
 	}

@@ -148,9 +148,6 @@ func parseID(raw string) (uint, error) {
 // next steps.
 func (h *Handlers) UserCreated(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanManageUsers(v.Type()) {
-		return models.Errorf(models.Forbidden, "Only Admins can create users.")
-	}
 	id, err := parseID(c.Param("id"))
 	if err != nil {
 		return err
@@ -159,6 +156,9 @@ func (h *Handlers) UserCreated(c echo.Context) error {
 	m, err := h.Store.FindMember(ctx, v, id)
 	if err != nil {
 		return err
+	}
+	if !models.CanManageUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can create users.")
 	}
 	companies, err := h.Store.CompaniesOf(ctx, m)
 	if err != nil {

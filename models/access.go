@@ -242,7 +242,8 @@ func (s *Store) CountIncomingAccessRequests(ctx context.Context, v *Viewer) (int
 // FindIncomingAccessRequest returns a pending request to the viewer's account.
 func (s *Store) FindIncomingAccessRequest(ctx context.Context, v *Viewer, id uint) (*AccessRequest, error) {
 	if !CanManageUsers(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+		// Requests to the account are in its Admins' scope only (policy.go).
+		return nil, ErrNotFound()
 	}
 	return s.incomingRequest(s.db.WithContext(ctx), v, id)
 }
@@ -287,7 +288,8 @@ type GrantInput struct {
 // and companies: a membership for the same login, so no new password.
 func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInput, ip string) (*Membership, error) {
 	if !CanManageUsers(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+		// Requests to the account are in its Admins' scope only (policy.go).
+		return nil, ErrNotFound()
 	}
 	if s.mail == nil {
 		return nil, errors.New("grant access: no mail composer configured")
@@ -364,7 +366,8 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 // DeclineAccess refuses a request and tells the requester.
 func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string) (*AccessRequest, error) {
 	if !CanManageUsers(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+		// Requests to the account are in its Admins' scope only (policy.go).
+		return nil, ErrNotFound()
 	}
 	if s.mail == nil {
 		return nil, errors.New("decline access: no mail composer configured")

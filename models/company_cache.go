@@ -72,9 +72,11 @@ func (s *Store) activeCompaniesAt(ctx context.Context, accountID uint, version i
 }
 
 // addCompanyNames fills in the companies of rows[index[id]] for each id:
-// how many active companies each person has and the first few names, A → Z.
-// Names come from the account's cached active companies (list), so the
-// database is asked only for the pairs, from the assignments primary key.
+// how many of the companies in list each person has and the first few
+// names, A → Z. list is what the viewer may see named (companiesInView):
+// an assignment to any other company is neither named nor counted. Names
+// come from that list, so the database is asked only for the pairs, from
+// the assignments primary key.
 func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, ids []uint, rows []UserRow, index map[uint]int) error {
 	rank := s.companyRanks(accountID, list)
 	sqlRows, err := db.Raw("SELECT membership_id, company_id FROM assignments WHERE membership_id IN ?", ids).Rows()
@@ -88,7 +90,8 @@ func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, ids
 		if err := sqlRows.Scan(&member, &company); err != nil {
 			return fmt.Errorf("companies of users: %w", err)
 		}
-		// Disabled companies, absent from the list, are not shown.
+		// Disabled companies, and for a non-Admin viewer the companies
+		// not theirs, are absent from the list and not shown.
 		if r, ok := rank[company]; ok {
 			ranks[member] = append(ranks[member], r)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,7 +35,10 @@ type Store struct {
 	w          *gorm.DB
 	writerConn *sql.Conn
 	writerPool *sql.DB
-	now        func() time.Time
+	// erasing tracks removed secrets that may still be in the write-ahead
+	// log (erase.go). Owned by the writer goroutine.
+	erasing eraseState
+	now     func() time.Time
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
@@ -139,7 +143,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 //   - a busy timeout so that a writer waits its turn rather than failing;
 //   - immediate transactions, because a deferred one that reads then writes
 //     fails at once with "database is locked" whatever the timeout;
-//   - foreign keys, off by default, without which cascades silently do nothing.
+//   - foreign keys, off by default, without which cascades silently do nothing;
+//   - secure_delete, so that deleted and overwritten rows (a one-time link
+//     in a sent email's body) are zeroed rather than left in free space
+//     (erase.go).
 func sqliteDSN(dsn string) (path, full string) {
 	path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -147,10 +154,11 @@ func sqliteDSN(dsn string) (path, full string) {
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(sqliteBusyTimeout))
 	q.Set("_txlock", "immediate")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_secure_delete", "on")
 	return path, "file:" + path + "?" + q.Encode()
 }
 

@@ -15,9 +15,15 @@ func (s *Store) FindUsersUncached(ctx context.Context, v *Viewer, f UserFilter) 
 	if err != nil {
 		return nil, err
 	}
+	// The companies the rows may name (companiesInView), read afresh.
 	var companies []Company
-	if err := s.db.WithContext(ctx).Where("account_id = ? AND status = ?", v.Account.ID, CompanyActive).
-		Order("name, id").Find(&companies).Error; err != nil {
+	if !v.Type().SeesAllCompanies() {
+		companies, err = s.VisibleCompanies(ctx, v)
+	} else {
+		err = s.db.WithContext(ctx).Where("account_id = ? AND status = ?", v.Account.ID, CompanyActive).
+			Order("name, id").Find(&companies).Error
+	}
+	if err != nil {
 		return nil, err
 	}
 	return s.findUsers(ctx, v, f, companies)

@@ -127,8 +127,14 @@ func (s *Store) cancelPendingEmails(tx *gorm.DB, membershipID uint, kinds ...str
 	if len(kinds) > 0 {
 		q = q.Where("kind IN ?", kinds)
 	}
-	if err := q.Delete(&OutboxMessage{}).Error; err != nil {
-		return fmt.Errorf("cancel pending emails: %w", err)
+	res := q.Delete(&OutboxMessage{})
+	if res.Error != nil {
+		return fmt.Errorf("cancel pending emails: %w", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		// An unsent invitation or reset holds its link (dead by now, as
+		// every caller revokes it); it goes from the files too (erase.go).
+		forgetOnCommit(tx)
 	}
 	return nil
 }
@@ -180,7 +186,7 @@ const sentSecretPlaceholder = "(sent; the body held a one-time link and is not k
 func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
 	now := s.Now()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&OutboxMessage{}).
+		res := tx.Model(&OutboxMessage{}).
 			Where("id = ? AND sent_at IS NULL", id).
 			Updates(map[string]any{
 				"sent_at":     now,
@@ -188,11 +194,19 @@ func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
 				"last_error":  "",
 				"lease_owner": "",
 				"lease_until": nil,
-				// A sent link lives on in the recipient's mailbox only: the
-				// database keeps the hash, never a working secret.
-				"text_body": gorm.Expr("CASE WHEN kind IN ? THEN ? ELSE text_body END", secretMailKinds, sentSecretPlaceholder),
-				"html_body": gorm.Expr("CASE WHEN kind IN ? THEN ? ELSE html_body END", secretMailKinds, sentSecretPlaceholder),
-			}).Error
+			})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		// A sent link lives on in the recipient's mailbox only: the
+		// database keeps the hash, never a working secret, and the old
+		// body leaves the files as well as the row (erase.go).
+		res = tx.Model(&OutboxMessage{}).Where("id = ? AND kind IN ?", id, secretMailKinds).
+			Updates(map[string]any{"text_body": sentSecretPlaceholder, "html_body": sentSecretPlaceholder})
+		if res.Error == nil && res.RowsAffected > 0 {
+			forgetOnCommit(tx)
+		}
+		return res.Error
 	})
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)

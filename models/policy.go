@@ -182,6 +182,38 @@ func diff(has, without UserType) []string {
 	return append([]string{"See every company in the account, not only assigned ones"}, out...)
 }
 
+// Scope, and 404 versus 403: the one rule every handler and store method
+// follows.
+//
+// A person's scope is what they may know exists. For an Admin it is their
+// whole account: every company (disabled ones too), every person, the
+// access requests to the account. For everyone else it is the active
+// companies assigned to them (visibleCompanies) and the people
+// visibleMemberSQL names: the Admins, themselves, and whoever shares one of
+// those companies; access requests to the account are in Admins' scope
+// only. Everyone's scope also holds their own login's accounts and the
+// access requests they made. Another account is in nobody's scope.
+//
+// Nothing outside a person's scope appears on any page they can open: a
+// users list row names and counts only the viewer's companies
+// (companiesInView), filters and the header offer only theirs, and "Invite
+// user" lists only people they already see.
+//
+// A request is answered in this order:
+//  1. A request no form of ours produces (a malformed ID or form, a
+//     repeated field) is 400, whatever it names.
+//  2. Every object the request addresses (the IDs in its path, the company
+//     a list is filtered by, the person or company a form adds, removes or
+//     switches to) is looked up by (account, id) within the viewer's scope.
+//     Anything not found there is 404, exactly as if it did not exist.
+//  3. Only then is the right asked. A type that lacks it gets 403: the
+//     object is one the viewer already sees, so the answer says nothing
+//     new. Pages that address no object (a list, a create form) answer 403
+//     to a type without the right.
+//  4. Choices inside a form the viewer may use (the companies picked in the
+//     wizard, a type change or a grant) are input: one outside scope is
+//     refused next to its field (422), as a company disabled meanwhile is.
+
 // Console permissions: what a signed-in member may do in this console. They
 // derive from the matrix so there is still only one table.
 
@@ -216,6 +248,18 @@ func CanAssign(actor, target UserType) bool {
 		return target == Reporting || target == Notification
 	}
 	return false
+}
+
+// AssignableTypes lists the types of people actor may add to companies and
+// remove from them, in UserTypes order; none for a type that may do neither.
+func AssignableTypes(actor UserType) []UserType {
+	var out []UserType
+	for _, t := range UserTypes {
+		if CanAssign(actor, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // People management (issue 5): who may edit, promote, demote, disable and

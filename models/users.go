@@ -150,7 +150,7 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 	if page := s.cachedUsers(key, sn.companyVersion, sn.memberVersion); page != nil {
 		return page, nil
 	}
-	companies, err := s.activeCompaniesAt(ctx, v.Account.ID, sn.companyVersion)
+	companies, err := s.companiesInView(ctx, v, sn.companyVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 }
 
 // findUsers reads a page of the list from the database; companies are the
-// account's active companies.
+// ones its rows may name (companiesInView).
 func (s *Store) findUsers(ctx context.Context, v *Viewer, f UserFilter, companies []Company) (*UserPage, error) {
 	var err error
 	db := s.db.WithContext(ctx)

@@ -343,6 +343,10 @@ const (
 // ResendInvitation issues a new link to a pending invitee and kills the old.
 func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, ip string) (*Membership, error) {
 	if !CanManageUsers(v.Type()) {
+		// 404 for someone the viewer cannot see, 403 for someone they can.
+		if _, err := s.FindMember(ctx, v, memberID); err != nil {
+			return nil, err
+		}
 		return nil, Errorf(Forbidden, "Only Admins can resend invitations.")
 	}
 	if s.mail == nil {
@@ -377,20 +381,7 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 
 // FindMember returns a person of the viewer's account that the viewer may see.
 func (s *Store) FindMember(ctx context.Context, v *Viewer, id uint) (*Membership, error) {
-	q := s.db.WithContext(ctx).Where("memberships.account_id = ? AND memberships.id = ?", v.Account.ID, id)
-	if !v.Type().SeesAllCompanies() {
-		sql, vars := visibleMemberSQL(v)
-		q = q.Where(sql, vars...)
-	}
-	var m Membership
-	err := q.Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find member: %w", err)
-	}
-	return &m, nil
+	return findVisibleMember(s.db.WithContext(ctx), v, id)
 }
 
 // CompaniesOf lists the active companies assigned to a member, A → Z.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -45,6 +46,14 @@ func (s *Store) openWriter(ctx context.Context, dsn string, cfg *gorm.Config) er
 		pool.Close()
 		return err
 	}
+	// The writer is what deletes and overwrites secrets (erase.go): refuse
+	// to run without secure_delete rather than leave them in the file.
+	var secureDelete int
+	if err := conn.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&secureDelete); err != nil || secureDelete != 1 {
+		conn.Close()
+		pool.Close()
+		return fmt.Errorf("the writer connection must have secure_delete on (got %d, %v)", secureDelete, err)
+	}
 	wcfg := *cfg
 	wcfg.DisableAutomaticPing = true // GORM pings a pool, not a connection
 	w, err := gorm.Open(sqlite.New(sqlite.Config{Conn: conn}), &wcfg)
@@ -83,10 +92,23 @@ func (s *Store) startWriter() {
 	s.writerDone = make(chan struct{})
 	go func() {
 		defer close(s.writerDone)
+		// next is a job taken from the queue while the writer waited for
+		// an idle moment to erase a removed secret (erase.go); retry
+		// fires while such a secret may still be in the log.
+		var next *writeJob
+		var retry <-chan time.Time
 		for {
-			select {
-			case job := <-s.queue:
-				group := []*writeJob{job}
+			if next == nil {
+				select {
+				case next = <-s.queue:
+				case <-retry:
+					s.erase(context.Background())
+				case <-s.stop:
+					return
+				}
+			}
+			if next != nil {
+				group := []*writeJob{next}
 			gather:
 				for len(group) < maxGroupedWrites {
 					select {
@@ -96,9 +118,18 @@ func (s *Store) startWriter() {
 						break gather
 					}
 				}
-				s.runGroup(group)
-			case <-s.stop:
-				return
+				results, err := s.runGroup(group)
+				for i, j := range group {
+					if err != nil && results[i].panic == nil {
+						results[i].err = fmt.Errorf("transaction: %w", err)
+					}
+					j.done <- results[i]
+				}
+				next = s.eraseWhenIdle(context.Background())
+			}
+			retry = nil
+			if s.erasing.pending {
+				retry = time.After(eraseRetry)
 			}
 		}
 	}()
@@ -112,13 +143,18 @@ func (s *Store) stopWriter() {
 	}
 }
 
-// runGroup runs a group of transactions in one database transaction.
-func (s *Store) runGroup(group []*writeJob) {
+// runGroup runs a group of transactions in one database transaction and
+// returns each one's result and the error of the group's own statements
+// (BEGIN, SAVEPOINT, COMMIT), which undoes them all; the writer loop
+// answers the callers.
+func (s *Store) runGroup(group []*writeJob) ([]writeResult, error) {
 	results := make([]writeResult, len(group))
 	// The statements run without the callers' cancellation: interrupting
 	// one would make SQLite roll back the whole group. A caller that has
 	// gone before its turn is skipped instead.
 	w := s.w.WithContext(context.WithoutCancel(group[0].ctx))
+	// forget[i] is set by job i when it removed a secret (forgetOnCommit).
+	forget := make([]bool, len(group))
 	err := w.Exec("BEGIN IMMEDIATE").Error
 	if err == nil {
 		for i, j := range group {
@@ -129,7 +165,8 @@ func (s *Store) runGroup(group []*writeJob) {
 			if err = w.Exec("SAVEPOINT job").Error; err != nil {
 				break
 			}
-			results[i] = runJob(s.w.WithContext(context.WithoutCancel(j.ctx)), j.fn)
+			ctx := context.WithValue(context.WithoutCancel(j.ctx), forgetKey{}, &forget[i])
+			results[i] = runJob(s.w.WithContext(ctx), j.fn)
 			if results[i].err != nil || results[i].panic != nil {
 				if err = w.Exec("ROLLBACK TO job").Error; err != nil {
 					break
@@ -147,12 +184,14 @@ func (s *Store) runGroup(group []*writeJob) {
 			_ = w.Exec("ROLLBACK").Error
 		}
 	}
-	for i, j := range group {
-		if err != nil && results[i].panic == nil {
-			results[i].err = fmt.Errorf("transaction: %w", err)
+	if err == nil {
+		for i := range group {
+			if forget[i] && results[i].err == nil && results[i].panic == nil {
+				s.mustErase()
+			}
 		}
-		j.done <- results[i]
 	}
+	return results, err
 }
 
 // runJob runs fn, turning a panic into a result for its caller.
