@@ -71,9 +71,12 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Echo's default RealIP believes any X-Forwarded-For; only configured
-	// proxies may speak for the client.
+	// proxies may speak for the client. Its X-Forwarded-For extractor also
+	// trusts every loopback, link-local and private peer unless told not
+	// to, which would let anyone on the same machine or network forge the
+	// address that throttles, sessions and the audit log record.
 	if len(cfg.TrustedProxies) > 0 {
-		var opts []echo.TrustOption
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 		for _, n := range cfg.TrustedProxies {
 			opts = append(opts, echo.TrustIPRange(n))
 		}
