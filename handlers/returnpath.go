@@ -69,21 +69,11 @@ func plainDecoded(s string) bool {
 	return true
 }
 
-// slashLookalike reports characters that look like "/" or "\" and that
-// some software folds into them.
-func slashLookalike(r rune) bool {
-	switch r {
-	case '\u2215', // DIVISION SLASH
-		'\u2044', // FRACTION SLASH
-		'\u29F8', // BIG SOLIDUS
-		'\uFF0F', // FULLWIDTH SOLIDUS
-		'\u2216', // SET MINUS
-		'\u29F5', // REVERSE SOLIDUS OPERATOR
-		'\u29F9', // BIG REVERSE SOLIDUS
-		'\uFE68', // SMALL REVERSE SOLIDUS
-		'\uFF3C', // FULLWIDTH REVERSE SOLIDUS
-		'\u3033', '\u3035': // VERTICAL KANA REPEAT MARK (upper half, lower half)
-		return true
-	}
-	return false
-}
+// slashLookalikes look like "/" or "\" and some software folds them into
+// those: DIVISION SLASH, FRACTION SLASH, BIG SOLIDUS, FULLWIDTH SOLIDUS,
+// SET MINUS, REVERSE SOLIDUS OPERATOR, BIG REVERSE SOLIDUS, SMALL REVERSE
+// SOLIDUS, FULLWIDTH REVERSE SOLIDUS and the halves of the vertical kana
+// repeat mark.
+const slashLookalikes = "\u2215\u2044\u29F8\uFF0F\u2216\u29F5\u29F9\uFE68\uFF3C\u3033\u3035"
+
+func slashLookalike(r rune) bool { return strings.ContainsRune(slashLookalikes, r) }
