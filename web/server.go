@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	}
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
-		middleware.RequestID(),
+		requestID(),
 		requestLog(log),
 		securityHeaders(https),
 		middleware.BodyLimit("256K"),
