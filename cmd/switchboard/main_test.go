@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"switchboard/models"
+	"switchboard/models/modelstest"
 )
 
 // TestMain lets a test start this very binary as the real program: with
@@ -591,6 +592,40 @@ func TestServe_EachSettingFromFlagOrEnvironment(t *testing.T) {
 		}
 		if _, err := os.Stat(envDB); err == nil {
 			t.Error("--db was given, yet DATABASE_URL's file was created")
+		}
+	})
+
+	t.Run("db postgres", func(t *testing.T) {
+		dsn := modelstest.PostgresURL(t)
+		dir := t.TempDir()
+		addr := freeAddr(t)
+		vars := map[string]string{"DATABASE_URL": dsn}
+		setupLinks := func() int64 {
+			store, err := models.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			var n int64
+			store.DB().Model(&models.Token{}).Where("purpose = ?", models.PurposeSetup).Count(&n)
+			return n
+		}
+		// The environment alone: PostgreSQL, where first start leaves its
+		// setup link.
+		s := startServe(t, addr, vars, "--addr", addr, "--mail-dir", dir)
+		s.stop()
+		if !strings.Contains(s.stdout.String(), "/setup/") || setupLinks() != 1 {
+			t.Fatalf("DATABASE_URL=postgres://…: printed\n%s\nand the schema holds %d setup links", s.stdout.String(), setupLinks())
+		}
+		// A flag wins: an SQLite file, and PostgreSQL is left alone (a
+		// second first start there would have issued another link).
+		file := filepath.Join(dir, "flag.db")
+		startServe(t, addr, vars, "--addr", addr, "--db", file, "--mail-dir", dir).stop()
+		if _, err := os.Stat(file); err != nil {
+			t.Errorf("--db: %v", err)
+		}
+		if n := setupLinks(); n != 1 {
+			t.Errorf("--db was given, yet the PostgreSQL schema was used too (%d setup links)", n)
 		}
 	})
 

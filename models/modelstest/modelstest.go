@@ -85,6 +85,15 @@ func OpenServers(t testing.TB, dialect string, n int, opts ...models.Option) []*
 	return stores
 }
 
+// PostgresURL returns a postgres:// URL naming a fresh, empty schema of
+// its own, dropped after the test, for tests that open the database
+// themselves (the command-line tests). It skips or fails like Dialects
+// when no server is configured.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return postgresSchema(t)
+}
+
 // postgresSchema creates a schema of its own for one test, so tests can run
 // in parallel against one server, and drops it afterwards.
 func postgresSchema(t testing.TB) string {
