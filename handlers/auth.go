@@ -17,7 +17,7 @@ func (h *Handlers) LoginForm(c echo.Context) error {
 	if v := ViewerOf(c); v != nil {
 		return redirect(c, models.HomePath(v.Type()))
 	}
-	return h.render(c, http.StatusOK, "", views.LoginPage(views.LoginForm{Next: localPath(c.QueryParam("next"), "")}))
+	return h.render(c, http.StatusOK, "", views.LoginPage(views.LoginForm{Next: returnPath(c.QueryParam("next"), "")}))
 }
 
 // LoginPost serves POST /login. Every failure gives the same message and
@@ -45,7 +45,7 @@ func (h *Handlers) LoginPost(c echo.Context) error {
 	}
 	m, err := h.Store.Authenticate(c.Request().Context(), email, password)
 	if models.ErrorCode(err) == models.Unauthorized {
-		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err), Next: localPath(c.QueryParam("next"), "")}))
+		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err), Next: returnPath(c.QueryParam("next"), "")}))
 	}
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func (h *Handlers) LoginPost(c echo.Context) error {
 	if err := h.Sessions.LogIn(c, m); err != nil {
 		return err
 	}
-	return redirect(c, localPath(c.QueryParam("next"), models.HomePath(m.Type)))
+	return redirect(c, returnPath(c.QueryParam("next"), models.HomePath(m.Type)))
 }
 
 // Logout serves POST /logout.

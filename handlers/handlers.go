@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -110,14 +109,6 @@ func (h *Handlers) Render(c echo.Context, status int, component templ.Component)
 
 // redirect answers a successful POST (Post/Redirect/Get).
 func redirect(c echo.Context, to string) error { return c.Redirect(http.StatusSeeOther, to) }
-
-// localPath accepts only a path on this site, so ?next= cannot send people away.
-func localPath(p, fallback string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
-		return fallback
-	}
-	return p
-}
 
 // isFieldError tells a form error the page shows next to its fields.
 func isFieldError(err error) bool {

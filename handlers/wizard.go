@@ -184,7 +184,7 @@ func (h *Handlers) ResendInvitation(c echo.Context) error {
 	}
 	h.mailQueued()
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "A new invitation is on its way to " + m.Email + ". The earlier link no longer works."})
-	return redirect(c, localPath(c.FormValue("return"), "/users"))
+	return redirect(c, returnPath(c.FormValue("return"), "/users"))
 }
 
 // HelpRequestAccess serves GET /help/request-access.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 	"time"
 
@@ -218,6 +219,29 @@ func (s *Store) newAccountNumber(tx *gorm.DB) (string, error) {
 // first Admin as an invitee, and returns the secret of that Admin's
 // set-password link. It is the non-interactive first start.
 func (s *Store) Bootstrap(ctx context.Context, in AccountInput) (string, error) {
+	r, err := s.BootstrapAccount(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return r.Secret, nil
+}
+
+// BootstrapResult is what BootstrapAccount did.
+type BootstrapResult struct {
+	// Secret is the first Admin's set-password link's secret.
+	Secret string
+	// Reissued is set when the account already existed from an earlier
+	// run, its first Admin had not set a password yet, and the earlier
+	// link was replaced by this one; nothing else was created.
+	Reissued bool
+}
+
+// BootstrapAccount is Bootstrap, saying whether it created the account or
+// only replaced the link of an earlier run whose Admin never got in (an
+// operator who lost the link runs the same command again, and must not end
+// up with two accounts of the same name). An address that already has a
+// login is refused: bootstrap makes new people only.
+func (s *Store) BootstrapAccount(ctx context.Context, in AccountInput) (*BootstrapResult, error) {
 	if strings.TrimSpace(in.CompanyName) == "" {
 		in.CompanyName = in.AccountName
 	}
@@ -231,29 +255,55 @@ func (s *Store) Bootstrap(ctx context.Context, in AccountInput) (string, error) 
 		for k, v := range fields {
 			msgs = append(msgs, k+": "+v)
 		}
-		return "", &Error{Code: Invalid, Message: strings.Join(msgs, "; "), Fields: fields}
+		sort.Strings(msgs)
+		return nil, &Error{Code: Invalid, Message: strings.Join(msgs, "; "), Fields: fields}
 	}
-	var secret string
+	out := &BootstrapResult{}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Login{}).Where("email = ?", in.Email).Count(&n).Error; err != nil {
 			return fmt.Errorf("check email: %w", err)
 		}
 		if n > 0 {
-			return Errorf(Conflict, "%s already has a login in another account.", in.Email)
+			return Errorf(Conflict, "%s already has a Switchboard login, and bootstrap only creates new people. Give the new account's first Admin another address.", in.Email)
+		}
+		var earlier []Membership
+		if err := tx.Joins("JOIN accounts ON accounts.id = memberships.account_id").
+			Where("memberships.email = ? AND accounts.name = ?", in.Email, in.AccountName).
+			Order("memberships.id").Find(&earlier).Error; err != nil {
+			return fmt.Errorf("check earlier bootstrap: %w", err)
+		}
+		for _, m := range earlier {
+			if m.Type != Admin || m.Status != MemberInvited || m.LoginID != nil {
+				return Errorf(Conflict, "%s is already in an account named %q. Choose another account name.", in.Email, in.AccountName)
+			}
+		}
+		if len(earlier) > 0 {
+			// The oldest, should an earlier version have made several.
+			m := &earlier[0]
+			var err error
+			out.Secret, _, err = s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, nil, InvitationLinkTTL)
+			if err != nil {
+				return err
+			}
+			out.Reissued = true
+			return s.audit(tx, m.AccountID, SystemActor, "invitation.resent", m, "New set-password link from bootstrap; the earlier one no longer works")
 		}
 		m, err := s.createAccount(tx, in, nil)
 		if err != nil {
 			return err
 		}
-		secret, _, err = s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, nil, InvitationLinkTTL)
+		out.Secret, _, err = s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, nil, InvitationLinkTTL)
 		if err != nil {
 			return err
 		}
 		return s.audit(tx, m.AccountID, SystemActor, "account.created", m,
 			fmt.Sprintf("Account %q bootstrapped; first Admin invited", in.AccountName))
 	})
-	return secret, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // FindAccount returns an account by ID.

@@ -139,7 +139,7 @@ func TestFindUsers_CacheFollowsEveryChange(t *testing.T) {
 					}
 				},
 				"an email that keeps failing": func() {
-					if got := row(f.members[6].Email).DeliveryProblem; got != "connection refused" {
+					if got := row(f.members[6].Email).DeliveryProblem; got != models.SummarizeEmailError("connection refused") {
 						t.Errorf("a failing email shows as %q", got)
 					}
 				},

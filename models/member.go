@@ -38,6 +38,8 @@ type MemberDetail struct {
 	// EmailEditable: a pending invitee's address can still be corrected;
 	// an active member's address is their login and only they change it.
 	EmailEditable bool
+	// EmailProblem is set when an email to the person keeps failing.
+	EmailProblem *EmailProblem
 }
 
 // TypePlan says what moving a person to another type means, from the one
@@ -124,6 +126,9 @@ func (s *Store) MemberForEdit(ctx context.Context, v *Viewer, id uint) (*MemberD
 		return nil, err
 	}
 	if d.Events, err = s.RecentEventsOf(ctx, v, m.ID, 10); err != nil {
+		return nil, err
+	}
+	if d.EmailProblem, err = s.emailProblemOf(ctx, v, m); err != nil {
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)

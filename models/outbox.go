@@ -92,6 +92,11 @@ func checkOutbox(m *OutboxMessage) error {
 			return err
 		}
 	}
+	// Subjects and names are made of what people typed (names, account
+	// and company names): a long one is cut, and the change it reports
+	// goes ahead. The checks below then hold by construction.
+	m.Subject = cutText(m.Subject, maxOutboxSubject)
+	m.ToName = cutText(m.ToName, maxOutboxToName)
 	to, err := CanonicalEmail(m.ToAddress)
 	if err != nil {
 		return &Error{Code: Invalid, Message: "The email's recipient is not a valid address.", Err: err}
@@ -260,15 +265,8 @@ func (s *Store) MarkEmailFailed(ctx context.Context, owner string, id uint, caus
 
 // truncateText cuts s to at most max characters (the column is counted in
 // characters on PostgreSQL) and makes it valid UTF-8, since SMTP servers
-// answer in whatever bytes they like.
-func truncateText(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
-}
+// answer in whatever bytes they like; see cutText.
+func truncateText(s string, max int) string { return cutText(s, max) }
 
 // failingChunk keeps the IN list of FailingEmails well under every
 // database's limit on bound parameters.

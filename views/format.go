@@ -46,3 +46,31 @@ func FormatCount(n int64) string {
 	}
 	return s
 }
+
+// FormatDuration says how long something lasts the way people say it:
+// "24 hours", "7 days", "1 hour and 30 minutes", never Go's "24h0m0s".
+// Under two days it counts hours, from two days on days; it names at most
+// two units, the smaller one rounded.
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	const day = 24 * time.Hour
+	switch {
+	case d.Round(time.Second) < time.Minute:
+		return plural(int(d.Round(time.Second)/time.Second), "second")
+	case d.Round(time.Second) < time.Hour:
+		return twoUnits(d.Round(time.Second), time.Minute, "minute", time.Second, "second")
+	case d.Round(time.Minute) < 2*day:
+		return twoUnits(d.Round(time.Minute), time.Hour, "hour", time.Minute, "minute")
+	}
+	return twoUnits(d.Round(time.Hour), day, "day", time.Hour, "hour")
+}
+
+func twoUnits(d, big time.Duration, bigName string, small time.Duration, smallName string) string {
+	s := plural(int(d/big), bigName)
+	if rest := (d % big) / small; rest > 0 {
+		s += " and " + plural(int(rest), smallName)
+	}
+	return s
+}

@@ -110,9 +110,9 @@ func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
 		rw.text(FormatLastActive(r.LastActiveAt, p.Now))
 	}
 	if r.DeliveryProblem != "" {
-		rw.raw(`<p class="delivery-problem" data-testid="delivery-problem" title="`)
+		rw.raw(`<p class="delivery-problem" data-testid="delivery-problem">⚠ Email not delivered yet: `)
 		rw.text(r.DeliveryProblem)
-		rw.raw(`">⚠ Email not delivered yet; still retrying.</p>`)
+		rw.raw(`. Still retrying.</p>`)
 	}
 	rw.raw(`</td>`)
 	if can.edit {

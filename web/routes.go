@@ -1,8 +1,6 @@
 package web
 
 import (
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 
 	"switchboard/handlers"
@@ -11,11 +9,12 @@ import (
 
 // routes is the whole surface of the console in one place. Role gates that
 // apply to a whole group are set once on the group; per-object rules are
-// asked of models by each handler.
+// asked of models by each handler. Every GET route also answers HEAD
+// (answerHEAD in server.go).
 func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/healthz", h.Health)
 	e.GET("/readyz", h.Ready)
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static.Files))))
+	e.GET("/static/*", staticFiles(static.Files))
 
 	// Anonymous pages: first start, login, invitation links.
 	e.GET("/setup/:token", h.SetupForm)

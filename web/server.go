@@ -77,9 +77,12 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Echo's default RealIP believes any X-Forwarded-For; only configured
-	// proxies may speak for the client.
+	// proxies may speak for the client. Its X-Forwarded-For extractor also
+	// trusts every loopback, link-local and private peer unless told not
+	// to, which would let anyone on the same machine or network forge the
+	// address that throttles, sessions and the audit log record.
 	if len(cfg.TrustedProxies) > 0 {
-		var opts []echo.TrustOption
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 		for _, n := range cfg.TrustedProxies {
 			opts = append(opts, echo.TrustIPRange(n))
 		}
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
 		metrics.middleware,
-		middleware.RequestID(),
+		requestID(),
 		requestLog(log),
 		securityHeaders(https),
 		middleware.BodyLimit("256K"),
@@ -153,13 +156,13 @@ func (s *Server) Wake() {
 }
 
 // Handler is the server as an http.Handler (for tests and the benchmark).
-func (s *Server) Handler() http.Handler { return s.Echo }
+func (s *Server) Handler() http.Handler { return answerHEAD(s.Echo) }
 
 // Serve answers on l until ctx ends, then shuts down gracefully, letting
 // requests under way finish.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.Echo,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -195,11 +198,41 @@ func serveUntil(ctx context.Context, l net.Listener, srv *http.Server) error {
 // shutdownTimeout bounds the wait for requests under way at shutdown.
 const shutdownTimeout = 15 * time.Second
 
-func staticHandler(files fs.FS) http.Handler {
-	fileServer := http.FileServerFS(files)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// staticFiles serves GET /static/*: the embedded files, and never a
+// listing of a folder (nobody needs one, and it tells what is there).
+func staticFiles(files fs.FS) echo.HandlerFunc {
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(files))
+	return func(c echo.Context) error {
+		name := c.Param("*")
+		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
+			return echo.ErrNotFound
+		}
 		// Files are embedded in the binary, so they change only with it.
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fileServer.ServeHTTP(w, r)
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
+
+// answerHEAD answers a HEAD request as the GET of the same address would
+// be answered, without the body, so that every page answers HEAD (uptime
+// monitors use it) without each route registering it. Echo routes by the
+// method of the request it was given, so the handler sees a GET copy; the
+// body is dropped here.
+func answerHEAD(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		get := r.WithContext(r.Context())
+		get.Method = http.MethodGet
+		h.ServeHTTP(headWriter{w}, get)
 	})
 }
+
+// headWriter passes on the status and headers of a response and drops its
+// body.
+type headWriter struct{ http.ResponseWriter }
+
+func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }

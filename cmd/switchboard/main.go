@@ -34,12 +34,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "switchboard:", err)
-		}
-		os.Exit(1)
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitCode reports err and turns it into the process's exit status: 0 for
+// success and for -h (the usage was asked for), 1 for any failure.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	}
+	fmt.Fprintln(stderr, "switchboard:", err)
+	return 1
 }
 
 const usage = `Usage: switchboard [command] [flags]
@@ -155,6 +161,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q; every setting is a flag (switchboard serve -h)", fs.Arg(0))
+	}
 	log, err := newLogger(logFormat, stderr)
 	if err != nil {
 		return err
@@ -190,7 +199,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if secret != "" {
 		fmt.Fprintf(stdout, "\nSwitchboard has no account yet. Open this one-time link to set it up (valid for %s):\n\n  %s/setup/%s\n\n",
-			models.SetupLinkTTL, base, secret)
+			views.FormatDuration(models.SetupLinkTTL), base, secret)
 	}
 	var ml net.Listener
 	if metricsAddr != "" {
@@ -235,6 +244,18 @@ func bootstrap(ctx context.Context, args []string, getenv func(string) string, s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bootstrap: unexpected argument %q; every setting is a flag (switchboard bootstrap -h)", fs.Arg(0))
+	}
+	var missing []string
+	for _, f := range bootstrapFields {
+		if f.required && strings.TrimSpace(fs.Lookup(f.flag).Value.String()) == "" {
+			missing = append(missing, "--"+f.flag)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("bootstrap: missing %s (switchboard bootstrap -h)", strings.Join(missing, ", "))
+	}
 	base, err := c.base()
 	if err != nil {
 		return err
@@ -244,15 +265,18 @@ func bootstrap(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer store.Close()
-	secret, err := store.Bootstrap(ctx, in)
-	if models.ErrorCode(err) == models.Internal {
-		return fmt.Errorf("bootstrap: %w", err)
-	}
+	r, err := store.BootstrapAccount(ctx, in)
 	if err != nil {
-		return fmt.Errorf("bootstrap: %s", models.ErrorMessage(err))
+		return fmt.Errorf("bootstrap: %w", bootstrapError(err))
 	}
-	fmt.Fprintf(stdout, "Created account %q with its first company and Admin %s.\n", in.AccountName, strings.TrimSpace(in.Email))
-	fmt.Fprintln(stdout, views.Mailer{BaseURL: base}.InvitationLink(secret))
+	name, email := strings.TrimSpace(in.AccountName), strings.TrimSpace(in.Email)
+	if r.Reissued {
+		fmt.Fprintf(stdout, "Account %q already exists and %s has not set a password yet: here is a new link (the earlier one no longer works).\n", name, email)
+	} else {
+		fmt.Fprintf(stdout, "Created account %q with its first company and Admin %s.\n", name, email)
+	}
+	fmt.Fprintf(stdout, "Send this link to them to set their password (it works once, for %s):\n", views.FormatDuration(models.InvitationLinkTTL))
+	fmt.Fprintln(stdout, views.Mailer{BaseURL: base}.InvitationLink(r.Secret))
 	return nil
 }
 
@@ -277,4 +301,43 @@ func backup(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintf(stdout, "Backed up %s to %s (%.1f MiB).\n", *db, fs.Arg(0), float64(size)/(1<<20))
 	return nil
+}
+
+// bootstrapFields ties the form fields models names in its errors to the
+// flags a person typed.
+var bootstrapFields = []struct {
+	field, flag string
+	required    bool
+}{
+	{"account_name", "account", true},
+	{"email", "email", true},
+	{"first_name", "first", true},
+	{"last_name", "last", true},
+	{"time_zone", "time-zone", false},
+	{"company_name", "account", false}, // the first company is named after the account
+}
+
+// bootstrapError says what went wrong in terms of the command's flags.
+// Unexpected failures keep their detail: the operator reads it, not a
+// visitor.
+func bootstrapError(err error) error {
+	if models.ErrorCode(err) == models.Internal {
+		return err
+	}
+	fields := models.ErrorFields(err)
+	if len(fields) == 0 {
+		return errors.New(models.ErrorMessage(err))
+	}
+	var msgs []string
+	seen := map[string]bool{}
+	for _, f := range bootstrapFields {
+		if msg, ok := fields[f.field]; ok && !seen[f.flag] {
+			seen[f.flag] = true
+			msgs = append(msgs, "--"+f.flag+": "+msg)
+		}
+	}
+	if len(msgs) == 0 {
+		return errors.New(models.ErrorMessage(err))
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }

@@ -96,6 +96,15 @@ func DSN(t testing.TB, dialect string) string {
 	return ""
 }
 
+// PostgresURL returns a postgres:// URL naming a fresh, empty schema of
+// its own, dropped after the test, for tests that open the database
+// themselves (the command-line tests). It skips or fails like Dialects
+// when no server is configured.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return DSN(t, "postgres")
+}
+
 // postgresSchema creates a schema of its own for one test, so tests can run
 // in parallel against one server, and drops it afterwards.
 func postgresSchema(t testing.TB) string {
