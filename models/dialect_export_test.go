@@ -2,8 +2,6 @@ package models
 
 import (
 	"context"
-
-	"gorm.io/gorm"
 )
 
 // PrefixRange is prefixRange, for tests outside the package.
@@ -22,6 +20,3 @@ func (s *Store) FindUsersUncached(ctx context.Context, v *Viewer, f UserFilter) 
 	}
 	return s.findUsers(ctx, v, f, companies)
 }
-
-// Tx is tx, for tests outside the package.
-func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }

@@ -1,6 +1,13 @@
 package models
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+)
 
 // UserType is the one type each member of an account has.
 type UserType string
@@ -260,4 +267,83 @@ func LowerTypes(t UserType) []UserType {
 		}
 	}
 	return out
+}
+
+// Company-aware rights: the matrix says what a type may do; where it may
+// do it is the companies it sees. An Admin holds a capability in every
+// active company of the account; everyone else only in the active
+// companies assigned to them. Areas ask these, never their own rule, and
+// anything outside — another account's company, an unassigned or disabled
+// one, or a type without the capability — is the same 404.
+
+// CompanyFor returns the company when the viewer holds capability c in it,
+// and ErrNotFound otherwise.
+func (s *Store) CompanyFor(ctx context.Context, v *Viewer, c Capability, companyID uint) (*Company, error) {
+	return CompanyFor(s.db.WithContext(ctx), v, c, companyID)
+}
+
+// CompanyFor is Store.CompanyFor inside a transaction (an area checks the
+// right again where it writes).
+func CompanyFor(db *gorm.DB, v *Viewer, c Capability, companyID uint) (*Company, error) {
+	if v == nil || !Can(v.Type(), c) || companyID == 0 {
+		return nil, ErrNotFound()
+	}
+	var co Company
+	err := visibleCompanies(db, v).Where("companies.id = ? AND companies.status = ?", companyID, CompanyActive).Take(&co).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find company: %w", err)
+	}
+	return &co, nil
+}
+
+// CapabilityScope is every company where a viewer holds a capability.
+type CapabilityScope struct {
+	AccountID uint
+	// Companies are the active companies in scope, A → Z.
+	Companies []Company
+	// WholeAccount: the viewer is an Admin, so Companies are every active
+	// company of the account and a query may start from the account
+	// (leaving out Inactive, its disabled companies) instead of listing them.
+	WholeAccount bool
+	Inactive     []uint
+}
+
+// Has reports whether a company is in the scope.
+func (sc *CapabilityScope) Has(companyID uint) bool {
+	return slices.ContainsFunc(sc.Companies, func(c Company) bool { return c.ID == companyID })
+}
+
+// IDs lists the companies of the scope.
+func (sc *CapabilityScope) IDs() []uint {
+	ids := make([]uint, len(sc.Companies))
+	for i, c := range sc.Companies {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// ScopeOf returns where the viewer holds capability c; an empty scope for
+// a type without it.
+func (s *Store) ScopeOf(ctx context.Context, v *Viewer, c Capability) (*CapabilityScope, error) {
+	sc := &CapabilityScope{AccountID: v.Account.ID}
+	if !Can(v.Type(), c) {
+		return sc, nil
+	}
+	companies, err := s.VisibleCompanies(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	sc.Companies = companies
+	if v.Type().SeesAllCompanies() {
+		sc.WholeAccount = true
+		err := s.db.WithContext(ctx).Model(&Company{}).Where("account_id = ? AND status <> ?", v.Account.ID, CompanyActive).
+			Pluck("id", &sc.Inactive).Error
+		if err != nil {
+			return nil, fmt.Errorf("inactive companies: %w", err)
+		}
+	}
+	return sc, nil
 }

@@ -65,6 +65,8 @@ type SelfConfirmProps struct {
 type AuditProps struct {
 	Page   *models.AuditPage
 	Filter models.AuditFilter
+	// Actions are the kinds of event offered in the filter.
+	Actions []models.AuditAction
 }
 
 // MemberPath is the address of a person's pages: Edit User, or suffix
