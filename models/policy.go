@@ -347,3 +347,29 @@ func (s *Store) ScopeOf(ctx context.Context, v *Viewer, c Capability) (*Capabili
 	}
 	return sc, nil
 }
+
+// PeopleWhoCan returns those of ids who may exercise capability c in a
+// company of the account now: active, of a type that holds c, and Admins or
+// assigned to the company (which must be active). Areas ask it for people
+// as CompanyFor is asked for the viewer (a ring group takes only people who
+// may take the company's calls), inside their own transaction.
+func PeopleWhoCan(db *gorm.DB, accountID, companyID uint, c Capability, ids []uint) ([]Membership, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var types []UserType
+	for _, t := range UserTypes {
+		if Can(t, c) {
+			types = append(types, t)
+		}
+	}
+	var out []Membership
+	err := db.Joins("JOIN companies ON companies.id = ? AND companies.account_id = memberships.account_id AND companies.status = ?", companyID, CompanyActive).
+		Where("memberships.account_id = ? AND memberships.id IN ? AND memberships.status = ? AND memberships.type IN ?", accountID, ids, MemberActive, types).
+		Where("(memberships.type = ? OR EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND a.company_id = companies.id))", Admin).
+		Order("memberships.sort_name, memberships.id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("people who can: %w", err)
+	}
+	return out, nil
+}
