@@ -26,6 +26,23 @@ func (h *Handlers) Companies(c echo.Context) error {
 	return h.render(c, http.StatusOK, "companies", views.CompaniesPage(views.CompaniesProps{Page: page, Status: status, Query: c.QueryParam("q")}))
 }
 
+// Company serves GET /companies/:id: the company's own page, linking to
+// what the viewer may open there (Call Log, report, numbers, users).
+func (h *Handlers) Company(c echo.Context) error {
+	v := ViewerOf(c)
+	co, err := h.companyParam(c)
+	if err != nil {
+		return err
+	}
+	if co.Status != models.CompanyActive {
+		return models.Errorf(models.Conflict, "%s is disabled. Enable it again from the Disabled list to open it.", co.Name)
+	}
+	t := v.Type()
+	return h.render(c, http.StatusOK, "companies", views.CompanyPage(views.CompanyPageProps{Company: *co,
+		CanUsers: models.CanViewUsers(t), CanNumbers: models.Can(t, models.CapTrackingNumbers),
+		CanCalls: models.Can(t, models.CapReviewCalls), CanCompanies: models.CanManageCompanies(t)}))
+}
+
 // NewCompany serves GET /companies/new.
 func (h *Handlers) NewCompany(c echo.Context) error {
 	if !models.CanManageCompanies(ViewerOf(c).Type()) {
@@ -157,8 +174,9 @@ func (h *Handlers) CompanyUsers(c echo.Context) error {
 	props := views.CompanyUsersProps{Company: *co, Inviting: c.QueryParam("invite") == "1", Query: c.QueryParam("q")}
 	if props.Inviting {
 		props.Candidates, props.More, err = h.Store.CompanyCandidates(ctx, v, co, props.Query)
-	} else {
-		props.People, err = h.Store.PeopleOfCompany(ctx, v, co)
+	} else if props.People, err = h.Store.PeopleOfCompany(ctx, v, co); err == nil {
+		// Each Remove confirmation says what the person would lose.
+		props.Losses, err = h.Store.UnassignLosses(ctx, co, props.People.Assigned)
 	}
 	if err != nil {
 		return err

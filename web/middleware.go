@@ -21,7 +21,7 @@ func securityHeaders(https bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
-			h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+			h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("X-Frame-Options", "DENY")
 			// Pages that carry a token in their path must not leak it to
@@ -127,5 +127,20 @@ func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		return models.Errorf(models.Unauthorized, "Your session has ended. Log in again to continue.")
+	}
+}
+
+// can lets through only a viewer whose type holds the capability (404
+// otherwise: outside a person's rights is the same as nothing there). It
+// is the route's visible gate; models checks the company of each object.
+func can(c models.Capability) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ctx echo.Context) error {
+			v := handlers.ViewerOf(ctx)
+			if v == nil || !models.Can(v.Type(), c) {
+				return models.ErrNotFound()
+			}
+			return next(ctx)
+		}
 	}
 }

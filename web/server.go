@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 
 	"switchboard/handlers"
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
+	"switchboard/web/outbound"
+	"switchboard/web/telephony"
 )
 
 // Config is everything the server is told from the command line.
@@ -33,6 +37,12 @@ type Config struct {
 	Sleep func(time.Duration)
 	// Mailer carries the outbox's email; nil means no delivery worker.
 	Mailer Mailer
+	// Calls is the calls area (cmd opens it and registers it on the store).
+	Calls *calls.Service
+	// Twilio is the telephony account; empty values leave it unconfigured.
+	Twilio telephony.Config
+	// OutboundAllow lists private ranges outgoing requests may reach.
+	OutboundAllow []netip.Prefix
 }
 
 // Server is the console's HTTP side.
@@ -44,12 +54,24 @@ type Server struct {
 	// Delivery is the outbox worker (nil without a Mailer); the caller
 	// runs it, and Wake nudges it.
 	Delivery *Delivery
+	twilio   *telephony.Twilio
+	// webhooks are the routes verified by signature instead of a session
+	// (webhooks.go).
+	webhooks map[string]bool
 }
 
 // New wires the router, middleware and handlers around a store.
 func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger) (*Server, error) {
 	if cfg.BaseURL == nil {
 		return nil, errors.New("web: base URL is required")
+	}
+	if cfg.Calls == nil {
+		return nil, errors.New("web: the calls area is required")
+	}
+	out := outbound.New(outbound.Config{Allow: cfg.OutboundAllow})
+	tw, err := telephony.New(cfg.Twilio, cfg.BaseURL, out)
+	if err != nil {
+		return nil, err
 	}
 	https := cfg.BaseURL.Scheme == "https"
 	sessions, err := newSessionManager(ctx, store, https)
@@ -67,6 +89,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	h := &handlers.Handlers{
 		Store: store, Sessions: sessions, Log: log, Sleep: sleep,
 		Throttle: models.NewLoginThrottle(rules, store.Now),
+		Calls:    cfg.Calls, Telephony: tw,
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -84,7 +107,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	e.HTTPErrorHandler = errorHandler(h, log)
 
 	store.UseMail(views.Mailer{BaseURL: cfg.BaseURL})
-	s := &Server{Echo: e, store: store, log: log, https: https}
+	s := &Server{Echo: e, store: store, log: log, https: https, twilio: tw, webhooks: map[string]bool{}}
 	h.MailQueued = s.Wake
 	if cfg.Mailer != nil {
 		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log}
@@ -95,11 +118,25 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		requestLog(log),
 		securityHeaders(https),
 		middleware.BodyLimit("256K"),
-		sessions.middleware,
-		csrfProtect(cfg.BaseURL),
+		skipFor(s.isWebhook, sessions.middleware),
+		skipFor(s.isWebhook, csrfProtect(cfg.BaseURL)),
 	)
 	s.routes(e, h)
 	return s, nil
+}
+
+// skipFor runs a middleware except where skip says so (the signed
+// webhooks, for the session and CSRF middleware).
+func skipFor(skip func(echo.Context) bool, mw echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		wrapped := mw(next)
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			return wrapped(c)
+		}
+	}
 }
 
 // Wake tells the delivery worker that email was just enqueued.

@@ -176,7 +176,12 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	// The load generator speaks for many clients through loopback, like a
 	// proxy; the login scenario names each worker's own client address.
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: []*net.IPNet{loopback}}, store, log)
+	callsArea, err := openCalls(ctx, store)
+	if err != nil {
+		appL.Close()
+		return nil, err
+	}
+	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: []*net.IPNet{loopback}, Calls: callsArea}, store, log)
 	if err != nil {
 		appL.Close()
 		return nil, err

@@ -118,3 +118,16 @@ func (s *Service) SetMyPhone(ctx context.Context, v *models.Viewer, input, ip st
 	})
 	return phone, left, err
 }
+
+// RingGroupsOf lists the numbers whose ring group the viewer answers.
+func (s *Service) RingGroupsOf(ctx context.Context, v *models.Viewer) ([]string, error) {
+	entries, err := ringEntriesOf(s.store.DB().WithContext(ctx), []uint{v.Membership.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.label()
+	}
+	return out, nil
+}
