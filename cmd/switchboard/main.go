@@ -246,7 +246,7 @@ func bootstrap(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer store.Close()
 	secret, err := store.Bootstrap(ctx, in)
-	if models.ErrorCode(err) == models.Internal {
+	if err != nil && models.ErrorCode(err) == models.Internal {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	if err != nil {
