@@ -226,7 +226,7 @@ type ChartLabel struct {
 // NewChart lays the report out as bars: answered calls at the bottom, the
 // rest (missed and voicemail) on top, one bar per day.
 func NewChart(r *calls.Report) Chart {
-	const width, height, left, bottom, top = 900.0, 260.0, 40.0, 28.0, 10.0
+	const width, height, left, right, bottom, top = 900.0, 280.0, 40.0, 30.0, 30.0, 10.0
 	c := Chart{Width: int(width), Height: int(height),
 		Title: fmt.Sprintf("Calls per day, last %d days", r.Days),
 		Desc: fmt.Sprintf("%d calls from %s to %s: %d answered, %d missed, %d to voicemail. The busiest day had %d.",
@@ -235,7 +235,7 @@ func NewChart(r *calls.Report) Chart {
 	// Round the scale up to a multiple of 4 so the ticks are whole numbers.
 	scale = (scale + 3) / 4 * 4
 	plotH := height - bottom - top
-	step := (width - left) / float64(max(len(r.PerDay), 1))
+	step := (width - left - right) / float64(max(len(r.PerDay), 1))
 	for i := 0; i <= 4; i++ {
 		v := scale * i / 4
 		c.Ticks = append(c.Ticks, ChartTick{Y: top + plotH - plotH*float64(v)/float64(scale), Value: v})
@@ -302,4 +302,12 @@ func callLogTitle(p CallLogProps) string {
 
 func companyOf(r calls.LogRow) models.Company {
 	return models.Company{ID: r.CompanyID, Name: r.CompanyName}
+}
+
+// callCount says how many calls and texts a caller made.
+func callCount(n int64) string {
+	if n == 1 {
+		return "1 call or text"
+	}
+	return FormatCount(n) + " calls and texts"
 }

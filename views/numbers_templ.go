@@ -348,7 +348,7 @@ func NumbersPage(p NumbersProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, " <section class=\"card narrow-wide\" aria-labelledby=\"add-number-title\"><h2 id=\"add-number-title\">Add a tracking number</h2><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, " <section class=\"card narrow-wide spaced\" aria-labelledby=\"add-number-title\"><h2 id=\"add-number-title\">Add a tracking number</h2><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
