@@ -75,21 +75,21 @@ type benchResult struct {
 
 // benchReport is everything `switchboard bench` prints.
 type benchReport struct {
-	Members      int           `json:"members"`
-	Calls        int           `json:"calls"`
-	Companies    int           `json:"companies"`
-	Database     string        `json:"database"`
-	Duration     string        `json:"duration"`
-	Conns        int           `json:"conns"`
-	Writers      int           `json:"writers"`
-	CPUs         int           `json:"cpus"`
-	GoVersion    string        `json:"go_version"`
-	SeedSeconds  float64       `json:"seed_seconds"`
+	Members     int     `json:"members"`
+	Calls       int     `json:"calls"`
+	Companies   int     `json:"companies"`
+	Database    string  `json:"database"`
+	Duration    string  `json:"duration"`
+	Conns       int     `json:"conns"`
+	Writers     int     `json:"writers"`
+	CPUs        int     `json:"cpus"`
+	GoVersion   string  `json:"go_version"`
+	SeedSeconds float64 `json:"seed_seconds"`
 	// CallsSeedSeconds is the calls' share of the seeding (bench_calls.go).
-	CallsSeedSeconds float64 `json:"calls_seed_seconds"`
-	Hello        benchResult   `json:"hello"`
-	Scenarios    []benchResult `json:"scenarios"`
-	PeakRSSBytes int64         `json:"peak_rss_bytes"`
+	CallsSeedSeconds float64       `json:"calls_seed_seconds"`
+	Hello            benchResult   `json:"hello"`
+	Scenarios        []benchResult `json:"scenarios"`
+	PeakRSSBytes     int64         `json:"peak_rss_bytes"`
 	// PeakRSSBeforeLoginBytes is the high-water mark before the login
 	// scenario, whose password hashing needs memory of its own.
 	PeakRSSBeforeLoginBytes int64 `json:"peak_rss_before_login_bytes"`
