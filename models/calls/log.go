@@ -392,7 +392,14 @@ func (q *logQuery) build() (string, []any) {
 		var branches []string
 		var args []any
 		for _, co := range companies {
-			where := []string{company + " = ?"}
+			// A search walks the found callers' calls (few), not the
+			// company's: the unary + keeps the planner off the company
+			// index, in SQLite and PostgreSQL alike.
+			scoped := company + " = ?"
+			if len(q.search) > 0 {
+				scoped = "+" + company + " = ?"
+			}
+			where := []string{scoped}
 			bargs := []any{co.ID}
 			w, a := q.filters([]uint{co.ID})
 			where, bargs = append(where, w...), append(bargs, a...)
@@ -406,20 +413,25 @@ func (q *logQuery) build() (string, []any) {
 		}
 		return "SELECT id, started_at FROM (" + strings.Join(branches, " UNION ALL ") + ") AS page ORDER BY started_at DESC, id DESC LIMIT " + strconv.Itoa(limit), args
 	}
-	// One walk over the account.
+	// One walk over the account (with a search, over the found callers'
+	// calls: the unary + keeps the planner off the account's index).
+	plus := ""
+	if len(q.search) > 0 {
+		plus = "+"
+	}
 	var where []string
 	var args []any
 	if q.f.TagID == 0 {
-		where, args = append(where, "calls.account_id = ?"), append(args, q.scope.AccountID)
+		where, args = append(where, plus+"calls.account_id = ?"), append(args, q.scope.AccountID)
 	}
 	var ids []uint
 	if q.scope.WholeAccount {
 		if len(q.scope.Inactive) > 0 {
-			where, args = append(where, company+" NOT IN ?"), append(args, q.scope.Inactive)
+			where, args = append(where, plus+company+" NOT IN ?"), append(args, q.scope.Inactive)
 		}
 	} else {
 		ids = q.scope.IDs()
-		where, args = append(where, company+" IN ?"), append(args, ids)
+		where, args = append(where, plus+company+" IN ?"), append(args, ids)
 	}
 	w, a := q.filters(ids)
 	where, args = append(where, w...), append(args, a...)

@@ -134,8 +134,11 @@ const (
 
 // Call is a call or a text to a tracking number, keyed by Twilio's CallSid
 // or MessageSid so every webhook about it finds the same row.
+//
+// Each time index ends with id, the Call Log's tie-breaker, so a page is a
+// walk down the index with no sort on either database.
 type Call struct {
-	ID        uint            `gorm:"primaryKey"`
+	ID        uint            `gorm:"primaryKey;index:idx_calls_account_time,priority:3;index:idx_calls_company_time,priority:3;index:idx_calls_number_time,priority:3;index:idx_calls_caller_time,priority:3"`
 	AccountID uint            `gorm:"not null;index:idx_calls_account_time,priority:1"`
 	Account   *models.Account `gorm:"constraint:OnDelete:CASCADE"`
 	CompanyID uint            `gorm:"not null;index:idx_calls_company_time,priority:1"`
@@ -214,7 +217,7 @@ type Tag struct {
 // CallTag puts a tag on a call. The call's time and company are copied so
 // a tag filter reads the newest tagged calls from this index alone.
 type CallTag struct {
-	CallID    uint      `gorm:"primaryKey;autoIncrement:false"`
+	CallID    uint      `gorm:"primaryKey;autoIncrement:false;index:idx_call_tags_tag_time,priority:3"`
 	Call      *Call     `gorm:"constraint:OnDelete:CASCADE"`
 	TagID     uint      `gorm:"primaryKey;autoIncrement:false;index:idx_call_tags_tag_time,priority:1"`
 	Tag       *Tag      `gorm:"constraint:OnDelete:CASCADE"`
