@@ -188,3 +188,78 @@ func TestAccessLosses_AskTheAreasWithoutWriting(t *testing.T) {
 		t.Errorf("asking for losses applied %d changes", len(hook.changes))
 	}
 }
+
+// The company-aware policy: the matrix row decides, within the companies a
+// person sees; anything else is the same 404.
+func TestCompanyFor_MatrixRowWithinOnesCompanies(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newPeopleFixture(t, dialect)
+			other := models.Company{AccountID: f.account.ID, Name: "Roofing", Status: models.CompanyActive, TimeZone: "UTC"}
+			must(t, f.store.DB().Create(&other).Error)
+			off := models.Company{AccountID: f.account.ID, Name: "Closed", Status: models.CompanyDisabled, TimeZone: "UTC"}
+			must(t, f.store.DB().Create(&off).Error)
+			foreignAccount := models.Account{Number: "2000000009", Name: "Beta", Status: models.AccountActive}
+			must(t, f.store.DB().Create(&foreignAccount).Error)
+			foreign := models.Company{AccountID: foreignAccount.ID, Name: "Beta Co", Status: models.CompanyActive, TimeZone: "UTC"}
+			must(t, f.store.DB().Create(&foreign).Error)
+			admin, manager, reporting, nora := f.add(models.Admin), f.add(models.Manager), f.add(models.Reporting), f.add(models.Notification)
+			disabled := f.add(models.Reporting)
+			must(t, f.store.DB().Model(&models.Membership{}).Where("id = ?", disabled.ID).Update("status", models.MemberDisabled).Error)
+			type row struct {
+				who     models.Membership
+				cap     models.Capability
+				company models.Company
+				ok      bool
+			}
+			for _, r := range []row{
+				{admin, models.CapTrackingNumbers, f.company, true},
+				{admin, models.CapTrackingNumbers, other, true},
+				{admin, models.CapTrackingNumbers, off, false},
+				{admin, models.CapTrackingNumbers, foreign, false},
+				{manager, models.CapTrackingNumbers, f.company, true},
+				{manager, models.CapTrackingNumbers, other, false},
+				{reporting, models.CapReviewCalls, f.company, true},
+				{reporting, models.CapClassifyCalls, f.company, true},
+				{reporting, models.CapTrackingNumbers, f.company, false},
+				{reporting, models.CapReviewCalls, foreign, false},
+				{nora, models.CapReviewCalls, f.company, false},
+			} {
+				co, err := f.store.CompanyFor(ctx, f.viewer(r.who), r.cap, r.company.ID)
+				if r.ok && (err != nil || co.ID != r.company.ID) {
+					t.Errorf("%s, capability %d, %s: %v", r.who.Type, r.cap, r.company.Name, err)
+				}
+				if !r.ok && models.ErrorCode(err) != models.NotFound {
+					t.Errorf("%s, capability %d, %s: %v, want 404", r.who.Type, r.cap, r.company.Name, err)
+				}
+			}
+			sc, err := f.store.ScopeOf(ctx, f.viewer(admin), models.CapReviewCalls)
+			must(t, err)
+			if !sc.WholeAccount || len(sc.Companies) != 2 || len(sc.Inactive) != 1 || sc.Inactive[0] != off.ID {
+				t.Errorf("Admin's scope = %+v", sc)
+			}
+			sc, err = f.store.ScopeOf(ctx, f.viewer(reporting), models.CapReviewCalls)
+			must(t, err)
+			if sc.WholeAccount || len(sc.Companies) != 1 || !sc.Has(f.company.ID) || sc.Has(other.ID) {
+				t.Errorf("Reporting's scope = %+v", sc)
+			}
+			if sc, _ := f.store.ScopeOf(ctx, f.viewer(nora), models.CapReviewCalls); len(sc.Companies) != 0 {
+				t.Errorf("a Notification user's scope = %+v", sc)
+			}
+			people, err := models.PeopleWhoCan(f.store.DB(), f.account.ID, f.company.ID, models.CapTakeCalls,
+				[]uint{admin.ID, manager.ID, reporting.ID, nora.ID, disabled.ID})
+			must(t, err)
+			var got []uint
+			for _, p := range people {
+				got = append(got, p.ID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint([]uint{admin.ID, manager.ID, reporting.ID}) {
+				t.Errorf("people who can take calls = %v, want the Admin, the Manager and the Reporting user", got)
+			}
+			if people, _ := models.PeopleWhoCan(f.store.DB(), f.account.ID, other.ID, models.CapTakeCalls, []uint{manager.ID, admin.ID}); len(people) != 1 || people[0].ID != admin.ID {
+				t.Errorf("people who can take another company's calls = %v", people)
+			}
+		})
+	}
+}
