@@ -91,6 +91,16 @@ func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDe
 	if p.DeleteLosses, err = h.Store.DeleteLosses(ctx, &d.Member); err != nil {
 		return err
 	}
+	p.CompanyLosses = map[uint][]string{}
+	// One question per company; people with very many companies are told
+	// on the company's own Remove confirmation instead.
+	for i := range d.Companies[:min(len(d.Companies), 50)] {
+		losses, err := h.Store.UnassignLosses(ctx, &d.Companies[i], []models.Membership{d.Member})
+		if err != nil {
+			return err
+		}
+		p.CompanyLosses[d.Companies[i].ID] = losses[d.Member.ID]
+	}
 	for _, plan := range d.Plans {
 		if plan.Promotion() {
 			continue

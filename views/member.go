@@ -23,6 +23,8 @@ type EditUserProps struct {
 	// them to each type, takes away in the areas (ring groups…).
 	DeleteLosses []string
 	TypeLosses   map[models.UserType][]string
+	// CompanyLosses are what removing them from each company takes away.
+	CompanyLosses map[uint][]string
 }
 
 // NewMemberForm fills the form from the person as stored.

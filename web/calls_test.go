@@ -296,7 +296,28 @@ func TestTelephony_UnansweredGoesToVoicemailAndEmptyGroupsStraightThere(t *testi
 	// Rita is deleted: Main line's ring group is empty, calls go straight
 	// to voicemail after the greeting.
 	admin := ts.login("ada@example.com", strongPassword)
-	admin.get(fmt.Sprintf("/users/%d", w.reporting))
+	edit := admin.get(fmt.Sprintf("/users/%d", w.reporting))
+	const lost = "Stops answering calls to Main line (Acme Plumbing)"
+	for sel, what := range map[string]string{
+		`[data-testid="company-losses"]`:                   "the Remove of Acme Plumbing",
+		`#dlg-delete [data-testid="losses"]`:               "the delete dialog",
+		`#dlg-type-notification [data-testid="losses"]`:    "the change to Notification",
+		`#dlg-type-manager [data-testid="losses"]`:         "",
+		`#dlg-type-admin [data-testid="losses"]`:           "",
+		`[data-testid="member-companies"] .checks.lost li`: "",
+	} {
+		got := edit.text(sel)
+		if what != "" && !strings.Contains(got, lost) {
+			t.Errorf("%s says %q", what, got)
+		}
+		if what == "" && got != "" {
+			t.Errorf("%s lists losses: %q", sel, got)
+		}
+	}
+	// The company's Remove confirmation too.
+	if got := admin.get(fmt.Sprintf("/companies/%d/users", w.own)).text(`tr[data-email="rita@example.com"] [data-testid="losses"]`); got != lost {
+		t.Errorf("company Remove confirmation = %q", got)
+	}
 	wantStatus(t, admin.post(fmt.Sprintf("/users/%d/delete", w.reporting), nil), http.StatusSeeOther)
 	doc = parseTwiML(t, ts.webhook("/telephony/voice", callParams("CA00000000000000000000000000000012"), testToken))
 	if verbNames(doc) != "Say,Say,Record" {
