@@ -34,10 +34,16 @@ type CallDetail struct {
 	AllTags []Tag
 	// Calls is how many calls and texts the caller made to the company.
 	CallerCalls int64
+	loc         *time.Location
 }
 
 // Local is an instant in the call's company time zone.
-func (d *CallDetail) Local(t time.Time) time.Time { return inZone(t, d.Company.TimeZone) }
+func (d *CallDetail) Local(t time.Time) time.Time {
+	if d.loc == nil {
+		return inZone(t, d.Company.TimeZone)
+	}
+	return t.In(d.loc)
+}
 
 // findCall loads a call the viewer holds capability c on: the call's
 // company must be theirs for c; otherwise the same 404.
@@ -68,7 +74,7 @@ func (s *Service) FindCall(ctx context.Context, v *models.Viewer, callID uint) (
 	if err != nil {
 		return nil, err
 	}
-	d := &CallDetail{Call: *call, Company: *co}
+	d := &CallDetail{Call: *call, Company: *co, loc: s.zone(co.TimeZone)}
 	if err := db.Where("id = ?", call.NumberID).Take(&d.Number).Error; err != nil {
 		return nil, fmt.Errorf("number of call: %w", err)
 	}

@@ -15,6 +15,7 @@ package calls
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"switchboard/models"
@@ -23,6 +24,8 @@ import (
 // Service is the calls area over one Store.
 type Service struct {
 	store *models.Store
+	// zones holds the time zones loaded so far, by name.
+	zones sync.Map
 }
 
 // Open brings the area's tables up to date and returns it. Register it on

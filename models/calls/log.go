@@ -69,10 +69,17 @@ type LogRow struct {
 	CompanyName  string
 	TimeZone     string
 	Tags         []Tag `gorm:"-"`
+	// loc is TimeZone, loaded once per page (loading a zone parses it).
+	loc *time.Location
 }
 
 // LocalStart is when the call began in its company's time zone.
-func (r LogRow) LocalStart() time.Time { return inZone(r.StartedAt, r.TimeZone) }
+func (r LogRow) LocalStart() time.Time {
+	if r.loc != nil {
+		return r.StartedAt.In(r.loc)
+	}
+	return inZone(r.StartedAt, r.TimeZone)
+}
 
 func inZone(t time.Time, zone string) time.Time {
 	loc, err := time.LoadLocation(zone)
@@ -135,11 +142,7 @@ func parseDay(s, label string) (time.Time, error) {
 }
 
 // dayBounds turns inclusive days into [start, end) instants in a zone.
-func dayBounds(from, to time.Time, zone string) (start, end time.Time) {
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
-	}
+func dayBounds(from, to time.Time, loc *time.Location) (start, end time.Time) {
 	if !from.IsZero() {
 		start = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc).UTC()
 	}
@@ -238,14 +241,15 @@ func (s *Service) FindCalls(ctx context.Context, v *models.Viewer, f LogFilter) 
 		}
 		after = &c
 	}
-	q := &logQuery{f: f, from: from, to: to, search: search, after: after, scope: scope}
-	sql, args := q.build()
-	var hits []struct {
-		ID        uint
-		StartedAt time.Time
+	q := &logQuery{f: f, from: from, to: to, search: search, after: after, scope: scope, zone: s.zone}
+	if len(search) > 0 {
+		if q.commonSearch, err = commonSearch(db, search, scope); err != nil {
+			return nil, err
+		}
 	}
-	if err := db.Raw(sql, args...).Scan(&hits).Error; err != nil {
-		return nil, fmt.Errorf("call log: %w", err)
+	hits, err := q.run(db)
+	if err != nil {
+		return nil, err
 	}
 	if len(hits) > f.Limit {
 		hits = hits[:f.Limit]
@@ -262,37 +266,97 @@ func (s *Service) FindCalls(ctx context.Context, v *models.Viewer, f LogFilter) 
 	return page, nil
 }
 
+// manyCallers is where a search stops starting from the callers it finds:
+// past it, walking the newest calls and keeping those of the found callers
+// meets a page sooner than gathering and sorting all their calls.
+const manyCallers = 300
+
+// commonSearch tells whether a search finds many callers in the scope (a
+// common surname, a busy area code), counting no further than it needs.
+func commonSearch(db *gorm.DB, search []string, scope *models.CapabilityScope) (bool, error) {
+	var ranges []string
+	var args []any
+	for _, p := range search {
+		ranges = append(ranges, "(t.term >= ? AND t.term < ?)")
+		args = append(args, p, prefixEnd(p))
+	}
+	sql := "SELECT COUNT(*) FROM (SELECT 1 FROM caller_terms t WHERE (" + strings.Join(ranges, " OR ") + ")"
+	if !scope.WholeAccount {
+		sql += " AND t.company_id IN ?"
+		args = append(args, scope.IDs())
+	}
+	sql += " LIMIT " + strconv.Itoa(manyCallers) + ") AS found"
+	var n int
+	if err := db.Raw(sql, args...).Scan(&n).Error; err != nil {
+		return false, fmt.Errorf("call log search: %w", err)
+	}
+	return n >= manyCallers, nil
+}
+
 // logRows reads the calls of a page, in the page's order, with their
-// numbers, companies and tags.
+// numbers, companies and tags. The rows are scanned by hand: GORM's
+// reflection cost more than the query.
 func (s *Service) logRows(db *gorm.DB, ids []uint) ([]LogRow, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var rows []LogRow
-	err := db.Table("calls").Select("calls.*, n.name AS number_name, n.number AS number_number, c.name AS company_name, c.time_zone AS time_zone").
-		Joins("JOIN tracking_numbers n ON n.id = calls.number_id").
-		Joins("JOIN companies c ON c.id = calls.company_id").
-		Where("calls.id IN ?", ids).Order("calls.started_at DESC, calls.id DESC").Scan(&rows).Error
+	rows, err := db.Raw(`SELECT calls.id, calls.company_id, calls.number_id, calls.kind, calls.sid, calls.caller_number,
+		calls.caller_name, calls.first_time, calls.source, calls.started_at, calls.outcome, calls.duration, calls.qualified,
+		n.name, n.number, c.name, c.time_zone
+		FROM calls JOIN tracking_numbers n ON n.id = calls.number_id JOIN companies c ON c.id = calls.company_id
+		WHERE calls.id IN ? ORDER BY calls.started_at DESC, calls.id DESC`, ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("call log rows: %w", err)
 	}
-	var tags []struct {
-		CallID uint
-		Tag
+	defer rows.Close()
+	out := make([]LogRow, 0, len(ids))
+	index := make(map[uint]int, len(ids))
+	for rows.Next() {
+		var r LogRow
+		if err := rows.Scan(&r.ID, &r.CompanyID, &r.NumberID, &r.Kind, &r.Sid, &r.CallerNumber, &r.CallerName, &r.FirstTime,
+			&r.Source, &r.StartedAt, &r.Outcome, &r.Duration, &r.Qualified, &r.NumberName, &r.NumberNumber, &r.CompanyName, &r.TimeZone); err != nil {
+			return nil, fmt.Errorf("call log rows: %w", err)
+		}
+		r.loc = s.zone(r.TimeZone)
+		index[r.ID] = len(out)
+		out = append(out, r)
 	}
-	err = db.Table("call_tags").Select("call_tags.call_id, tags.*").Joins("JOIN tags ON tags.id = call_tags.tag_id").
-		Where("call_tags.call_id IN ?", ids).Order("tags.key").Scan(&tags).Error
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("call log rows: %w", err)
+	}
+	tags, err := db.Raw(`SELECT call_tags.call_id, tags.id, tags.name FROM call_tags JOIN tags ON tags.id = call_tags.tag_id
+		WHERE call_tags.call_id IN ? ORDER BY tags.key`, ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("call log tags: %w", err)
 	}
-	index := make(map[uint]int, len(rows))
-	for i, r := range rows {
-		index[r.ID] = i
+	defer tags.Close()
+	for tags.Next() {
+		var callID uint
+		var t Tag
+		if err := tags.Scan(&callID, &t.ID, &t.Name); err != nil {
+			return nil, fmt.Errorf("call log tags: %w", err)
+		}
+		if i, ok := index[callID]; ok {
+			out[i].Tags = append(out[i].Tags, t)
+		}
 	}
-	for _, t := range tags {
-		rows[index[t.CallID]].Tags = append(rows[index[t.CallID]].Tags, t.Tag)
+	if err := tags.Err(); err != nil {
+		return nil, fmt.Errorf("call log tags: %w", err)
 	}
-	return rows, nil
+	return out, nil
+}
+
+// zone loads a time zone once per Service (loading one parses its data).
+func (s *Service) zone(name string) *time.Location {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	s.zones.Store(name, loc)
+	return loc
 }
 
 // logQuery builds the SQL of one page. It returns (id, started_at) pairs,
@@ -303,7 +367,42 @@ type logQuery struct {
 	search   []string
 	after    *logCursor
 	scope    *models.CapabilityScope
+	// commonSearch: the search finds many callers, so the walk goes down
+	// the time index and keeps their calls (see manyCallers).
+	commonSearch bool
+	// zone loads a time zone (Service.zone).
+	zone func(string) *time.Location
 }
+
+type logHit struct {
+	ID        uint
+	StartedAt time.Time
+}
+
+// run reads a page's (id, started_at) pairs, scanned by hand.
+func (q *logQuery) run(db *gorm.DB) ([]logHit, error) {
+	sql, args := q.build()
+	rows, err := db.Raw(sql, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("call log: %w", err)
+	}
+	defer rows.Close()
+	hits := make([]logHit, 0, q.f.Limit+1)
+	for rows.Next() {
+		var h logHit
+		if err := rows.Scan(&h.ID, &h.StartedAt); err != nil {
+			return nil, fmt.Errorf("call log: %w", err)
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("call log: %w", err)
+	}
+	return hits, nil
+}
+
+// fromCallers: the search starts from the callers it finds.
+func (q *logQuery) fromCallers() bool { return len(q.search) > 0 && !q.commonSearch }
 
 // table and columns: the walk is on calls, or on call_tags for a tag filter.
 func (q *logQuery) cols() (table, id, at, company string) {
@@ -361,8 +460,17 @@ func (q *logQuery) filters(companyIDs []uint) ([]string, []any) {
 
 // dates bounds a branch of one time zone.
 func (q *logQuery) dates(zone string) ([]string, []any) {
+	if q.from.IsZero() && q.to.IsZero() {
+		return nil, nil
+	}
 	_, _, at, _ := q.cols()
-	start, end := dayBounds(q.from, q.to, zone)
+	loc := time.UTC
+	if q.zone != nil {
+		loc = q.zone(zone)
+	} else if l, err := time.LoadLocation(zone); err == nil {
+		loc = l
+	}
+	start, end := dayBounds(q.from, q.to, loc)
 	var where []string
 	var args []any
 	if !start.IsZero() {
@@ -396,7 +504,7 @@ func (q *logQuery) build() (string, []any) {
 			// company's: the unary + keeps the planner off the company
 			// index, in SQLite and PostgreSQL alike.
 			scoped := company + " = ?"
-			if len(q.search) > 0 {
+			if q.fromCallers() {
 				scoped = "+" + company + " = ?"
 			}
 			where := []string{scoped}
@@ -416,7 +524,7 @@ func (q *logQuery) build() (string, []any) {
 	// One walk over the account (with a search, over the found callers'
 	// calls: the unary + keeps the planner off the account's index).
 	plus := ""
-	if len(q.search) > 0 {
+	if q.fromCallers() {
 		plus = "+"
 	}
 	var where []string
