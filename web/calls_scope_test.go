@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"switchboard/models"
@@ -143,8 +144,18 @@ func TestCallsScope_EveryTypeEveryActionEveryTarget(t *testing.T) {
 	if c.Qualified || tags != 0 || notes != 0 {
 		t.Errorf("the other account's call was changed: qualified %v, %d tags, %d notes", c.Qualified, tags, notes)
 	}
-	// Odd identifiers are the same 404.
+	// The calls area's events are in the account's audit log, named and
+	// filterable.
 	admin := ts.login("ada@example.com", strongPassword)
+	audit := admin.get("/audit?kind=call.tagged")
+	wantStatus(t, audit, http.StatusOK)
+	if got := audit.text(`[data-testid="audit-table"]`); !strings.Contains(got, "Call tagged") || !strings.Contains(got, "Tagged “Booked”") {
+		t.Errorf("audit log of tags: %q", got)
+	}
+	if got := audit.text(`#f-kind`); !strings.Contains(got, "Tracking number created") || !strings.Contains(got, "Left a ring group") {
+		t.Errorf("the audit filter lacks the calls area's kinds: %q", got)
+	}
+	// Odd identifiers are the same 404.
 	for _, path := range []string{"/calls/0", "/calls/-1", "/calls/1%20OR%201=1", "/calls/0x1", "/calls/99999999999999999999", "/companies/abc/calls"} {
 		if p := admin.get(path); p.status != http.StatusNotFound {
 			t.Errorf("%s: status %d", path, p.status)
