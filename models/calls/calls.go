@@ -26,6 +26,8 @@ type Service struct {
 	store *models.Store
 	// zones holds the time zones loaded so far, by name.
 	zones sync.Map
+	// manyCallers replaces the constant of the same name in tests.
+	manyCallers int
 }
 
 // Open brings the area's tables up to date and returns it. Register it on

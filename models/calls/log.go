@@ -243,7 +243,11 @@ func (s *Service) FindCalls(ctx context.Context, v *models.Viewer, f LogFilter) 
 	}
 	q := &logQuery{f: f, from: from, to: to, search: search, after: after, scope: scope, zone: s.zone}
 	if len(search) > 0 {
-		if q.commonSearch, err = commonSearch(db, search, scope); err != nil {
+		many := s.manyCallers
+		if many <= 0 {
+			many = manyCallers
+		}
+		if q.commonSearch, err = commonSearch(db, search, scope, many); err != nil {
 			return nil, err
 		}
 	}
@@ -273,7 +277,7 @@ const manyCallers = 300
 
 // commonSearch tells whether a search finds many callers in the scope (a
 // common surname, a busy area code), counting no further than it needs.
-func commonSearch(db *gorm.DB, search []string, scope *models.CapabilityScope) (bool, error) {
+func commonSearch(db *gorm.DB, search []string, scope *models.CapabilityScope, many int) (bool, error) {
 	var ranges []string
 	var args []any
 	for _, p := range search {
@@ -285,12 +289,12 @@ func commonSearch(db *gorm.DB, search []string, scope *models.CapabilityScope) (
 		sql += " AND t.company_id IN ?"
 		args = append(args, scope.IDs())
 	}
-	sql += " LIMIT " + strconv.Itoa(manyCallers) + ") AS found"
+	sql += " LIMIT " + strconv.Itoa(many) + ") AS found"
 	var n int
 	if err := db.Raw(sql, args...).Scan(&n).Error; err != nil {
 		return false, fmt.Errorf("call log search: %w", err)
 	}
-	return n >= manyCallers, nil
+	return n >= many, nil
 }
 
 // logRows reads the calls of a page, in the page's order, with their
@@ -440,16 +444,25 @@ func (q *logQuery) filters(companyIDs []uint) ([]string, []any) {
 	}
 	if len(q.search) > 0 {
 		var ranges []string
+		var rangeArgs []any
 		for _, p := range q.search {
 			ranges = append(ranges, "(t.term >= ? AND t.term < ?)")
-			args = append(args, p, prefixEnd(p))
+			rangeArgs = append(rangeArgs, p, prefixEnd(p))
 		}
-		sub := "calls.caller_id IN (SELECT t.caller_id FROM caller_terms t WHERE (" + strings.Join(ranges, " OR ") + ")"
-		if companyIDs != nil {
-			sub += " AND t.company_id IN ?"
-			args = append(args, companyIDs)
+		if q.commonSearch {
+			// Walking the newest calls: ask each call's caller, rather
+			// than gathering every caller the search finds.
+			where = append(where, "EXISTS (SELECT 1 FROM caller_terms t WHERE t.caller_id = calls.caller_id AND ("+strings.Join(ranges, " OR ")+"))")
+			args = append(args, rangeArgs...)
+		} else {
+			sub := "calls.caller_id IN (SELECT t.caller_id FROM caller_terms t WHERE (" + strings.Join(ranges, " OR ") + ")"
+			args = append(args, rangeArgs...)
+			if companyIDs != nil {
+				sub += " AND t.company_id IN ?"
+				args = append(args, companyIDs)
+			}
+			where = append(where, sub+")")
 		}
-		where = append(where, sub+")")
 	}
 	if q.after != nil {
 		where = append(where, "("+at+" < ? OR ("+at+" = ? AND "+id+" < ?))")

@@ -265,21 +265,30 @@ func TestCallLog_FiltersAndPagesMatchBruteForce(t *testing.T) {
 				{Query: "smi", TagID: w.tags[0].ID, From: day(1)},
 			}
 			total := 0
-			for _, vw := range viewers {
-				for _, flt := range filters {
-					flt.CompanyID = vw.companyID
-					scope := vw.scope
-					if vw.companyID != 0 {
-						flt.NumberID = 0
-					}
-					want := w.expected(t, scope, flt)
-					got := w.pages(t, vw.v, flt)
-					total += len(got)
-					if !slices.Equal(got, want) {
-						t.Errorf("%s, filter %+v:\n got %v\nwant %v", vw.name, flt, got, want)
+			// Each search runs both ways: from the callers it finds, and
+			// walking the newest calls (as for a common word).
+			for _, many := range []int{0, 1} {
+				w.calls.SetManyCallers(many)
+				for _, vw := range viewers {
+					for _, flt := range filters {
+						if many == 1 && flt.Query == "" {
+							continue
+						}
+						flt.CompanyID = vw.companyID
+						scope := vw.scope
+						if vw.companyID != 0 {
+							flt.NumberID = 0
+						}
+						want := w.expected(t, scope, flt)
+						got := w.pages(t, vw.v, flt)
+						total += len(got)
+						if !slices.Equal(got, want) {
+							t.Errorf("%s, filter %+v, common-search threshold %d:\n got %v\nwant %v", vw.name, flt, many, got, want)
+						}
 					}
 				}
 			}
+			w.calls.SetManyCallers(0)
 			if total < 500 {
 				t.Errorf("the filters found only %d calls in all: the world is too thin to test them", total)
 			}

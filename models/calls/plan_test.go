@@ -57,7 +57,7 @@ func TestCallLog_PlansUseTheirIndexes(t *testing.T) {
 		{"a search in one company", &logQuery{f: LogFilter{Limit: 50}, search: []string{"w:smith"}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies[:1]}},
 			[]string{"caller_terms", "idx_calls_caller_time"}, nil},
 		{"a common word across the account", &logQuery{f: LogFilter{Limit: 50}, search: []string{"w:smith"}, commonSearch: true, scope: &models.CapabilityScope{AccountID: 1, Companies: companies, WholeAccount: true}},
-			[]string{"idx_calls_account_time", "idx_caller_terms_term"}, []string{"TEMP B-TREE"}},
+			[]string{"idx_calls_account_time", "idx_caller_terms_caller_id"}, []string{"TEMP B-TREE"}},
 	}
 	for _, c := range cases {
 		p := plan(c.q)
