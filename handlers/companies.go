@@ -26,6 +26,23 @@ func (h *Handlers) Companies(c echo.Context) error {
 	return h.render(c, http.StatusOK, "companies", views.CompaniesPage(views.CompaniesProps{Page: page, Status: status, Query: c.QueryParam("q")}))
 }
 
+// Company serves GET /companies/:id: the company's own page, linking to
+// what the viewer may open there (Call Log, report, numbers, users).
+func (h *Handlers) Company(c echo.Context) error {
+	v := ViewerOf(c)
+	co, err := h.companyParam(c)
+	if err != nil {
+		return err
+	}
+	if co.Status != models.CompanyActive {
+		return models.Errorf(models.Conflict, "%s is disabled. Enable it again from the Disabled list to open it.", co.Name)
+	}
+	t := v.Type()
+	return h.render(c, http.StatusOK, "companies", views.CompanyPage(views.CompanyPageProps{Company: *co,
+		CanUsers: models.CanViewUsers(t), CanNumbers: models.Can(t, models.CapTrackingNumbers),
+		CanCalls: models.Can(t, models.CapReviewCalls), CanCompanies: models.CanManageCompanies(t)}))
+}
+
 // NewCompany serves GET /companies/new.
 func (h *Handlers) NewCompany(c echo.Context) error {
 	if !models.CanManageCompanies(ViewerOf(c).Type()) {
@@ -58,6 +75,14 @@ func (h *Handlers) companyParam(c echo.Context) (*models.Company, error) {
 		return nil, err
 	}
 	return h.Store.FindCompany(c.Request().Context(), ViewerOf(c), id)
+}
+
+// CompanyInScope answers nil when the company of the :id in the path is
+// one the viewer may see, and the 404 otherwise: the scope half of a
+// route's capability gate (web's can).
+func (h *Handlers) CompanyInScope(c echo.Context) error {
+	_, err := h.companyParam(c)
+	return err
 }
 
 // EditCompany serves GET /companies/:id/edit.
@@ -159,8 +184,9 @@ func (h *Handlers) CompanyUsers(c echo.Context) error {
 	props := views.CompanyUsersProps{Company: *co, Inviting: c.QueryParam("invite") == "1", Query: c.QueryParam("q")}
 	if props.Inviting {
 		props.Candidates, props.More, err = h.Store.CompanyCandidates(ctx, v, co, props.Query)
-	} else {
-		props.People, err = h.Store.PeopleOfCompany(ctx, v, co)
+	} else if props.People, err = h.Store.PeopleOfCompany(ctx, v, co); err == nil {
+		// Each Remove confirmation says what the person would lose.
+		props.Losses, err = h.Store.UnassignLosses(ctx, co, props.People.Assigned)
 	}
 	if err != nil {
 		return err

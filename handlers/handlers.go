@@ -4,7 +4,9 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
 )
 
@@ -34,12 +37,30 @@ type Sessions interface {
 	SetCurrentCompany(c echo.Context, id uint) error
 }
 
+// Telephony is what handlers need of the telephony provider; web/telephony
+// implements it with Twilio.
+type Telephony interface {
+	// Configured: webhooks can be verified (an auth token is set).
+	Configured() bool
+	// CanPlaceCalls: outbound calls and recordings work.
+	CanPlaceCalls() bool
+	// WebhookURL is the public address of one of our webhooks.
+	WebhookURL(pathAndQuery string) string
+	// PlaceCall rings to, then runs twiml; from is the caller ID shown.
+	PlaceCall(ctx context.Context, to, from, twiml string) (string, error)
+	// Recording fetches a recording's audio with the account's credentials.
+	Recording(ctx context.Context, recordingSid string) (io.ReadCloser, string, error)
+}
+
 // Handlers holds the dependencies of every handler.
 type Handlers struct {
-	Store    *models.Store
-	Sessions Sessions
-	Throttle *models.LoginThrottle
-	Log      *slog.Logger
+	Store *models.Store
+	Calls *calls.Service
+	// Telephony is the Twilio side of calls.
+	Telephony Telephony
+	Sessions  Sessions
+	Throttle  *models.LoginThrottle
+	Log       *slog.Logger
 	// Sleep waits during login slow-down; tests replace it.
 	Sleep func(time.Duration)
 	// MailQueued nudges the delivery worker after emails were written to

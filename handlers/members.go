@@ -83,7 +83,33 @@ func (h *Handlers) EditUser(c echo.Context) error {
 }
 
 func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDetail, form views.MemberForm) error {
-	return h.render(c, status, "users", views.EditUserPage(views.EditUserProps{Detail: d, Form: form, Account: ViewerOf(c).Account.Name}))
+	p := views.EditUserProps{Detail: d, Form: form, Account: ViewerOf(c).Account.Name, TypeLosses: map[models.UserType][]string{}}
+	// The dialogs on the page say what deleting or demoting the person
+	// takes away in the areas (ring groups…).
+	ctx := c.Request().Context()
+	var err error
+	if p.DeleteLosses, err = h.Store.DeleteLosses(ctx, &d.Member); err != nil {
+		return err
+	}
+	p.CompanyLosses = map[uint][]string{}
+	// One question per company; people with very many companies are told
+	// on the company's own Remove confirmation instead.
+	for i := range d.Companies[:min(len(d.Companies), 50)] {
+		losses, err := h.Store.UnassignLosses(ctx, &d.Companies[i], []models.Membership{d.Member})
+		if err != nil {
+			return err
+		}
+		p.CompanyLosses[d.Companies[i].ID] = losses[d.Member.ID]
+	}
+	for _, plan := range d.Plans {
+		if plan.Promotion() {
+			continue
+		}
+		if p.TypeLosses[plan.To], err = h.Store.TypeChangeLosses(ctx, &d.Member, plan.To); err != nil {
+			return err
+		}
+	}
+	return h.render(c, status, "users", views.EditUserPage(p))
 }
 
 // EditUserPost serves POST /users/:id: saves names, the invoice-email
@@ -199,7 +225,11 @@ func (h *Handlers) TypeChangeForm(c echo.Context) error {
 	if promote := c.Path() == "/users/:id/promote"; plan.Promotion() != promote {
 		return models.Errorf(models.BadRequest, "Moving %s to %s is not what this page does. Go back to Edit User and use its buttons.", plan.Member.FullName(), to.Label())
 	}
-	return h.render(c, http.StatusOK, "users", views.TypeChangePage(views.TypeChangeProps{Plan: *plan, Account: ViewerOf(c).Account.Name}))
+	losses, err := h.Store.TypeChangeLosses(c.Request().Context(), &plan.Member, to)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.TypeChangePage(views.TypeChangeProps{Plan: *plan, Account: ViewerOf(c).Account.Name, Losses: losses}))
 }
 
 // ChangeType serves POST /users/:id/type: promote or demote. People who
@@ -343,8 +373,12 @@ func (h *Handlers) DeleteUserForm(c echo.Context) error {
 	if d.LastActiveAdmin {
 		status = http.StatusConflict
 	}
+	losses, err := h.Store.DeleteLosses(c.Request().Context(), &d.Member)
+	if err != nil {
+		return err
+	}
 	return h.render(c, status, "users", views.DeleteUserPage(views.DeleteProps{Member: d.Member, Account: v.Account.Name,
-		Self: d.Self, LastActiveAdmin: d.LastActiveAdmin, Return: "/users"}))
+		Self: d.Self, LastActiveAdmin: d.LastActiveAdmin, Return: "/users", Losses: losses}))
 }
 
 // DeleteUser serves POST /users/:id/delete. Deleting yourself asks twice

@@ -467,6 +467,9 @@ func (s *Store) LeaveAccount(ctx context.Context, v *Viewer, ip string) (*Member
 		if err := s.audit(tx, account.ID, v.Actor(ip), "member.left", m, "Left "+account.Name); err != nil {
 			return err
 		}
+		if err := s.accessLost(tx, removalChange(m, "left the account"), v.Actor(ip)); err != nil {
+			return err
+		}
 		var other Membership
 		err = loginMemberships(tx, v.Login.ID).Where("memberships.id <> ?", m.ID).
 			Order("memberships.last_active_at DESC, memberships.id").Take(&other).Error

@@ -30,17 +30,35 @@ type Actor struct {
 var SystemActor = Actor{Name: "Switchboard"}
 
 func (s *Store) audit(tx *gorm.DB, accountID uint, actor Actor, action string, target *Membership, detail string) error {
+	return s.Audit(tx, AuditRecord{AccountID: accountID, Actor: actor, Action: action, Target: target, Detail: detail})
+}
+
+// AuditRecord is one event for the audit log. Target names a person of the
+// account; TargetName names anything else (a tracking number, a call).
+type AuditRecord struct {
+	AccountID  uint
+	Actor      Actor
+	Action     string
+	Target     *Membership
+	TargetName string
+	Detail     string
+}
+
+// Audit writes an event in the transaction of the change it records. The
+// areas write theirs with it too, so the account has one audit log.
+func (s *Store) Audit(tx *gorm.DB, r AuditRecord) error {
 	// Details list companies and can outgrow the column: they are cut, the
 	// change itself is never refused for it.
-	ev := AuditEvent{AccountID: &accountID, ActorID: actor.MembershipID, ActorName: truncateText(actor.Name, 201),
-		Action: action, Detail: truncateText(detail, 500), IP: truncateText(actor.IP, 64), CreatedAt: s.Now()}
-	if target != nil {
-		id := target.ID
+	ev := AuditEvent{AccountID: &r.AccountID, ActorID: r.Actor.MembershipID, ActorName: truncateText(r.Actor.Name, 201),
+		Action: r.Action, TargetName: truncateText(r.TargetName, 201), Detail: truncateText(r.Detail, 500),
+		IP: truncateText(r.Actor.IP, 64), CreatedAt: s.Now()}
+	if r.Target != nil {
+		id := r.Target.ID
 		ev.TargetID = &id
-		ev.TargetName = truncateText(target.FullName()+" <"+target.Email+">", 201)
+		ev.TargetName = truncateText(r.Target.FullName()+" <"+r.Target.Email+">", 201)
 	}
 	if err := tx.Create(&ev).Error; err != nil {
-		return fmt.Errorf("record audit event %s: %w", action, err)
+		return fmt.Errorf("record audit event %s: %w", r.Action, err)
 	}
 	return nil
 }

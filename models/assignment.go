@@ -109,7 +109,16 @@ func (s *Store) changeAssignment(ctx context.Context, v *Viewer, memberID, compa
 		if res.RowsAffected == 0 {
 			return nil
 		}
-		return s.audit(tx, v.Account.ID, v.Actor(ip), "company.user_removed", m, "Removed from "+c.Name)
+		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "company.user_removed", m, "Removed from "+c.Name); err != nil {
+			return err
+		}
+		// The areas drop what the person did in that company (ring
+		// groups…), in this transaction.
+		change, err := unassignChange(tx, m, c)
+		if err != nil {
+			return err
+		}
+		return s.accessLost(tx, change, v.Actor(ip))
 	})
 	if err != nil {
 		return nil, nil, err

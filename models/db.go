@@ -46,6 +46,9 @@ type Store struct {
 	companies *companyCache
 	// lists caches users list pages (list_cache.go).
 	lists *listCache
+	// areas are the hooks and vocabulary of the areas around the people
+	// core (areas.go), registered at start-up.
+	areas areaRegistry
 	// queue feeds the SQLite writer, which commits transactions in groups
 	// (writer.go); nil on PostgreSQL.
 	queue      chan *writeJob

@@ -2,8 +2,6 @@ package models
 
 import (
 	"context"
-
-	"gorm.io/gorm"
 )
 
 // PrefixRange is prefixRange, for tests outside the package.
@@ -28,9 +26,6 @@ func (s *Store) FindUsersUncached(ctx context.Context, v *Viewer, f UserFilter) 
 	}
 	return s.findUsers(ctx, v, f, companies)
 }
-
-// Tx is tx, for tests outside the package.
-func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }
 
 // ClaimSQL is claimSQL, for tests outside the package.
 func ClaimSQL(dialect string, q Queue, where string) string { return claimSQL(dialect, q, where) }

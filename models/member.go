@@ -408,6 +408,20 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			}
 		}
 
+		// The areas follow the new type (a Notification user leaves the
+		// ring groups…) in this same transaction, before the row changes.
+		var chosenIDs []uint
+		for _, c := range chosen {
+			chosenIDs = append(chosenIDs, c.ID)
+		}
+		change, err := typeChange(tx, m, in.To, chosenIDs)
+		if err != nil {
+			return err
+		}
+		if err := s.accessLost(tx, change, v.Actor(ip)); err != nil {
+			return err
+		}
+
 		now := s.Now()
 		from := m.Type
 		updates := map[string]any{"type": in.To, "updated_at": now}
@@ -530,6 +544,9 @@ func (s *Store) DisableMember(ctx context.Context, v *Viewer, id uint, ip string
 		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
 			return err
 		}
+		if err := s.accessLost(tx, disableChange(m), v.Actor(ip)); err != nil {
+			return err
+		}
 		was := m.Status
 		res := tx.Model(&Membership{}).Where("id = ?", m.ID).Updates(map[string]any{"status": MemberDisabled, "updated_at": s.Now()})
 		if res.Error != nil {
@@ -591,6 +608,9 @@ func (s *Store) DeleteMember(ctx context.Context, v *Viewer, id uint, ip string)
 			return err
 		}
 		if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+			return err
+		}
+		if err := s.accessLost(tx, removalChange(m, "deleted"), v.Actor(ip)); err != nil {
 			return err
 		}
 		// Sessions and links cascade with the membership; deleting the

@@ -175,6 +175,8 @@ type AuditEvent struct {
 	Detail     string    `gorm:"size:500;not null;default:''"`
 	IP         string    `gorm:"size:64;not null;default:''"`
 	CreatedAt  time.Time `gorm:"index:idx_audit_account_time,priority:2"`
+	// Label names the action for people; filled in when events are read.
+	Label string `gorm:"-"`
 }
 
 // Session is the server side of a login cookie: the cookie holds only the

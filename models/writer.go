@@ -227,3 +227,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 	return res.err
 }
+
+// Tx runs fn as one write transaction, for the areas beside the core
+// (models/calls, …): the same writer, grouping and rules as the core's own
+// changes, so an area's writes never race the people core's.
+func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }

@@ -19,6 +19,12 @@ type EditUserProps struct {
 	Form   MemberForm
 	// Account is the account's name, for sentences about access.
 	Account string
+	// DeleteLosses and TypeLosses are what deleting the person, or moving
+	// them to each type, takes away in the areas (ring groups…).
+	DeleteLosses []string
+	TypeLosses   map[models.UserType][]string
+	// CompanyLosses are what removing them from each company takes away.
+	CompanyLosses map[uint][]string
 }
 
 // NewMemberForm fills the form from the person as stored.
@@ -29,8 +35,10 @@ func NewMemberForm(m models.Membership) MemberForm {
 // TypeChangeProps is a promote or demote confirmation, as a dialog on Edit
 // User or as a page of its own (without JavaScript, and after an error).
 type TypeChangeProps struct {
-	Plan       models.TypePlan
-	Account    string
+	Plan    models.TypePlan
+	Account string
+	// Losses are what the move takes away in the areas (ring groups…).
+	Losses     []string
 	Message    string
 	CompanyIDs []uint
 	Errors     map[string]string
@@ -44,6 +52,8 @@ type DeleteProps struct {
 	LastActiveAdmin bool
 	// Return is where Cancel leads.
 	Return string
+	// Losses are what deleting takes away in the areas (ring groups…).
+	Losses []string
 }
 
 // SelfConfirmProps is the second confirmation when people delete or demote
@@ -65,6 +75,8 @@ type SelfConfirmProps struct {
 type AuditProps struct {
 	Page   *models.AuditPage
 	Filter models.AuditFilter
+	// Actions are the kinds of event offered in the filter.
+	Actions []models.AuditAction
 }
 
 // MemberPath is the address of a person's pages: Edit User, or suffix

@@ -73,8 +73,10 @@ func (ts *testServer) addMember(by *models.Viewer, typ models.UserType, first, e
 	return m.ID
 }
 
-func newTenants(t *testing.T) *tenants {
-	ts := newTestServer(t)
+func newTenants(t *testing.T) *tenants { return newTenantsOn(t, newTestServer(t)) }
+
+// newTenantsOn builds the tenants on a server configured by the test.
+func newTenantsOn(t *testing.T, ts *testServer) *tenants {
 	ts.setupAccount("ada@example.com")
 	tn := &tenants{ts: ts}
 	admin := ts.viewerFor("ada@example.com", "Acme Calls")

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 )
 
 // crawl opens every page a browser can reach from the start addresses by
@@ -180,6 +181,27 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 	if err := db.Create(&incoming).Error; err != nil {
 		t.Fatal(err)
 	}
+	// A tracking number and a call in each company of the walk, so that
+	// the calls area's routes address real objects.
+	numbers, callIDs := map[uint]uint{}, map[uint]uint{}
+	for i, co := range []uint{tn.own, tn.other, tn.foreign, closed} {
+		n := calls.TrackingNumber{AccountID: companyAccount(t, ts, co), CompanyID: co,
+			Number: fmt.Sprintf("+1415555%04d", 900+i), Name: "Line", Status: calls.NumberActive}
+		if err := db.Create(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		caller := calls.Caller{CompanyID: co, Number: fmt.Sprintf("+1212555%04d", 900+i)}
+		if err := db.Create(&caller).Error; err != nil {
+			t.Fatal(err)
+		}
+		call := calls.Call{AccountID: n.AccountID, CompanyID: co, NumberID: n.ID, Kind: calls.KindCall,
+			Sid: fmt.Sprintf("CA%032d", 900+i), CallerID: caller.ID, CallerNumber: caller.Number,
+			StartedAt: ts.store.Now(), Outcome: calls.OutcomeAnswered}
+		if err := db.Create(&call).Error; err != nil {
+			t.Fatal(err)
+		}
+		numbers[co], callIDs[co] = n.ID, call.ID
+	}
 	routes := ts.app.Echo.Routes()
 	objectRoutes := 0
 	for _, r := range routes {
@@ -199,7 +221,8 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 		// answer other than 404 would come from the object, not the form.
 		form := url.Values{"to": {"manager"}, "company": {fmt.Sprint(tn.own)}, "member": {fmt.Sprint(nora)},
 			"first_name": {"Changed"}, "last_name": {"Name"}, "type": {"reporting"}, "understood": {"yes"},
-			"name": {"Renamed"}, "time_zone": {"UTC"}}
+			"name": {"Renamed"}, "time_zone": {"UTC"}, "qualified": {"yes"}, "destination": {"voicemail"}, "timeout": {"20"},
+			"number": {"+14155550999"}, "source": {"Website"}, "body": {"A note"}, "tag": {"Booked"}}
 		check := func(method, path string, form url.Values, want404 bool) {
 			t.Helper()
 			var p *page
@@ -234,12 +257,15 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 				outside, inside = []uint{tn.other, tn.foreign, closed, 999999}, tn.own
 			case strings.HasPrefix(r.Path, "/access-requests/"):
 				outside = []uint{incoming.ID, 999999}
+			case strings.HasPrefix(r.Path, "/calls/"):
+				outside, inside = []uint{callIDs[tn.other], callIDs[tn.foreign], callIDs[closed], 999999}, callIDs[tn.own]
 			default:
 				t.Errorf("%s %s: the walk does not know what :id names; add it", r.Method, r.Path)
 				continue
 			}
 			build := func(id, member uint) string {
-				p := strings.NewReplacer(":id", fmt.Sprint(id), ":member", fmt.Sprint(member)).Replace(r.Path)
+				p := strings.NewReplacer(":id", fmt.Sprint(id), ":member", fmt.Sprint(member),
+					":number", fmt.Sprint(numbers[id])).Replace(r.Path)
 				if r.Method == http.MethodGet && strings.HasSuffix(p, "/promote") {
 					p += "?to=manager"
 				} else if r.Method == http.MethodGet && strings.HasSuffix(p, "/demote") {
@@ -256,7 +282,9 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 					check(r.Method, build(tn.own, m), form, true)
 				}
 			}
-			if inside != 0 && r.Method == http.MethodGet {
+			// A call without a recording has nothing to play: its
+			// recording is 404 in scope too.
+			if inside != 0 && r.Method == http.MethodGet && !strings.HasSuffix(r.Path, "/recording") {
 				check(r.Method, build(inside, nora), nil, false)
 			}
 		}
@@ -285,4 +313,14 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 			t.Errorf("%s: the walk changed the database:\n%s\n%s", actor, before, after)
 		}
 	}
+}
+
+// companyAccount is the account a company belongs to.
+func companyAccount(t *testing.T, ts *testServer, company uint) uint {
+	t.Helper()
+	var co models.Company
+	if err := ts.store.DB().Where("id = ?", company).Take(&co).Error; err != nil {
+		t.Fatal(err)
+	}
+	return co.AccountID
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
@@ -19,7 +20,10 @@ import (
 
 	"switchboard/handlers"
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
+	"switchboard/web/outbound"
+	"switchboard/web/telephony"
 )
 
 // Config is everything the server is told from the command line.
@@ -34,6 +38,12 @@ type Config struct {
 	Sleep func(time.Duration)
 	// Mailer carries the outbox's email; nil means no delivery worker.
 	Mailer Mailer
+	// Calls is the calls area (cmd opens it and registers it on the store).
+	Calls *calls.Service
+	// Twilio is the telephony account; empty values leave it unconfigured.
+	Twilio telephony.Config
+	// OutboundAllow lists private ranges outgoing requests may reach.
+	OutboundAllow []netip.Prefix
 }
 
 // Server is the console's HTTP side.
@@ -50,12 +60,24 @@ type Server struct {
 	Scheduler *Scheduler
 	// Metrics is what /metrics serves, on its own listener (ServeMetrics).
 	Metrics *Metrics
+	twilio  *telephony.Twilio
+	// webhooks are the routes verified by signature instead of a session
+	// (webhooks.go).
+	webhooks map[string]bool
 }
 
 // New wires the router, middleware and handlers around a store.
 func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger) (*Server, error) {
 	if cfg.BaseURL == nil {
 		return nil, errors.New("web: base URL is required")
+	}
+	if cfg.Calls == nil {
+		return nil, errors.New("web: the calls area is required")
+	}
+	out := outbound.New(outbound.Config{Allow: cfg.OutboundAllow})
+	tw, err := telephony.New(cfg.Twilio, cfg.BaseURL, out)
+	if err != nil {
+		return nil, err
 	}
 	https := cfg.BaseURL.Scheme == "https"
 	sessions, err := newSessionManager(ctx, store, https)
@@ -73,6 +95,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	h := &handlers.Handlers{
 		Store: store, Sessions: sessions, Log: log, Sleep: sleep,
 		Throttle: models.NewLoginThrottle(rules, store.Now),
+		Calls:    cfg.Calls, Telephony: tw,
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -97,7 +120,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	owner := workerID()
 	jobs := &Jobs{Store: store, Log: log, Metrics: metrics, Owner: owner}
 	s := &Server{Echo: e, store: store, log: log, https: https, Metrics: metrics, Jobs: jobs,
-		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log}}
+		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log},
+		twilio:    tw, webhooks: map[string]bool{}}
 	h.MailQueued = s.Wake
 	if cfg.Mailer != nil {
 		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log, Metrics: metrics, Owner: owner}
@@ -110,8 +134,8 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		requestLog(log),
 		securityHeaders(https),
 		middleware.BodyLimit("256K"),
-		sessions.middleware,
-		csrfProtect(cfg.BaseURL),
+		skipFor(s.isWebhook, sessions.middleware),
+		skipFor(s.isWebhook, csrfProtect(cfg.BaseURL)),
 	)
 	s.routes(e, h)
 	metrics.knowRoutes(e)
@@ -146,6 +170,20 @@ func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
 		WriteTimeout:      30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	})
+}
+
+// skipFor runs a middleware except where skip says so (the signed
+// webhooks, for the session and CSRF middleware).
+func skipFor(skip func(echo.Context) bool, mw echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		wrapped := mw(next)
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			return wrapped(c)
+		}
+	}
 }
 
 // Wake tells the delivery worker that email was just enqueued.

@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/models/modelstest"
 )
 
@@ -28,6 +29,7 @@ type testServer struct {
 	base  *url.URL
 	logs  *syncBuffer
 	app   *Server
+	calls *calls.Service
 
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -68,6 +70,13 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	area, err := calls.Open(context.Background(), ts.store)
+	if err != nil {
+		t.Fatalf("open calls: %v", err)
+	}
+	ts.store.RegisterArea(area.Area())
+	ts.calls = area
+	cfg.Calls = area
 	log := slog.New(slog.NewTextHandler(ts.logs, nil))
 	s, err := New(context.Background(), cfg, ts.store, log)
 	if err != nil {

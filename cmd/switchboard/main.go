@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -17,8 +18,11 @@ import (
 	"syscall"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
 	"switchboard/web"
+	"switchboard/web/outbound"
+	"switchboard/web/telephony"
 )
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT sets
@@ -55,6 +59,8 @@ Commands:
   bootstrap   create an account, its first company and first Admin; print the Admin's set-password URL
   bench       seed a fresh database, load the real server beside a hello-world baseline, print the figures
   backup      copy the SQLite database to a new file, safely while servers use it
+  calls replay FILE
+              post recorded Twilio webhook requests, signed, to a running server (test data, not real calls)
 
 Run 'switchboard COMMAND -h' for the flags of a command.
 `
@@ -74,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bench(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "calls":
+		return callsCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -86,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // variable, and a flag given on the command line wins.
 type common struct {
 	addr, db, baseURL, smtp, mailDir, trustedProxies string
+	// Remote services.
+	twilioSID, twilioToken, twilioAPI, outboundAllow string
 }
 
 func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -101,6 +111,33 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.smtp, "smtp", env("SMTP_URL", ""), "SMTP server for email, smtp://user:pass@host:port (SMTP_URL)")
 	fs.StringVar(&c.mailDir, "mail-dir", env("SWITCHBOARD_MAIL_DIR", "mail"), "without SMTP, write each email here as an .eml file (SWITCHBOARD_MAIL_DIR)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("SWITCHBOARD_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (SWITCHBOARD_TRUSTED_PROXIES)")
+	fs.StringVar(&c.twilioSID, "twilio-account-sid", env("TWILIO_ACCOUNT_SID", ""), "Twilio account SID, for calling back and playing recordings (TWILIO_ACCOUNT_SID)")
+	fs.StringVar(&c.twilioToken, "twilio-auth-token", env("TWILIO_AUTH_TOKEN", ""), "Twilio auth token: verifies the telephony webhooks; without it they are refused (TWILIO_AUTH_TOKEN)")
+	fs.StringVar(&c.twilioAPI, "twilio-api-url", env("TWILIO_API_URL", telephony.DefaultAPIURL), "Twilio's REST API address (TWILIO_API_URL)")
+	fs.StringVar(&c.outboundAllow, "outbound-allow", env("SWITCHBOARD_OUTBOUND_ALLOW", ""), "comma-separated CIDRs that outgoing requests may reach although private (SWITCHBOARD_OUTBOUND_ALLOW)")
+}
+
+func (c *common) twilio() telephony.Config {
+	return telephony.Config{AccountSID: c.twilioSID, AuthToken: c.twilioToken, APIURL: c.twilioAPI}
+}
+
+func (c *common) allow() ([]netip.Prefix, error) {
+	allow, err := outbound.ParseAllow(c.outboundAllow)
+	if err != nil {
+		return nil, fmt.Errorf("--outbound-allow: %w", err)
+	}
+	return allow, nil
+}
+
+// openCalls opens the calls area on the store and registers its hooks on
+// the people core, before anything serves.
+func openCalls(ctx context.Context, store *models.Store) (*calls.Service, error) {
+	area, err := calls.Open(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	store.RegisterArea(area.Area())
+	return area, nil
 }
 
 func (c *common) base() (*url.URL, error) {
@@ -176,16 +213,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	allow, err := c.allow()
+	if err != nil {
+		return err
+	}
 	store, err := models.Open(ctx, c.db)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	callsArea, err := openCalls(ctx, store)
+	if err != nil {
+		return err
+	}
 	mailer, err := web.NewMailer(c.smtp, c.mailDir, web.DefaultFrom(base), log)
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: proxies, Mailer: mailer}, store, log)
+	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: proxies, Mailer: mailer,
+		Calls: callsArea, Twilio: c.twilio(), OutboundAllow: allow}, store, log)
 	if err != nil {
 		return err
 	}
@@ -227,6 +273,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("metrics listening", "addr", ml.Addr().String())
 	}
 	log.Info("switchboard listening", "addr", l.Addr().String(), "base_url", base.String(), "database", store.Dialect)
+	if c.twilioToken == "" {
+		log.Info("telephony is not configured: Twilio's webhooks are refused until --twilio-auth-token (TWILIO_AUTH_TOKEN) is set")
+	}
 	return srv.Serve(ctx, l)
 }
 
