@@ -48,6 +48,14 @@ type Store struct {
 	// versions read at the start of a request are trusted only until the
 	// server itself writes (list_cache.go).
 	writes atomic.Uint64
+	// limits are the throttles and rate limits (throttle.go); sleep is
+	// how a slowed-down password check waits.
+	limits ThrottlePolicy
+	sleep  func(ctx context.Context, d time.Duration) error
+	// gate lets each client run one password check at a time
+	// (password.go); observeArgon watches them (tests).
+	gate         *clientGate
+	observeArgon func(keys []string, delta int)
 }
 
 // Option adjusts a Store.
@@ -59,7 +67,8 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{}}
+	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{},
+		limits: DefaultThrottlePolicy(), sleep: sleepContext, gate: &clientGate{held: map[string]*gateEntry{}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -149,7 +158,7 @@ func sqliteDSN(dsn string) (path, full string) {
 func (s *Store) migrate(ctx context.Context) error {
 	err := s.db.WithContext(ctx).AutoMigrate(
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{},
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &ThrottleCounter{},
 	)
 	if err != nil {
 		return fmt.Errorf("migrate schema: %w", err)

@@ -38,6 +38,9 @@ type MemberDetail struct {
 	// EmailEditable: a pending invitee's address can still be corrected;
 	// an active member's address is their login and only they change it.
 	EmailEditable bool
+	// LoginThrottle is how failed logins slow down or lock the person's
+	// login (nil for someone without a login).
+	LoginThrottle *LoginThrottle
 }
 
 // TypePlan says what moving a person to another type means, from the one
@@ -129,6 +132,11 @@ func (s *Store) MemberForEdit(ctx context.Context, v *Viewer, id uint) (*MemberD
 	db := s.db.WithContext(ctx)
 	if d.LastActiveAdmin, err = s.isLastActiveAdmin(db, m); err != nil {
 		return nil, err
+	}
+	if m.LoginID != nil {
+		if d.LoginThrottle, err = s.loginThrottleOf(db, m.Email); err != nil {
+			return nil, err
+		}
 	}
 	for _, to := range append(HigherTypes(m.Type), LowerTypes(m.Type)...) {
 		p := PlanTypeChange(*m, to)
@@ -480,7 +488,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			// changed" email, and one email says it better than two.
 			viewer := *v
 			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent"); err != nil {
+			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
 		} else {
@@ -697,7 +705,11 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			}
 			viewer := *v
 			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent"); err != nil {
+			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent", true); err != nil {
+				var e *Error
+				if errors.As(err, &e) && e.Code == TooManyRequests {
+					e.Fields = map[string]string{"email": e.Message}
+				}
 				return err
 			}
 			inviter := v.Membership.ID

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -126,8 +127,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, getenv)
+	invitesPerDay := models.DefaultInvitationsPerDay
+	if v := getenv("SWITCHBOARD_INVITATIONS_PER_DAY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("SWITCHBOARD_INVITATIONS_PER_DAY %q: want a whole number of at least 1", v)
+		}
+		invitesPerDay = n
+	}
+	fs.IntVar(&invitesPerDay, "invitations-per-day", invitesPerDay, "invitations an account may send in 24 hours, by any path (SWITCHBOARD_INVITATIONS_PER_DAY)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if invitesPerDay < 1 {
+		return fmt.Errorf("--invitations-per-day %d: want at least 1", invitesPerDay)
 	}
 	base, err := c.base()
 	if err != nil {
@@ -138,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	store, err := models.Open(ctx, c.db)
+	store, err := models.Open(ctx, c.db, models.WithInvitationsPerDay(invitesPerDay))
 	if err != nil {
 		return err
 	}

@@ -64,15 +64,7 @@ func OpenDialect(t testing.TB, dialect string, opts ...models.Option) *models.St
 func OpenServers(t testing.TB, dialect string, n int, opts ...models.Option) []*models.Store {
 	t.Helper()
 	ctx := context.Background()
-	var dsn string
-	switch dialect {
-	case "sqlite":
-		dsn = filepath.Join(t.TempDir(), "test.db")
-	case "postgres":
-		dsn = postgresSchema(t)
-	default:
-		t.Fatalf("unknown dialect %q", dialect)
-	}
+	dsn := NewDatabase(t, dialect)
 	stores := make([]*models.Store, n)
 	for i := range stores {
 		s, err := models.Open(ctx, dsn, opts...)
@@ -83,6 +75,21 @@ func OpenServers(t testing.TB, dialect string, n int, opts ...models.Option) []*
 		stores[i] = s
 	}
 	return stores
+}
+
+// NewDatabase names a fresh, empty database of the given dialect, removed
+// after the test, for tests that open and close stores on it themselves
+// (a restart).
+func NewDatabase(t testing.TB, dialect string) string {
+	t.Helper()
+	switch dialect {
+	case "sqlite":
+		return filepath.Join(t.TempDir(), "test.db")
+	case "postgres":
+		return postgresSchema(t)
+	}
+	t.Fatalf("unknown dialect %q", dialect)
+	return ""
 }
 
 // postgresSchema creates a schema of its own for one test, so tests can run
