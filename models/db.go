@@ -56,6 +56,8 @@ type Store struct {
 	// (password.go); observeArgon watches them (tests).
 	gate         *clientGate
 	observeArgon func(keys []string, delta int)
+	// throttleSQL are the throttle's statements in this dialect.
+	throttleSQL throttleStatements
 }
 
 // Option adjusts a Store.
@@ -110,6 +112,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if s.w == nil {
 		s.w = s.db
 	}
+	s.throttleSQL = newThrottleStatements(s.Dialect)
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		s.Close()

@@ -145,12 +145,12 @@ func (s *Store) passwordCheckSucceeded(ctx context.Context, email string, a Pass
 	p := s.limits
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if a.Device != "" {
-			return forget(tx, p.LoginDevice, a.Device)
+			return s.forget(tx, p.LoginDevice, a.Device)
 		}
-		if err := takeBack(tx, p.LoginClient, clientKey(a.Client)); err != nil {
+		if err := s.takeBack(tx, p.LoginClient, clientKey(a.Client)); err != nil {
 			return err
 		}
-		return forget(tx, p.LoginAccount, email)
+		return s.forget(tx, p.LoginAccount, email)
 	})
 	if err != nil {
 		return fmt.Errorf("password check succeeded: %w", err)

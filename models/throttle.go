@@ -150,33 +150,46 @@ type refusal struct {
 }
 
 // hitSQL counts a hit unless the limit refuses it. The window restarts
-// when the counter's anchor (its first or last hit) is older than it. The
-// parameters: key, subject, now, now; then "expired before" four times,
-// the limit, and "gap before".
-func hitSQL(anchor string) string {
-	expired := "throttle_counters." + anchor + " <= ?"
-	return `INSERT INTO throttle_counters (bucket, subject, hits, started_ms, last_ms) VALUES (?, ?, 1, ?, ?)
+// when the counter's anchor (its first or last hit) is older than it. Its
+// parameters, numbered: 1 the key, 2 the subject, 3 now, 4 "expired before",
+// 5 the limit, 6 "gap before". (Numbered parameters are written $n on
+// PostgreSQL and ?n on SQLite; the statement is otherwise the same.)
+func hitSQL(dialect, anchor string) string {
+	arg := func(n int) string {
+		if dialect == "postgres" {
+			return "$" + strconv.Itoa(n)
+		}
+		return "?" + strconv.Itoa(n)
+	}
+	expired := "throttle_counters." + anchor + " <= " + arg(4)
+	return `INSERT INTO throttle_counters (bucket, subject, hits, started_ms, last_ms) VALUES (` + arg(1) + `, ` + arg(2) + `, 1, ` + arg(3) + `, ` + arg(3) + `)
 ON CONFLICT (bucket) DO UPDATE SET
 	hits = CASE WHEN ` + expired + ` THEN 1 ELSE throttle_counters.hits + 1 END,
 	started_ms = CASE WHEN ` + expired + ` THEN excluded.started_ms ELSE throttle_counters.started_ms END,
 	notified_ms = CASE WHEN ` + expired + ` THEN NULL ELSE throttle_counters.notified_ms END,
 	last_ms = excluded.last_ms
-WHERE ` + expired + ` OR (throttle_counters.hits < ? AND throttle_counters.last_ms <= ?)
+WHERE ` + expired + ` OR (throttle_counters.hits < ` + arg(5) + ` AND throttle_counters.last_ms <= ` + arg(6) + `)
 RETURNING hits, started_ms, notified_ms`
 }
 
-var (
-	hitFromFirstSQL = hitSQL("started_ms")
-	hitFromLastSQL  = hitSQL("last_ms")
-)
+// throttleStatements are the statements of a hit, in the store's dialect.
+type throttleStatements struct {
+	hitFromFirst, hitFromLast string
+}
+
+func newThrottleStatements(dialect string) throttleStatements {
+	return throttleStatements{hitFromFirst: hitSQL(dialect, "started_ms"), hitFromLast: hitSQL(dialect, "last_ms")}
+}
 
 // hit counts one hit of key under l inside tx. A refused hit writes
 // nothing and returns why. gap false lets this hit come sooner than l.Gap
-// after the last (it still counts towards Max).
+// after the last (it still counts towards Max). The statement runs
+// straight on the transaction's connection, prepared once: it is on the
+// path of every login and invitation, and GORM's statement building cost
+// more than the database's work.
 func (s *Store) hit(tx *gorm.DB, l Limit, key, subject string, gap bool) (counter, *refusal, error) {
 	now := s.Now()
 	nowMS := now.UnixMilli()
-	expired := now.Add(-l.Window).UnixMilli()
 	limit := l.Max
 	if limit <= 0 {
 		limit = math.MaxInt32
@@ -185,12 +198,13 @@ func (s *Store) hit(tx *gorm.DB, l Limit, key, subject string, gap bool) (counte
 	if gap {
 		gapBefore = now.Add(-l.Gap).UnixMilli()
 	}
-	q := hitFromFirstSQL
+	q := s.throttleSQL.hitFromFirst
 	if l.FromLast {
-		q = hitFromLastSQL
+		q = s.throttleSQL.hitFromLast
 	}
 	bucket := l.key(key)
-	rows, err := tx.Raw(q, bucket, subject, nowMS, nowMS, expired, expired, expired, expired, limit, gapBefore).Rows()
+	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q,
+		bucket, subject, nowMS, now.Add(-l.Window).UnixMilli(), limit, gapBefore)
 	if err != nil {
 		return counter{}, nil, fmt.Errorf("count %s: %w", l.Name, err)
 	}
@@ -229,16 +243,18 @@ func (s *Store) hit(tx *gorm.DB, l Limit, key, subject string, gap bool) (counte
 }
 
 // takeBack removes one hit of key (an attempt that turned out right).
-func takeBack(tx *gorm.DB, l Limit, key string) error {
-	if err := tx.Exec("UPDATE throttle_counters SET hits = hits - 1 WHERE bucket = ? AND hits > 0", l.key(key)).Error; err != nil {
+func (s *Store) takeBack(tx *gorm.DB, l Limit, key string) error {
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
+		"UPDATE throttle_counters SET hits = hits - 1 WHERE bucket = "+bindVar(s.Dialect, 1)+" AND hits > 0", l.key(key)); err != nil {
 		return fmt.Errorf("take back %s: %w", l.Name, err)
 	}
 	return nil
 }
 
 // forget deletes the counter of key.
-func forget(tx *gorm.DB, l Limit, key string) error {
-	if err := tx.Exec("DELETE FROM throttle_counters WHERE bucket = ?", l.key(key)).Error; err != nil {
+func (s *Store) forget(tx *gorm.DB, l Limit, key string) error {
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
+		"DELETE FROM throttle_counters WHERE bucket = "+bindVar(s.Dialect, 1), l.key(key)); err != nil {
 		return fmt.Errorf("forget %s: %w", l.Name, err)
 	}
 	return nil
