@@ -177,13 +177,18 @@ func (s *Store) passwordWork(ctx context.Context, keys []string, fn func()) erro
 		return err
 	}
 	defer release()
-	withArgonSlot(func() {
-		if s.observeArgon != nil {
-			s.observeArgon(keys, 1)
-			defer s.observeArgon(keys, -1)
-		}
-		fn()
-	})
+	// A client that has gone away stops waiting for a slot.
+	select {
+	case argonSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-argonSlots }()
+	if s.observeArgon != nil {
+		s.observeArgon(keys, 1)
+		defer s.observeArgon(keys, -1)
+	}
+	fn()
 	return nil
 }
 
