@@ -40,6 +40,7 @@ var AuditActions = []AuditAction{
 	{"access.declined", "Access declined"},
 	{"member.left", "Left the account"},
 	{"password.changed", "Password changed"},
+	{"login.throttle_cleared", "Login slow-down lifted"},
 }
 
 // AuditActionLabel names an action for people; unknown ones show as stored.

@@ -152,6 +152,9 @@ func TestEditUser_ShowsAndLiftsALoginThrottle(t *testing.T) {
 	if err := ts.store.DB().Where("action = ?", "login.throttle_cleared").Take(&ev).Error; err != nil || !strings.Contains(ev.Detail, "6 failed attempts") {
 		t.Errorf("audit event %+v, %v", ev, err)
 	}
+	if events := after.text(`[data-testid="member-events"]`); !strings.Contains(events, "Login slow-down lifted") {
+		t.Errorf("Edit User's recent activity does not show the lifting: %q", events)
+	}
 	// Max's own browser is unlocked, and nobody waits.
 	ts.takeSleeps()
 	maxHome.get("/login")
