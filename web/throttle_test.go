@@ -281,3 +281,29 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Another account's Admin gets the same 404 as for an ID that does not
+// exist, and lifts nothing.
+func TestEditUser_LiftingAThrottleOfAnotherAccountIs404(t *testing.T) {
+	x := newThreeAccounts(t)
+	ts := x.ts
+	attacker := ts.browser()
+	attacker.get("/login")
+	for i := range 5 {
+		attacker.post("/login", url.Values{"email": {"rita@example.com"}, "password": {fmt.Sprintf("wrong-%d-password", i)}})
+	}
+	var rita models.Membership
+	must(t, ts.store.DB().Where("email = ?", "rita@example.com").Take(&rita).Error)
+	bea := ts.login("bea@example.com", strongPassword)
+	wantStatus(t, bea.post(fmt.Sprintf("/users/%d/login-throttle/clear", rita.ID), nil), http.StatusNotFound)
+	var n int64
+	ts.store.DB().Model(&models.ThrottleCounter{}).Where("subject = ?", "rita@example.com").Count(&n)
+	if n == 0 {
+		t.Fatal("another account's Admin lifted Rita's throttle")
+	}
+	// Rita's own Admin sees it.
+	ada := ts.login("ada@example.com", strongPassword)
+	if ada.get(fmt.Sprintf("/users/%d", rita.ID)).doc.Find(`[data-testid="login-throttle"]`).Length() != 1 {
+		t.Error("Rita's Admin does not see her throttled login")
+	}
+}
