@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +37,12 @@ type Sessions interface {
 	CurrentCompany(c echo.Context) uint
 	// SetCurrentCompany remembers the company to work in.
 	SetCurrentCompany(c echo.Context, id uint) error
+	// KnownDevice is the device ID of this browser's known-device cookie
+	// for the login email (canonical), or "" when it has no valid one.
+	KnownDevice(c echo.Context, email string) string
+	// RememberDevice gives this browser a fresh known-device cookie for
+	// the login email (canonical), after it logged in there.
+	RememberDevice(c echo.Context, email string)
 }
 
 // Telephony is what handlers need of the telephony provider; web/telephony
@@ -59,10 +67,7 @@ type Handlers struct {
 	// Telephony is the Twilio side of calls.
 	Telephony Telephony
 	Sessions  Sessions
-	Throttle  *models.LoginThrottle
 	Log       *slog.Logger
-	// Sleep waits during login slow-down; tests replace it.
-	Sleep func(time.Duration)
 	// MailQueued nudges the delivery worker after emails were written to
 	// the outbox; nil when nothing delivers (tests without a worker).
 	MailQueued func()
@@ -130,6 +135,48 @@ func (h *Handlers) Render(c echo.Context, status int, component templ.Component)
 
 // redirect answers a successful POST (Post/Redirect/Get).
 func redirect(c echo.Context, to string) error { return c.Redirect(http.StatusSeeOther, to) }
+
+// passwordAttempt describes who tries the password of the login typed as
+// email: this client, and its known-device cookie for that login if valid.
+func (h *Handlers) passwordAttempt(c echo.Context, email string) models.PasswordAttempt {
+	a := models.PasswordAttempt{Client: c.RealIP()}
+	if canonical, err := models.CanonicalEmail(email); err == nil && h.Sessions != nil {
+		a.Device = h.Sessions.KnownDevice(c, canonical)
+	}
+	return a
+}
+
+// tooMany answers an attempt refused by a limit: 429, Retry-After, and a
+// page saying what happened, when to try again, and the ways forward p
+// offers.
+func (h *Handlers) tooMany(c echo.Context, e *models.Error, p views.ErrorProps) error {
+	p.Status, p.Title, p.Message = http.StatusTooManyRequests, e.Title, e.Message
+	if p.Title == "" {
+		p.Title = "Too many attempts"
+	}
+	p.RetryAt, p.Now = e.RetryAt, h.Store.Now()
+	SetRetryAfter(c, e.RetryAt, p.Now)
+	return h.render(c, http.StatusTooManyRequests, "", views.ErrorPage(p))
+}
+
+// SetRetryAfter tells clients in seconds when a refused attempt may be
+// made again (nothing when that is not known).
+func SetRetryAfter(c echo.Context, at, now time.Time) {
+	if at.IsZero() {
+		return
+	}
+	secs := int64(math.Ceil(at.Sub(now).Seconds()))
+	c.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+}
+
+// tooManyError is err as a limit's refusal, or nil.
+func tooManyError(err error) *models.Error {
+	var e *models.Error
+	if errors.As(err, &e) && e.Code == models.TooManyRequests {
+		return e
+	}
+	return nil
+}
 
 // isFieldError tells a form error the page shows next to its fields.
 func isFieldError(err error) bool {

@@ -57,6 +57,9 @@ func companyIDs(form url.Values) ([]uint, error) {
 // refused shows a change that clashes with the account's state (the last
 // Admin, a disabled person) with a way back to the person.
 func (h *Handlers) refused(c echo.Context, err error, id uint) error {
+	if e := tooManyError(err); e != nil {
+		return h.tooMany(c, e, views.ErrorProps{ActionHref: views.MemberPath(id, ""), ActionLabel: "Back to the user"})
+	}
 	var e *models.Error
 	if !errors.As(err, &e) || e.Code != models.Conflict {
 		return err
@@ -132,7 +135,8 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	res, err := h.Store.UpdateMember(ctx, v, id, in, c.RealIP())
-	if isFieldError(err) {
+	tooMany := tooManyError(err)
+	if isFieldError(err) || tooMany != nil {
 		d, derr := h.Store.MemberForEdit(ctx, v, id)
 		if derr != nil {
 			return derr
@@ -142,7 +146,15 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 		if in.Email != nil {
 			typed.Email = *in.Email
 		}
-		return h.renderEditUser(c, http.StatusUnprocessableEntity, d, typed)
+		status := http.StatusUnprocessableEntity
+		if tooMany != nil {
+			// A corrected address sends an invitation, which a limit
+			// refused: nothing was saved, the form keeps what was typed.
+			status = http.StatusTooManyRequests
+			typed.Refused = views.Refusal{Message: tooMany.Message, RetryAt: tooMany.RetryAt, Now: h.Store.Now()}
+			SetRetryAfter(c, tooMany.RetryAt, typed.Refused.Now)
+		}
+		return h.renderEditUser(c, status, d, typed)
 	}
 	if err != nil {
 		return err
@@ -414,4 +426,20 @@ func (h *Handlers) DeleteUser(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " (" + m.Email + ") was deleted. The audit log keeps the history."})
 	return redirect(c, "/users")
+}
+
+// ClearLoginThrottle serves POST /users/:id/login-throttle/clear: an Admin
+// lifts the slow-down and locks that failed attempts put on a person's
+// login (models check that they may edit the person, and record it).
+func (h *Handlers) ClearLoginThrottle(c echo.Context) error {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	m, _, err := h.Store.ClearLoginThrottle(c.Request().Context(), ViewerOf(c), id, c.RealIP())
+	if err != nil {
+		return h.refused(c, err, id)
+	}
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Logins to " + m.Email + " are no longer slowed down or locked."})
+	return redirect(c, views.MemberPath(id, ""))
 }

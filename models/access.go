@@ -46,12 +46,10 @@ type AccessRequest struct {
 // RequesterName is how the request names its author.
 func (r AccessRequest) RequesterName() string { return r.FirstName + " " + r.LastName }
 
-// Limits on requests: a few an hour per login, so numbers cannot be tried
-// in bulk, and a short note.
-const (
-	MaxAccessRequestsPerHour = 5
-	MaxAccessNoteLength      = 500
-)
+// MaxAccessNoteLength keeps the note short. Requests are limited to a few
+// an hour per login (ThrottlePolicy.AccessLogin), so numbers cannot be
+// tried in bulk.
+const MaxAccessNoteLength = 500
 
 var accountNumberPattern = regexp.MustCompile(`^[0-9]{10}$`)
 
@@ -100,14 +98,13 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 	var req AccessRequest
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		now := s.Now()
-		var recent int64
-		if err := tx.Model(&AccessRequest{}).Where("login_id = ? AND created_at > ?", v.Login.ID, now.Add(-time.Hour)).
-			Count(&recent).Error; err != nil {
-			return fmt.Errorf("count recent requests: %w", err)
+		_, refused, err := s.hit(tx, s.limits.AccessLogin, idKey(v.Login.ID), "", true)
+		if err != nil {
+			return err
 		}
-		if recent >= MaxAccessRequestsPerHour {
-			return &Error{Code: TooManyRequests, Title: "Too many requests",
-				Message: "You have sent several access requests in the last hour. Please wait a while before sending another."}
+		if refused != nil {
+			return tooMany("Too many requests",
+				"You have sent several access requests in the last hour. Please wait a while before sending another.", refused)
 		}
 		req = AccessRequest{Number: number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
 			FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: note,

@@ -42,6 +42,7 @@ var coreAuditActions = []AuditAction{
 	{"access.declined", "Access declined"},
 	{"member.left", "Left the account"},
 	{"password.changed", "Password changed"},
+	{"login.throttle_cleared", "Login slow-down lifted"},
 }
 
 // AuditActions lists every kind of event: the core's, then each area's.

@@ -63,6 +63,16 @@ type Store struct {
 	schemaVersion string
 	// onThrottleRefused counts throttle refusals (observe.go).
 	onThrottleRefused func(kind string)
+	// limits are the throttles and rate limits (throttle.go); sleep is
+	// how a slowed-down password check waits.
+	limits ThrottlePolicy
+	sleep  func(ctx context.Context, d time.Duration) error
+	// gate lets each client run one password check at a time
+	// (password.go); observeArgon watches them (tests).
+	gate         *clientGate
+	observeArgon func(keys []string, delta int)
+	// throttleSQL are the throttle's statements in this dialect.
+	throttleSQL throttleStatements
 }
 
 // Option adjusts a Store.
@@ -74,7 +84,8 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{}}
+	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{},
+		limits: DefaultThrottlePolicy(), sleep: sleepContext, gate: &clientGate{held: map[string]*gateEntry{}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -116,6 +127,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if s.w == nil {
 		s.w = s.db
 	}
+	s.throttleSQL = newThrottleStatements(s.Dialect)
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		s.Close()
@@ -169,7 +181,7 @@ func sqliteDSN(dsn string) (path, full string) {
 func schemaModels() []any {
 	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{},
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{},
 		&SchemaMigration{},
 	}
 }

@@ -40,6 +40,9 @@ type MemberDetail struct {
 	EmailEditable bool
 	// EmailProblem is set when an email to the person keeps failing.
 	EmailProblem *EmailProblem
+	// LoginThrottle is how failed logins slow down or lock the person's
+	// login (nil for someone without a login).
+	LoginThrottle *LoginThrottle
 }
 
 // TypePlan says what moving a person to another type means, from the one
@@ -134,6 +137,11 @@ func (s *Store) MemberForEdit(ctx context.Context, v *Viewer, id uint) (*MemberD
 	db := s.db.WithContext(ctx)
 	if d.LastActiveAdmin, err = s.isLastActiveAdmin(db, m); err != nil {
 		return nil, err
+	}
+	if m.LoginID != nil {
+		if d.LoginThrottle, err = s.loginThrottleOf(db, m.Email); err != nil {
+			return nil, err
+		}
 	}
 	for _, to := range append(HigherTypes(m.Type), LowerTypes(m.Type)...) {
 		p := PlanTypeChange(*m, to)
@@ -499,7 +507,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			// changed" email, and one email says it better than two.
 			viewer := *v
 			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent"); err != nil {
+			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
 		} else {
@@ -722,7 +730,11 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			}
 			viewer := *v
 			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent"); err != nil {
+			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent", true); err != nil {
+				var e *Error
+				if errors.As(err, &e) && e.Code == TooManyRequests {
+					e.Fields = map[string]string{"email": e.Message}
+				}
 				return err
 			}
 			inviter := v.Membership.ID

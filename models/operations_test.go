@@ -116,7 +116,7 @@ func TestPrune_DeletesOnlyWhatIsDone(t *testing.T) {
 			if _, err := s.ResendInvitation(ctx, v, invitees[1].ID, ""); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.RequestPasswordReset(ctx, m.Email); err != nil {
+			if err := s.RequestPasswordReset(ctx, m.Email, ""); err != nil {
 				t.Fatal(err)
 			}
 			var emails []models.OutboxMessage

@@ -30,13 +30,13 @@ const (
 const pruneBatch = 1000
 
 // pruneInBatches deletes the rows of table matching where, pruneBatch at a
-// time, and returns how many it deleted.
-func (s *Store) pruneInBatches(ctx context.Context, table, where string, args ...any) (int64, error) {
+// time, and returns how many it deleted; key is the table's primary key.
+func (s *Store) pruneInBatches(ctx context.Context, table, key, where string, args ...any) (int64, error) {
 	var total int64
 	for {
 		var n int64
 		err := s.tx(ctx, func(tx *gorm.DB) error {
-			res := tx.Exec(`DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE `+where+` LIMIT ?)`,
+			res := tx.Exec(`DELETE FROM `+table+` WHERE `+key+` IN (SELECT `+key+` FROM `+table+` WHERE `+where+` LIMIT ?)`,
 				append(args, pruneBatch)...)
 			n = res.RowsAffected
 			return res.Error
@@ -55,14 +55,14 @@ func (s *Store) pruneInBatches(ctx context.Context, table, where string, args ..
 // their absolute lifetime or idle too long. LoadViewer refuses them anyway.
 func (s *Store) PruneSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
-	return s.pruneInBatches(ctx, "sessions", "expires_at <= ? OR last_seen_at < ?", now, now.Add(-IdleTimeout))
+	return s.pruneInBatches(ctx, "sessions", "id", "expires_at <= ? OR last_seen_at < ?", now, now.Add(-IdleTimeout))
 }
 
 // PruneTokens deletes links used, replaced or expired more than
 // TokenRetention ago, except a pending invitee's current invitation.
 func (s *Store) PruneTokens(ctx context.Context) (int64, error) {
 	before := s.Now().Add(-TokenRetention)
-	return s.pruneInBatches(ctx, "tokens", `used_at < ? OR revoked_at < ?
+	return s.pruneInBatches(ctx, "tokens", "id", `used_at < ? OR revoked_at < ?
 		OR (expires_at < ? AND NOT (purpose = ? AND used_at IS NULL AND revoked_at IS NULL))`,
 		before, before, before, PurposeInvitation)
 }
@@ -71,10 +71,10 @@ func (s *Store) PruneTokens(ctx context.Context) (int64, error) {
 // Unsent ones stay, however old: they are still to be delivered, and the
 // users list shows the ones that keep failing.
 func (s *Store) PruneSentEmails(ctx context.Context) (int64, error) {
-	return s.pruneInBatches(ctx, "outbox_messages", "sent_at < ?", s.Now().Add(-SentEmailRetention))
+	return s.pruneInBatches(ctx, "outbox_messages", "id", "sent_at < ?", s.Now().Add(-SentEmailRetention))
 }
 
 // PruneJobs deletes jobs finished more than FinishedJobRetention ago.
 func (s *Store) PruneJobs(ctx context.Context) (int64, error) {
-	return s.pruneInBatches(ctx, "jobs", "state <> ? AND finished_at < ?", JobQueued, s.Now().Add(-FinishedJobRetention))
+	return s.pruneInBatches(ctx, "jobs", "id", "state <> ? AND finished_at < ?", JobQueued, s.Now().Add(-FinishedJobRetention))
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/url"
+	"strconv"
 
 	"switchboard/models"
 )
@@ -11,6 +12,8 @@ type MemberForm struct {
 	FirstName, LastName, Email string
 	InvoiceEmails              bool
 	Errors                     map[string]string
+	// Refused is set when a limit refused the change.
+	Refused Refusal
 }
 
 // EditUserProps is the Edit User page.
@@ -155,4 +158,11 @@ func selfConfirmAction(p SelfConfirmProps) string {
 		return MemberPath(p.Member.ID, "/delete")
 	}
 	return MemberPath(p.Member.ID, "/type")
+}
+
+func lockedBrowsers(n int) string {
+	if n == 1 {
+		return "One browser where they have logged in before is locked"
+	}
+	return strconv.Itoa(n) + " browsers where they have logged in before are locked"
 }

@@ -67,6 +67,10 @@ func errorHandler(h *handlers.Handlers) echo.HTTPErrorHandler {
 			if appErr.Code != models.Internal {
 				p.Message = appErr.Message
 			}
+			if !appErr.RetryAt.IsZero() {
+				p.RetryAt, p.Now = appErr.RetryAt, h.Store.Now()
+				handlers.SetRetryAfter(c, p.RetryAt, p.Now)
+			}
 		case errors.As(err, &httpErr):
 			p.Status = httpErr.Code
 		}

@@ -34,7 +34,7 @@ const (
 // emailKinds are the kinds of email the console writes, one per method of
 // models.MailComposer.
 var emailKinds = []string{"invitation", "notification_added", "type_changed", "access_requested",
-	"access_granted", "access_declined", "password_changed", "password_reset"}
+	"access_granted", "access_declined", "password_changed", "password_reset", "login_throttled"}
 
 // The review found that an account name of 56 characters and an Admin of
 // 100 + 100 made the wizard's last step answer 422 with no field marked:
@@ -104,6 +104,14 @@ func TestEmails_LongestNamesNeverMakeAnActionFail(t *testing.T) {
 	grant := fmt.Sprintf("/access-requests/%d/grant", ts.pendingRequest())
 	admin.get(grant)
 	wantStatus(t, admin.post(grant, url.Values{"type": {"reporting"}, "company": {companyID}}), http.StatusSeeOther)
+
+	// login_throttled: failed logins to the long-named Admin's address,
+	// from a browser that never logged in as her, until she is told.
+	stranger := ts.browser()
+	stranger.get("/login")
+	for i := range ts.store.ThrottlePolicy().LoginAccount.SlowAfter + 1 {
+		stranger.post("/login", url.Values{"email": {"ada@example.com"}, "password": {fmt.Sprint("not-her-password-", i)}})
+	}
 
 	for _, kind := range emailKinds {
 		var msgs []models.OutboxMessage

@@ -159,16 +159,16 @@ func TestRequestLog_IDOnEveryLine(t *testing.T) {
 	}
 }
 
-// A login refused by the throttle is counted.
+// A login refused by the throttle is counted, by the limit that refused it.
 func TestMetrics_CountsLoginRefusals(t *testing.T) {
 	ts := newTestServer(t)
 	ts.setupAccount("ada@example.com")
 	b := ts.browser()
 	b.get("/login")
-	for i := range models.DefaultThrottleRules()["email"].BlockAfter + 2 {
+	for i := range ts.store.ThrottlePolicy().LoginClient.Max + 2 {
 		b.post("/login", url.Values{"email": {"ada@example.com"}, "password": {fmt.Sprint("wrong-password-", i)}})
 	}
-	if text := scrape(t, ts.app); !strings.Contains(text, `switchboard_throttle_refusals_total{kind="login"} 2`) {
+	if text := scrape(t, ts.app); !strings.Contains(text, `switchboard_throttle_refusals_total{kind="login.client"} 2`) {
 		t.Errorf("refusals not counted:\n%s", grepLines(text, "throttle"))
 	}
 }

@@ -81,11 +81,11 @@ func TestTrustedProxies_OnlyListedPeersMaySpeakForTheClient(t *testing.T) {
 
 func TestTrustedProxies_UnlistedLoopbackPeerIsThrottledAsItself(t *testing.T) {
 	ts := newTestServer(t, trustProxies("192.0.2.0/24"))
-	rule := models.DefaultThrottleRules()["ip"]
+	limit := ts.store.ThrottlePolicy().LoginClient.Max
 	b := ts.browser()
 	b.get("/login")
 	var last *page
-	for i := 0; i <= rule.BlockAfter; i++ {
+	for i := 0; i <= limit; i++ {
 		// A new address each time, and a new claimed client address: only
 		// the real peer can add up.
 		last = b.postFrom("203.0.113."+strconv.Itoa(i%250), "/login",

@@ -54,6 +54,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/users/:id/enable", h.EnableUser, requireLogin)
 	e.GET("/users/:id/delete", h.DeleteUserForm, requireLogin)
 	e.POST("/users/:id/delete", h.DeleteUser, requireLogin)
+	e.POST("/users/:id/login-throttle/clear", h.ClearLoginThrottle, requireLogin)
 	e.GET("/audit", h.Audit, requireLogin)
 
 	// Companies (journeys 9 and 10): Admins manage them; everyone sees and

@@ -177,7 +177,7 @@ func TestServer_RegistersCleanupTasks(t *testing.T) {
 			break
 		}
 	}
-	for _, name := range []string{"prune-sessions", "prune-tokens", "prune-sent-emails", "prune-jobs"} {
+	for _, name := range []string{"prune-sessions", "prune-tokens", "prune-sent-emails", "prune-jobs", "prune-throttles"} {
 		var j models.Job
 		if err := ts.store.DB().Where("kind = ?", "task:"+name).Take(&j).Error; err != nil || j.State != models.JobDone {
 			t.Errorf("task %s: %+v, %v", name, j, err)

@@ -32,10 +32,6 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; with
 	// none, the client address is the TCP peer and headers are ignored.
 	TrustedProxies []*net.IPNet
-	// Throttle rules for logins; nil means the defaults.
-	ThrottleRules map[string]models.ThrottleRule
-	// Sleep is used to slow down repeated failed logins; nil means time.Sleep.
-	Sleep func(time.Duration)
 	// Mailer carries the outbox's email; nil means no delivery worker.
 	Mailer Mailer
 	// Calls is the calls area (cmd opens it and registers it on the store).
@@ -84,19 +80,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	rules := cfg.ThrottleRules
-	if rules == nil {
-		rules = models.DefaultThrottleRules()
-	}
-	sleep := cfg.Sleep
-	if sleep == nil {
-		sleep = time.Sleep
-	}
-	h := &handlers.Handlers{
-		Store: store, Sessions: sessions, Log: log, Sleep: sleep,
-		Throttle: models.NewLoginThrottle(rules, store.Now),
-		Calls:    cfg.Calls, Telephony: tw,
-	}
+	h := &handlers.Handlers{Store: store, Sessions: sessions, Log: log, Calls: cfg.Calls, Telephony: tw}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Echo's default RealIP believes any X-Forwarded-For; only configured

@@ -25,9 +25,11 @@ func (s *Server) registerTasks() {
 		{"prune-tokens", at(3, 10), s.store.PruneTokens},
 		{"prune-sent-emails", at(3, 20), s.store.PruneSentEmails},
 		{"prune-jobs", at(3, 30), s.store.PruneJobs},
-		// Throttle counters in the database (issue 15 item 2) are pruned
-		// here too, when that work provides their function:
-		// {"prune-throttles", hourly, s.store.PruneThrottles},
+		// PruneThrottles keeps whatever is still counting, so "now" is
+		// as old as it may be asked.
+		{"prune-throttles", hourly, func(ctx context.Context) (int64, error) {
+			return s.store.PruneThrottles(ctx, s.store.Now())
+		}},
 	} {
 		s.Scheduler.Register(Task{Name: t.name, Schedule: t.when, Run: func(ctx context.Context, run ScheduledRun) error {
 			n, err := t.prune(ctx)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -195,6 +196,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&metricsAddr, "metrics-addr", envOr(getenv, "SWITCHBOARD_METRICS_ADDR", ""),
 		"address to serve Prometheus metrics on (GET /metrics), apart from the console; default none (SWITCHBOARD_METRICS_ADDR)")
 	fs.StringVar(&logFormat, "log-format", envOr(getenv, "SWITCHBOARD_LOG_FORMAT", "text"), "log lines as text or json (SWITCHBOARD_LOG_FORMAT)")
+	invitesPerDay := models.DefaultInvitationsPerDay
+	if v := getenv("SWITCHBOARD_INVITATIONS_PER_DAY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("SWITCHBOARD_INVITATIONS_PER_DAY %q: want a whole number of at least 1", v)
+		}
+		invitesPerDay = n
+	}
+	fs.IntVar(&invitesPerDay, "invitations-per-day", invitesPerDay, "invitations an account may send in 24 hours, by any path (SWITCHBOARD_INVITATIONS_PER_DAY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -204,6 +214,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log, err := newLogger(logFormat, stderr)
 	if err != nil {
 		return err
+	}
+	if invitesPerDay < 1 {
+		return fmt.Errorf("--invitations-per-day %d: want at least 1", invitesPerDay)
 	}
 	base, err := c.base()
 	if err != nil {
@@ -217,7 +230,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	store, err := models.Open(ctx, c.db)
+	store, err := models.Open(ctx, c.db, models.WithInvitationsPerDay(invitesPerDay))
 	if err != nil {
 		return err
 	}
