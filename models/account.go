@@ -191,7 +191,8 @@ func (s *Store) createAccount(tx *gorm.DB, in AccountInput, loginID *uint) (*Mem
 	if err != nil {
 		return nil, err
 	}
-	account := Account{Number: number, Name: in.AccountName, Status: AccountActive, Plan: "standard", CreatedAt: now, UpdatedAt: now}
+	account := Account{Number: number, Name: in.AccountName, Status: AccountActive, Plan: "standard",
+		TimeZone: in.TimeZone, CreatedAt: now, UpdatedAt: now}
 	if err := tx.Create(&account).Error; err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}

@@ -39,6 +39,8 @@ type Store struct {
 	// log (erase.go). Owned by the writer goroutine.
 	erasing eraseState
 	now     func() time.Time
+	// zones caches loaded time zones (timezone.go).
+	zones sync.Map
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
@@ -227,6 +229,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := s.migrateListIndexes(tx); err != nil {
 				return err
 			}
+			if err := backfillAccountZones(tx); err != nil {
+				return err
+			}
 			return record(tx)
 		})
 	} else {
@@ -235,6 +240,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		err = s.tx(ctx, func(tx *gorm.DB) error {
 			if err := s.migrateListIndexes(tx); err != nil {
+				return err
+			}
+			if err := backfillAccountZones(tx); err != nil {
 				return err
 			}
 			return record(tx)

@@ -21,7 +21,10 @@ type Account struct {
 	WhiteLabel      bool          `gorm:"not null;default:false"`
 	WhiteLabelBrand string        `gorm:"size:120;not null;default:''"`
 	Plan            string        `gorm:"size:40;not null;default:standard"`
-	CreatedAt       time.Time
+	// TimeZone is the account's IANA zone: what its people read times in
+	// unless they chose their own (Login.TimeZone). "" is UTC.
+	TimeZone  string `gorm:"size:64;not null;default:''"`
+	CreatedAt time.Time
 	UpdatedAt       time.Time
 }
 
@@ -52,7 +55,10 @@ type Login struct {
 	Email             string `gorm:"size:254;not null;uniqueIndex"` // canonical form
 	PasswordHash      string `gorm:"size:255;not null"`
 	PasswordChangedAt time.Time
-	CreatedAt         time.Time
+	// TimeZone is the zone the person chose to read times in, in every
+	// account; "" follows the account's (Store.ZoneOf).
+	TimeZone  string `gorm:"size:64;not null;default:''"`
+	CreatedAt time.Time
 }
 
 // MemberStatus is where a person stands in one account.

@@ -151,7 +151,7 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 // matching ...Fields functions give their destinations. A test compares
 // what they read with what GORM reads, so a new column cannot be missed.
 const (
-	loginColumns = "logins.id, logins.email, logins.password_hash, logins.password_changed_at, logins.created_at"
+	loginColumns = "logins.id, logins.email, logins.password_hash, logins.password_changed_at, logins.time_zone, logins.created_at"
 
 	membershipColumns = "memberships.id, memberships.account_id, memberships.login_id, memberships.first_name, " +
 		"memberships.last_name, memberships.email, memberships.sort_name, memberships.type, memberships.status, " +
@@ -159,11 +159,11 @@ const (
 		"memberships.invoice_emails, memberships.creation_key, memberships.created_at, memberships.updated_at"
 
 	accountColumns = "accounts.id, accounts.number, accounts.name, accounts.status, accounts.white_label, " +
-		"accounts.white_label_brand, accounts.plan, accounts.created_at, accounts.updated_at"
+		"accounts.white_label_brand, accounts.plan, accounts.time_zone, accounts.created_at, accounts.updated_at"
 )
 
 func loginFields(l *Login) []any {
-	return []any{&l.ID, &l.Email, &l.PasswordHash, &l.PasswordChangedAt, &l.CreatedAt}
+	return []any{&l.ID, &l.Email, &l.PasswordHash, &l.PasswordChangedAt, &l.TimeZone, &l.CreatedAt}
 }
 
 func membershipFields(m *Membership) []any {
@@ -172,7 +172,7 @@ func membershipFields(m *Membership) []any {
 }
 
 func accountFields(a *Account) []any {
-	return []any{&a.ID, &a.Number, &a.Name, &a.Status, &a.WhiteLabel, &a.WhiteLabelBrand, &a.Plan, &a.CreatedAt, &a.UpdatedAt}
+	return []any{&a.ID, &a.Number, &a.Name, &a.Status, &a.WhiteLabel, &a.WhiteLabelBrand, &a.Plan, &a.TimeZone, &a.CreatedAt, &a.UpdatedAt}
 }
 
 // EndSession deletes the session behind a cookie secret (logout).
