@@ -290,13 +290,24 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // named by SWITCHBOARD_SCREENSHOTS; without it, it does nothing.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	saveScreenshot(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+// screenshotFull is screenshot of the whole page, however long.
+func screenshotFull(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveScreenshot(t, ctx, name, chromedp.FullScreenshot(100))
+}
+
+func saveScreenshot(t *testing.T, ctx context.Context, name string, capture chromedp.Action[[]byte]) {
+	t.Helper()
 	dir := os.Getenv("SWITCHBOARD_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, chromeStepTimeout)
 	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(sctx, capture)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("screenshot %s: %v", name, err)

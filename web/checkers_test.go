@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -228,6 +230,25 @@ type pageAudit struct {
 	docReq  network.RequestID
 	docURL  string
 	checked network.RequestID
+	// noScripts is set while the test runs the page without JavaScript:
+	// axe cannot run then (the same pages are checked with it elsewhere),
+	// but the documents still go to vnu.
+	noScripts bool
+}
+
+// turnOffScripts runs the tab's next pages without JavaScript, as a
+// browser with it disabled would.
+func turnOffScripts(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if a := auditOf(ctx); a != nil {
+		a.mu.Lock()
+		a.noScripts = true
+		a.mu.Unlock()
+	}
+	step(t, ctx, "turn off JavaScript", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
 }
 
 type pageAuditKey struct{}
@@ -266,14 +287,8 @@ func checkPage(t *testing.T, ctx context.Context, how string) {
 	}
 	cctx, cancel := context.WithTimeout(a.browserCtx, 2*time.Minute)
 	defer cancel()
-	loc, err := chromedp.Run(cctx, chromedp.Location())
-	if err != nil {
-		t.Fatalf("checkers: read location after %s: %v", how, err)
-	}
-	path := pathOf(loc)
-
 	a.mu.Lock()
-	req, docURL, isNew := a.docReq, a.docURL, a.docReq != a.checked
+	req, docURL, isNew, noScripts := a.docReq, a.docURL, a.docReq != a.checked, a.noScripts
 	a.checked = req
 	a.mu.Unlock()
 	if isNew && req != "" && strings.HasPrefix(docURL, "http") {
@@ -281,8 +296,16 @@ func checkPage(t *testing.T, ctx context.Context, how string) {
 		if err != nil {
 			t.Fatalf("checkers: read the HTML of %s: %v", docURL, err)
 		}
-		addPage(path, fmt.Sprintf("%s: %s (%s)", t.Name(), pathOf(docURL), how), []byte(body.Body))
+		addPage(pathOf(docURL), fmt.Sprintf("%s: %s (%s)", t.Name(), pathOf(docURL), how), []byte(body.Body))
 	}
+	if noScripts {
+		return
+	}
+	loc, err := chromedp.Run(cctx, chromedp.Location())
+	if err != nil {
+		t.Fatalf("checkers: read location after %s: %v", how, err)
+	}
+	path := pathOf(loc)
 
 	shape, err := chromedp.Run(cctx, chromedp.Evaluate[string](pageShapeJS))
 	if err != nil {
