@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -210,6 +211,42 @@ func (h *Handlers) AddCompanyUser(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " now has access to " + co.Name + "."})
 	return redirect(c, views.CompanyPath(*co, "/users?invite=1"))
+}
+
+// RemoveCompanyUserForm serves GET /companies/:id/users/:member/remove:
+// the confirmation that names the person and what they lose (without
+// JavaScript).
+func (h *Handlers) RemoveCompanyUserForm(c echo.Context) error {
+	v := ViewerOf(c)
+	co, err := h.companyParam(c)
+	if err != nil {
+		return err
+	}
+	memberID, err := parseID(c.Param("member"))
+	if err != nil {
+		return err
+	}
+	if !models.CanViewUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
+	}
+	ctx := c.Request().Context()
+	people, err := h.Store.PeopleOfCompany(ctx, v, co)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(people.Assigned, func(m models.Membership) bool { return m.ID == memberID })
+	if i < 0 {
+		return models.ErrNotFound()
+	}
+	m := people.Assigned[i]
+	if !models.CanAssign(v.Type(), m.Type) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot remove a %s user from a company.", m.Type.Label())
+	}
+	losses, err := h.Store.UnassignLosses(ctx, co, []models.Membership{m})
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "companies", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: m, Company: *co, Losses: losses[m.ID]}))
 }
 
 // RemoveCompanyUser serves POST /companies/:id/users/:member/remove.
