@@ -222,31 +222,39 @@ func (h *Handlers) RemoveCompanyUserForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if co.Status != models.CompanyActive {
+		return models.Errorf(models.Conflict, "%s is disabled. Enable it again before changing its users.", co.Name)
+	}
 	memberID, err := parseID(c.Param("member"))
+	if err != nil {
+		return err
+	}
+	// As the removal itself does: the person is looked up in the viewer's
+	// scope before any right is asked.
+	ctx := c.Request().Context()
+	m, err := h.Store.FindVisibleMember(ctx, v, memberID)
 	if err != nil {
 		return err
 	}
 	if !models.CanViewUsers(v.Type()) {
 		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
 	}
-	ctx := c.Request().Context()
 	people, err := h.Store.PeopleOfCompany(ctx, v, co)
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(people.Assigned, func(m models.Membership) bool { return m.ID == memberID })
-	if i < 0 {
-		return models.ErrNotFound()
+	if !slices.ContainsFunc(people.Assigned, func(x models.Membership) bool { return x.ID == m.ID }) {
+		_ = h.Sessions.Flash(c, views.Flash{Kind: "info", Message: m.FullName() + " does not see " + co.Name + "."})
+		return redirect(c, views.CompanyPath(*co, "/users"))
 	}
-	m := people.Assigned[i]
 	if !models.CanAssign(v.Type(), m.Type) {
 		return models.Errorf(models.Forbidden, "Your type of user cannot remove a %s user from a company.", m.Type.Label())
 	}
-	losses, err := h.Store.UnassignLosses(ctx, co, []models.Membership{m})
+	losses, err := h.Store.UnassignLosses(ctx, co, []models.Membership{*m})
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "companies", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: m, Company: *co, Losses: losses[m.ID]}))
+	return h.render(c, http.StatusOK, "companies", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: *m, Company: *co, Losses: losses[m.ID]}))
 }
 
 // RemoveCompanyUser serves POST /companies/:id/users/:member/remove.

@@ -187,16 +187,16 @@ func (h *Handlers) RemoveUserCompanyForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
+	d, err := h.Store.MemberForEdit(ctx, v, id)
+	if err != nil {
+		return err
+	}
 	companyID, err := parseID(c.QueryParam("company"))
 	if err != nil {
 		return models.Errorf(models.BadRequest, "Choose a company.")
 	}
-	ctx := c.Request().Context()
 	co, err := h.Store.FindCompany(ctx, v, companyID)
-	if err != nil {
-		return err
-	}
-	d, err := h.Store.MemberForEdit(ctx, v, id)
 	if err != nil {
 		return err
 	}

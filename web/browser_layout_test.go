@@ -203,6 +203,21 @@ func TestBrowser_MatrixOnAPhone(t *testing.T) {
 	screenshotFull(t, ctx, "wizard-type-1280")
 	step(t, ctx, "resize", chromedp.EmulateViewport(1024, 900))
 	screenshotFull(t, ctx, "wizard-type-1024")
+
+	// The grant-access page shows the same matrix: Sam, of the other
+	// account, asks to join this one.
+	sam := ts.viewerFor("sam@example.com", otherAccount)
+	if err := ts.store.DB().Take(&sam.Login, *sam.Membership.LoginID).Error; err != nil {
+		t.Fatal(err)
+	}
+	req, err := ts.store.RequestAccess(context.Background(), sam, models.AccessRequestInput{Number: x.admin.Account.Number}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "resize", chromedp.EmulateViewport(390, 844))
+	visit(t, ctx, ts, fmt.Sprintf("/access-requests/%d/grant", req.ID))
+	screenshotFull(t, ctx, "grant-390")
+	checkMatrix(t, ctx, "grant-access page")
 }
 
 // checkMatrix checks the matrix at the viewport's width.

@@ -200,11 +200,17 @@ var (
 // link (TestEmail_EveryKind checks that every kind the console composes is
 // a whole document).
 func addEmail(kind, from, html string) {
-	if !strings.HasPrefix(html, "<!DOCTYPE html>") {
+	if !isHTMLDocument(html) {
 		return
 	}
 	shape := emailHrefs.ReplaceAllString(emailText.ReplaceAllString(html, "><"), `$1=""`)
 	addDocument("email:"+kind, from, []byte(html), []byte(kind+"\x00"+shape))
+}
+
+// isHTMLDocument: html starts with the doctype (templ writes it in lower
+// case).
+func isHTMLDocument(html string) bool {
+	return len(html) >= 15 && strings.EqualFold(html[:15], "<!DOCTYPE html>")
 }
 
 // collectEmails queues every email in the test server's outbox.
