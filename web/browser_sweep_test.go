@@ -74,7 +74,7 @@ func TestBrowser_EveryPageAtThreeWidths(t *testing.T) {
 		"disable":     userPath(rita.ID, "/disable"),
 		"demote":      userPath(max.ID, "/demote?to=reporting"),
 		"promote":     userPath(rita.ID, "/promote?to=manager"),
-		"remove":      userPath(rita.ID, "/companies/remove?company=" + plumbing),
+		"remove":      userPath(rita.ID, "/companies/remove?company="+plumbing),
 		"companies":   "/companies",
 		"company":     "/companies/" + plumbing,
 		"people":      "/companies/" + plumbing + "/users",
