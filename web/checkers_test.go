@@ -61,7 +61,8 @@ var (
 
 // knownFailure is a finding tolerated for now on one page, by exact
 // message. Each entry names the issue that removes it; the list must
-// never grow a wildcard.
+// never grow a wildcard. An entry that excuses nothing while its page was
+// checked fails the package: the fix landed, remove the entry.
 type knownFailure struct {
 	// page matches the path of the page (vnu) or of the page state (axe).
 	page *regexp.Regexp
@@ -81,13 +82,51 @@ var knownFailures = []knownFailure{
 // usersList is the path of the users list, with any query.
 var usersList = regexp.MustCompile(`^/users(\?.*)?$`)
 
+// knownUsed counts, per entry of knownFailures, the findings it excused;
+// knownPageSeen says whether a page it names was checked at all. An entry
+// whose page was checked but that excused nothing is stale, and fails the
+// package (runVNU) so that it is removed.
+var knownUsed = struct {
+	sync.Mutex
+	hits     []int
+	pageSeen []bool
+}{hits: make([]int, len(knownFailures)), pageSeen: make([]bool, len(knownFailures))}
+
 func isKnownFailure(path, rule string) bool {
-	for _, k := range knownFailures {
+	for i, k := range knownFailures {
 		if k.rule == rule && k.page.MatchString(path) {
+			knownUsed.Lock()
+			knownUsed.hits[i]++
+			knownUsed.Unlock()
 			return true
 		}
 	}
 	return false
+}
+
+// notePageChecked records that a checker read path.
+func notePageChecked(path string) {
+	for i, k := range knownFailures {
+		if k.page.MatchString(path) {
+			knownUsed.Lock()
+			knownUsed.pageSeen[i] = true
+			knownUsed.Unlock()
+		}
+	}
+}
+
+// staleKnownFailures are the entries whose page was checked and that
+// excused nothing.
+func staleKnownFailures() []string {
+	knownUsed.Lock()
+	defer knownUsed.Unlock()
+	var stale []string
+	for i, k := range knownFailures {
+		if knownUsed.pageSeen[i] && knownUsed.hits[i] == 0 {
+			stale = append(stale, fmt.Sprintf("%s on %s (issue %s)", k.rule, k.page, k.issue))
+		}
+	}
+	return stale
 }
 
 // checkerTools are the checkers found in the environment.
@@ -405,6 +444,7 @@ func runAxe(t *testing.T, ctx context.Context, ct *checkerTools, path, how strin
   return tagged.violations.concat(picked.violations).map(v => ({id: v.id, impact: v.impact || "", help: v.help,
     nodes: v.nodes.map(n => ({target: n.target.join(" "), html: n.html, summary: n.failureSummary || ""}))}));
 })()`
+	notePageChecked(path)
 	for _, w := range axeWidths {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, size[1])); err != nil {
 			t.Fatalf("checkers: resize to %d: %v", w, err)
@@ -497,6 +537,7 @@ func runVNU() int {
 			return 1
 		}
 		byFile[name] = d
+		notePageChecked(d.path)
 	}
 	start := time.Now()
 	cmd := exec.Command(ct.java, "-Xss2m", "-jar", ct.vnuJar, "--format", "json", "--exit-zero-always", dir)
@@ -539,6 +580,11 @@ func runVNU() int {
 			filepath.Join(dir, file), msg.LastLine, msg.FirstColumn, msg.Message, d.from, msg.Extract))
 	}
 	sort.Strings(problems)
+	code := 0
+	if stale := staleKnownFailures(); len(stale) > 0 {
+		fmt.Printf("--- FAIL: known failures that no longer happen (remove them from knownFailures in checkers_test.go):\n    %s\n", strings.Join(stale, "\n    "))
+		code = 1
+	}
 	fmt.Printf("checkers: vnu read %d documents in %s; axe checked %d page states (%d runs) and found %d problems\n",
 		len(docs), time.Since(start).Round(time.Millisecond), states, runs, axeFound)
 	if len(problems) > 0 {
@@ -549,5 +595,5 @@ func runVNU() int {
 		return 1
 	}
 	os.RemoveAll(dir)
-	return 0
+	return code
 }
