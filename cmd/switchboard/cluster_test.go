@@ -78,7 +78,7 @@ type mailbox struct {
 	once     sync.Once
 }
 
-func startMailbox(t *testing.T) *mailbox {
+func startMailbox(t testing.TB) *mailbox {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -129,7 +129,7 @@ func (b *mailbox) all() []mailed {
 
 // waitFor waits until n messages to addr whose subject contains subject
 // have arrived, and returns them in the order they arrived.
-func (b *mailbox) waitFor(t *testing.T, addr, subject string, n int, within time.Duration) []mailed {
+func (b *mailbox) waitFor(t testing.TB, addr, subject string, n int, within time.Duration) []mailed {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -212,6 +212,9 @@ const anyInstance = -1
 type balancer struct {
 	url   string
 	proxy *httputil.ReverseProxy
+	// errors is what the proxy logged: failures to reach an instance or
+	// to relay its answer.
+	errors lockedBuffer
 
 	mu       sync.Mutex
 	backends []string
@@ -222,7 +225,7 @@ type balancer struct {
 
 type backendKey struct{}
 
-func startBalancer(t *testing.T, backends []string) *balancer {
+func startBalancer(t testing.TB, backends []string) *balancer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -239,7 +242,7 @@ func startBalancer(t *testing.T, backends []string) *balancer {
 			pr.Out.Header.Del(clientHeader)
 			pr.Out.Header.Set("X-Forwarded-For", pr.In.Header.Get(clientHeader))
 		},
-		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorLog: log.New(&b.errors, "", 0),
 	}
 	srv := &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
@@ -290,6 +293,17 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no instance is up", http.StatusBadGateway)
 		return
 	}
+	// The request is read whole before it is passed on: Go's HTTP/1 server
+	// closes a request body once the response starts, and the proxy may
+	// still be finishing its copy of it then (golang/go#40747), which cuts
+	// the answer short. Forms are small; nginx buffers them too.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
 	w.Header().Set(servedByHeader, strconv.Itoa(i))
 	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, i)))
 }
@@ -321,7 +335,7 @@ func (in *instance) running() bool {
 
 // cluster is the instances, their database, balancer and mailbox.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	dsn   string
 	lb    *balancer
@@ -333,12 +347,13 @@ type cluster struct {
 
 // newCluster prepares n instances on the PostgreSQL database dsn; start
 // them with start. config gives each its own flags and environment.
-func newCluster(t *testing.T, dsn string, n int, config func(in *instance)) *cluster {
+func newCluster(t testing.TB, dsn string, n int, config func(in *instance)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: binary(t), dsn: dsn, mail: startMailbox(t)}
+	ports := freePorts(t, 2*n)
 	addrs := make([]string, n)
 	for i := range n {
-		c.nodes = append(c.nodes, &instance{n: i, addr: freePort(t), metrics: freePort(t)})
+		c.nodes = append(c.nodes, &instance{n: i, addr: ports[2*i], metrics: ports[2*i+1]})
 		addrs[i] = c.nodes[i].addr
 		if config != nil {
 			config(c.nodes[i])
@@ -356,6 +371,22 @@ func newCluster(t *testing.T, dsn string, n int, config func(in *instance)) *clu
 		db.Close()
 	})
 	return c
+}
+
+// freePorts finds n different loopback addresses nothing listens on: all
+// are held until the last is found, so none comes up twice.
+func freePorts(t testing.TB, n int) []string {
+	t.Helper()
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
+	}
+	return out
 }
 
 // env is what every instance is given, as the README's example gives it:
@@ -474,7 +505,8 @@ func (c *cluster) stopAll() {
 			c.t.Errorf("instance %d did not stop within 30s of SIGTERM", in.n)
 		}
 	}
-	if c.t.Failed() {
+	if c.t.Failed() || c.lb.errors.String() != "" {
+		c.t.Logf("the balancer logged:\n%s", c.lb.errors.String())
 		for _, in := range c.nodes {
 			if in.stderr != nil {
 				c.t.Logf("instance %d (%s) logged:\n%s", in.n, in.addr, tail(in.stderr.String(), 6000))
@@ -552,7 +584,7 @@ func (c *cluster) counterAll(name, labels string) float64 {
 // browser is a person's browser behind the balancer: a cookie jar, the
 // last CSRF token its pages carried, and the address it comes from.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	lb     *balancer
 	ip     string
 	client *http.Client
@@ -660,7 +692,7 @@ func (b *browser) postOn(i int, path string, form url.Values) *reply {
 }
 
 // expect fails the test unless r has status want.
-func expect(t *testing.T, r *reply, want int, what string) {
+func expect(t testing.TB, r *reply, want int, what string) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("%s (on instance %d): status %d, want %d\n%.800s", what, r.instance, r.status, want, r.body)

@@ -67,7 +67,7 @@ func (b *browser) createPerson(p person, on int) (id string, by int) {
 
 var wizardCreatedPath = regexp.MustCompile(`^/users/(\d+)/created$`)
 
-func createdID(t *testing.T, r *reply) string {
+func createdID(t testing.TB, r *reply) string {
 	t.Helper()
 	m := wizardCreatedPath.FindStringSubmatch(r.location())
 	if m == nil {
@@ -109,7 +109,7 @@ func (b *browser) setPassword(path string) {
 	first := r.instance
 	r = b.post(path, url.Values{"password": {clusterPassword}, "confirm": {clusterPassword}})
 	expect(b.t, r, http.StatusSeeOther, "setting a password")
-	if r.instance == first {
+	if r.instance == first && len(b.lb.backends) > 1 {
 		b.t.Fatalf("the balancer sent the form and its answer to the same instance %d", first)
 	}
 }
