@@ -127,6 +127,12 @@ func TestBrowser_HeaderOnOneLine(t *testing.T) {
 		if h.Sideways {
 			t.Errorf("at %dpx the page scrolls sideways", width)
 		}
+		// The mark is a drawing that loaded, not an emoji.
+		logo := stepValue(t, ctx, "the logo", chromedp.Evaluate[string](`(() => { const i = document.querySelector("header img.brand-mark");
+  return (i && i.complete && i.naturalWidth > 0 ? new URL(i.src).pathname : "none") + (document.querySelector("header").textContent.includes("\u260e") ? " and an emoji" : ""); })()`))
+		if logo != "/static/logo.svg" {
+			t.Errorf("at %dpx the header's mark is %s, want /static/logo.svg loaded", width, logo)
+		}
 		var sawAccount bool
 		for _, part := range h.Visible {
 			if part.Truncated && part.Title == "" {
@@ -201,6 +207,7 @@ func TestBrowser_MatrixOnAPhone(t *testing.T) {
 	}
 	step(t, ctx, "resize", chromedp.EmulateViewport(1280, 900))
 	screenshotFull(t, ctx, "wizard-type-1280")
+	checkMatrix(t, ctx, "wizard type step at 1280px")
 	step(t, ctx, "resize", chromedp.EmulateViewport(1024, 900))
 	screenshotFull(t, ctx, "wizard-type-1024")
 
@@ -230,6 +237,8 @@ func checkMatrix(t *testing.T, ctx context.Context, where string) {
 		Sideways      bool    `json:"sideways"`
 		Sticky        string  `json:"sticky"`
 		WrapFocusable bool    `json:"wrapFocusable"`
+		// LastRowBorders are the bottom borders of the last row's cells.
+		LastRowBorders []string `json:"lastRowBorders"`
 	}
 	m := stepValue(t, ctx, "measure the matrix", chromedp.Evaluate[matrixBox](`(() => {
   const t = document.querySelector("table.matrix"), c = t.querySelector("caption");
@@ -240,6 +249,7 @@ func checkMatrix(t *testing.T, ctx context.Context, where string) {
     sideways: document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
     sticky: getComputedStyle(t.querySelector("tbody th")).position,
     wrapFocusable: t.closest(".matrix-wrap").tabIndex === 0,
+    lastRowBorders: [...t.querySelectorAll("tbody tr:last-child > *")].map(e => { const s = getComputedStyle(e); return s.borderBottomWidth + " " + s.borderBottomStyle; }),
   };
 })()`))
 	if m.HeadersShown != 5 {
@@ -256,6 +266,13 @@ func checkMatrix(t *testing.T, ctx context.Context, where string) {
 	}
 	if !m.WrapFocusable {
 		t.Errorf("%s: the scrolling matrix cannot be reached with the keyboard", where)
+	}
+	// The line under the last row runs under every cell or none.
+	for _, b := range m.LastRowBorders {
+		if len(m.LastRowBorders) != 5 || b != m.LastRowBorders[0] {
+			t.Errorf("%s: the last row's cells end with different borders: %q", where, m.LastRowBorders)
+			break
+		}
 	}
 }
 
