@@ -501,7 +501,7 @@ func loginMemberships(db *gorm.DB, loginID uint) *gorm.DB {
 }
 
 // loginMembershipSQL is that rule as SQL over memberships joined with
-// accounts (the viewer snapshot counts with it, list_cache.go).
+// accounts (the viewer snapshot counts with it, session.go).
 const loginMembershipSQL = "memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?"
 
 var loginMembershipArgs = []any{MemberActive, Notification, AccountClosed}

@@ -9,6 +9,67 @@ import (
 	"gorm.io/gorm"
 )
 
+// The triggers that raise company_list_versions.version with every change
+// to an account's companies.
+var (
+	sqliteCompanyVersions = []string{
+		`CREATE TABLE IF NOT EXISTS company_list_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
+		`CREATE TRIGGER IF NOT EXISTS companies_version_insert AFTER INSERT ON companies BEGIN
+			` + sqliteBumpCompanies("NEW.account_id") + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS companies_version_update AFTER UPDATE ON companies BEGIN
+			` + sqliteBumpCompanies("OLD.account_id") + `
+			` + sqliteBumpCompanies("NEW.account_id") + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS companies_version_delete AFTER DELETE ON companies BEGIN
+			` + sqliteBumpCompanies("OLD.account_id") + `
+		END`,
+	}
+	postgresCompanyVersions = []string{
+		`CREATE TABLE IF NOT EXISTS company_list_versions (account_id BIGINT PRIMARY KEY, version BIGINT NOT NULL)`,
+		`CREATE OR REPLACE FUNCTION switchboard_company_version() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF TG_OP <> 'INSERT' THEN
+				INSERT INTO company_list_versions (account_id, version) VALUES (OLD.account_id, 1)
+					ON CONFLICT (account_id) DO UPDATE SET version = company_list_versions.version + 1;
+			END IF;
+			IF TG_OP <> 'DELETE' THEN
+				INSERT INTO company_list_versions (account_id, version) VALUES (NEW.account_id, 1)
+					ON CONFLICT (account_id) DO UPDATE SET version = company_list_versions.version + 1;
+			END IF;
+			RETURN NULL;
+		END $$`,
+		`DROP TRIGGER IF EXISTS companies_version ON companies`,
+		`CREATE TRIGGER companies_version AFTER INSERT OR UPDATE OR DELETE ON companies
+			FOR EACH ROW EXECUTE FUNCTION switchboard_company_version()`,
+	}
+)
+
+// sqliteBumpCompanies raises the company list version of the account.
+func sqliteBumpCompanies(account string) string {
+	return `INSERT INTO company_list_versions (account_id, version) VALUES (` + account + `, 1)
+				ON CONFLICT (account_id) DO UPDATE SET version = version + 1;`
+}
+
+// migrateCompanyVersions creates the version table and its triggers.
+func (s *Store) migrateCompanyVersions(ctx context.Context) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		ddl := sqliteCompanyVersions
+		if s.Dialect == "postgres" {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7242002)").Error; err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+			ddl = postgresCompanyVersions
+		}
+		for _, stmt := range ddl {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("migrate company versions: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // companyCache keeps each account's active companies, A → Z, with the
 // version of the account's companies they were read at. Every page an Admin
 // opens needs that list (the users list's company filter, the wizard, the
@@ -73,11 +134,13 @@ func (s *Store) activeCompaniesAt(ctx context.Context, accountID uint, version i
 
 // addCompanyNames fills in the companies of rows[index[id]] for each id:
 // how many active companies each person has and the first few names, A → Z.
-// Names come from the account's cached active companies (list), so the
-// database is asked only for the pairs, from the assignments primary key.
-func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, ids []uint, rows []UserRow, index map[uint]int) error {
+// With a scope (a non-Admin's active companies, sorted), only those
+// companies count: a viewer sees no company but their own. Names come from the
+// account's cached active companies (list), so the database is asked only
+// for the pairs, from the assignments primary key.
+func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, scope []uint, ids []uint, rows []UserRow, index map[uint]int) error {
 	rank := s.companyRanks(accountID, list)
-	sqlRows, err := db.Raw("SELECT membership_id, company_id FROM assignments WHERE membership_id IN ?", ids).Rows()
+	sqlRows, err := db.Raw("SELECT membership_id, company_id FROM assignments WHERE "+s.inIDs("membership_id"), s.idsArg(ids)).Rows()
 	if err != nil {
 		return fmt.Errorf("companies of users: %w", err)
 	}
@@ -87,6 +150,11 @@ func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, ids
 		var member, company uint
 		if err := sqlRows.Scan(&member, &company); err != nil {
 			return fmt.Errorf("companies of users: %w", err)
+		}
+		if scope != nil {
+			if _, mine := slices.BinarySearch(scope, company); !mine {
+				continue
+			}
 		}
 		// Disabled companies, absent from the list, are not shown.
 		if r, ok := rank[company]; ok {

@@ -34,10 +34,10 @@ type Store struct {
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
+	// limits are the users list's plan limits (userlist_query.go).
+	limits planLimits
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
-	// lists caches users list pages (list_cache.go).
-	lists *listCache
 	// queue feeds the SQLite writer, which commits transactions in groups
 	// (writer.go); nil on PostgreSQL.
 	queue      chan *writeJob
@@ -46,7 +46,7 @@ type Store struct {
 	writerDone chan struct{}
 	// writes counts the transactions this server has finished, so that
 	// versions read at the start of a request are trusted only until the
-	// server itself writes (list_cache.go).
+	// server itself writes (the viewer snapshot, session.go).
 	writes atomic.Uint64
 }
 
@@ -59,7 +59,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{}}
+	s := &Store{now: time.Now, companies: &companyCache{}, limits: defaultPlanLimits}
 	for _, o := range opts {
 		o(s)
 	}
@@ -154,7 +154,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate schema: %w", err)
 	}
-	return s.migrateListIndexes(ctx)
+	if err := s.migrateCompanyVersions(ctx); err != nil {
+		return err
+	}
+	return s.migrateListSchema(ctx)
 }
 
 // Ping reports whether the database answers.

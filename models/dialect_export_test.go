@@ -9,19 +9,19 @@ import (
 // PrefixRange is prefixRange, for tests outside the package.
 var PrefixRange = prefixRange
 
-// FindUsersUncached reads a users list page from the database alone.
-func (s *Store) FindUsersUncached(ctx context.Context, v *Viewer, f UserFilter) (*UserPage, error) {
-	f, err := CleanUserFilter(f)
-	if err != nil {
-		return nil, err
-	}
-	var companies []Company
-	if err := s.db.WithContext(ctx).Where("account_id = ? AND status = ?", v.Account.ID, CompanyActive).
-		Order("name, id").Find(&companies).Error; err != nil {
-		return nil, err
-	}
-	return s.findUsers(ctx, v, f, companies)
-}
-
 // Tx is tx, for tests outside the package.
 func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }
+
+// PlanLimits are the users list's plan limits, for tests outside the package.
+type PlanLimits struct {
+	Set, Lookup, FetchAll int
+	Filter                int64
+	WalkDensity           float64
+}
+
+// SetPlanLimits replaces the users list's plan limits, so that a small
+// account takes every plan.
+func (s *Store) SetPlanLimits(l PlanLimits) {
+	s.limits = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, fetchAll: l.FetchAll,
+		walkDensity: l.WalkDensity}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,8 +27,62 @@ type Viewer struct {
 	Login      Login
 	Membership Membership
 	Account    Account
-	// snapshot is what LoadViewer read besides the session (list_cache.go).
+	// snapshot is what LoadViewer read besides the session.
 	snapshot viewerSnapshot
+}
+
+// viewerSnapshot is what LoadViewer reads in the same query as the
+// session: the version of the account's companies (company_cache.go) and
+// the counts every page's header shows. It is trusted while this server
+// has finished no write since; after one (possibly the request's own), it
+// is read again, in one query.
+type viewerSnapshot struct {
+	known          bool   // read by LoadViewer for this request
+	writes         uint64 // Store.writes when read
+	companyVersion int64
+	accounts       int64 // accounts the login may use
+	incoming       int64 // pending access requests to the account
+}
+
+// snapshotSQL is the snapshot's columns as subqueries over the SQL
+// expressions of an account ID and a login ID; snapshotArgs are its
+// parameters and fields its destinations, in order. Inside the second
+// subquery, memberships and accounts name that subquery's own rows.
+func snapshotSQL(account, login string) string {
+	return `(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ` + account + `),
+		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
+			WHERE memberships.login_id = ` + login + ` AND ` + loginMembershipSQL + `),
+		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = ` + account + ` AND access_requests.status = ?)`
+}
+
+func snapshotArgs() []any { return slices.Concat(loginMembershipArgs, []any{AccessPending}) }
+
+func (sn *viewerSnapshot) fields() []any {
+	return []any{&sn.companyVersion, &sn.accounts, &sn.incoming}
+}
+
+// snapshot returns the viewer's snapshot: LoadViewer's while it holds,
+// else read now. Read before the data it guards, its version is never
+// newer than that. Only a viewer LoadViewer made keeps what is read again
+// (it lives for one request); one built by hand may be used across
+// changes made elsewhere, so it asks every time.
+func (s *Store) snapshot(ctx context.Context, v *Viewer) (viewerSnapshot, error) {
+	if v.snapshot.known && v.snapshot.writes == s.writes.Load() {
+		return v.snapshot, nil
+	}
+	before := s.writes.Load()
+	var sn viewerSnapshot
+	err := s.db.WithContext(ctx).Raw(`SELECT `+snapshotSQL("accounts.id", "logins.id")+`
+		FROM accounts LEFT JOIN logins ON logins.id = ? WHERE accounts.id = ?`,
+		slices.Concat(snapshotArgs(), []any{v.Login.ID, v.Account.ID})...).Row().Scan(sn.fields()...)
+	if err != nil {
+		return sn, fmt.Errorf("read the viewer's snapshot: %w", err)
+	}
+	if v.snapshot.known {
+		sn.known, sn.writes = true, before
+		v.snapshot = sn
+	}
+	return sn, nil
 }
 
 // Type is the viewer's type in the account in use.
@@ -75,7 +130,7 @@ var errNoSession = Errorf(Unauthorized, "Please log in to continue.")
 // Every request of a signed-in person starts here, so it is one query,
 // scanned by hand, that also reads what every page's header needs (the
 // number of accounts of the login, pending access requests) and the
-// versions of the account's lists (list_cache.go).
+// version of the account's companies (company_cache.go).
 func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) {
 	if !wellFormedSecret(secret) {
 		return nil, errNoSession

@@ -46,7 +46,7 @@ func BenchmarkUsersRequest(b *testing.B) {
 	h := srv.Handler()
 	cookie := benchLogin(b, h, seed.Admin.Email, password)
 
-	deep, err := store.CursorAt(ctx, seed.Account.ID, models.SortByName, members*9/10)
+	deep, err := store.CursorAt(ctx, seed.Account.ID, models.UserFilter{Sort: models.SortByName}, members*9/10)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -300,7 +300,7 @@ type scenarios struct {
 // each once so that a broken page fails the run instead of being timed.
 func newScenarios(ctx context.Context, store *models.Store, app *benchClient, seed *models.SeedResult, members int) (*scenarios, error) {
 	// Deep in the list: the cursor of the person nine tenths of the way down.
-	deep, err := store.CursorAt(ctx, seed.Account.ID, models.SortByName, members*9/10)
+	deep, err := store.CursorAt(ctx, seed.Account.ID, models.UserFilter{}, members*9/10)
 	if err != nil {
 		return nil, err
 	}
