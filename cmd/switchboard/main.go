@@ -137,7 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(stderr)
 	store, err := models.Open(ctx, c.db)
 	if err != nil {
 		return err
@@ -172,6 +172,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("switchboard listening", "addr", l.Addr().String(), "base_url", base.String(), "database", store.Dialect)
 	return srv.Serve(ctx, l)
 }
+
+// newLogger is the server's log, request lines included: serve writes it
+// to stderr, and bench to a file, so that the benchmark pays for the same
+// logging as a deployed server.
+func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 func bootstrap(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
