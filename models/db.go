@@ -22,15 +22,18 @@ import (
 // every change of the console is a method on it.
 type Store struct {
 	db *gorm.DB
-	// w runs the transactions. On SQLite it is one connection of its own
-	// (writerConn): writers queue for it in Go, in order, instead of
-	// polling SQLite's lock with growing sleeps (which made the slowest
-	// writes take hundreds of milliseconds under load), and are committed
-	// in groups (writer.go). On PostgreSQL it is db.
+	// w runs the transactions (writer.go): on SQLite a connection of its
+	// own (writerConn), taken in turn through writeTurn; on PostgreSQL db.
 	w          *gorm.DB
 	writerConn *sql.Conn
 	writerPool *sql.DB
-	now        func() time.Time
+	writeTurn  chan struct{}
+	// writing counts the transactions under way (a test checks that no
+	// email is built while one is).
+	writing   atomic.Int32
+	closed    chan struct{}
+	closeOnce sync.Once
+	now       func() time.Time
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
@@ -38,12 +41,6 @@ type Store struct {
 	limits planLimits
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
-	// queue feeds the SQLite writer, which commits transactions in groups
-	// (writer.go); nil on PostgreSQL.
-	queue      chan *writeJob
-	stop       chan struct{}
-	stopOnce   sync.Once
-	writerDone chan struct{}
 	// writes counts the transactions this server has finished, so that
 	// versions read at the start of a request are trusted only until the
 	// server itself writes (the viewer snapshot, session.go).
@@ -59,7 +56,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, limits: defaultPlanLimits}
+	s := &Store{now: time.Now, companies: &companyCache{}, limits: defaultPlanLimits, closed: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -101,6 +98,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if s.w == nil {
 		s.w = s.db
 	}
+	if err := trackStatements(s.w); err != nil {
+		s.Close()
+		return nil, err
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		s.Close()
@@ -111,7 +112,6 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// run beside the one writer (writer.go).
 		sqlDB.SetMaxOpenConns(8)
 		sqlDB.SetMaxIdleConns(8)
-		s.startWriter()
 	} else {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
@@ -171,18 +171,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close releases the database.
+// Close releases the database, after the transaction under way, if any.
+// Transactions asked of a closed store fail.
 func (s *Store) Close() error {
-	s.stopWriter()
-	if s.writerConn != nil {
-		s.writerConn.Close()
-		s.writerPool.Close()
-	}
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		if s.writeTurn != nil {
+			s.writeTurn <- struct{}{} // nothing writes after this
+		}
+		if s.writerConn != nil {
+			s.writerConn.Close()
+			s.writerPool.Close()
+		}
+		var sqlDB *sql.DB
+		if sqlDB, err = s.db.DB(); err == nil {
+			err = sqlDB.Close()
+		}
+	})
+	return err
 }
 
 // Now is the store's clock, in UTC.

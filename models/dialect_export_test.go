@@ -25,3 +25,7 @@ func (s *Store) SetPlanLimits(l PlanLimits) {
 	s.limits = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, fetchAll: l.FetchAll,
 		walkDensity: l.WalkDensity}
 }
+
+// Writing reports whether a transaction is under way.
+func (s *Store) Writing() bool { return s.writing.Load() > 0 }
+
