@@ -29,3 +29,14 @@ func (s *Store) SetPlanLimits(l PlanLimits) {
 // Writing reports whether a transaction is under way.
 func (s *Store) Writing() bool { return s.writing.Load() > 0 }
 
+// SessionColumns are the columns the session query reads, by table.
+func SessionColumns() map[string][]string {
+	out := map[string][]string{}
+	for table, fs := range map[string][]field{"logins": loginFields(&Login{}), "memberships": membershipFields(&Membership{}),
+		"accounts": accountFields(&Account{})} {
+		for _, f := range fs {
+			out[table] = append(out[table], f.column)
+		}
+	}
+	return out
+}
