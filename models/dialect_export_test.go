@@ -14,7 +14,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { retu
 
 // PlanLimits are the users list's plan limits, for tests outside the package.
 type PlanLimits struct {
-	Set, Lookup, FetchAll int
+	Set, Lookup, Bound, ReadCost, Search int
 	Filter                int64
 	WalkDensity           float64
 }
@@ -22,8 +22,8 @@ type PlanLimits struct {
 // SetPlanLimits replaces the users list's plan limits, so that a small
 // account takes every plan.
 func (s *Store) SetPlanLimits(l PlanLimits) {
-	s.limits = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, fetchAll: l.FetchAll,
-		walkDensity: l.WalkDensity}
+	s.limits = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, bound: l.Bound, readCost: l.ReadCost,
+		walkDensity: l.WalkDensity, search: l.Search}
 }
 
 // Writing reports whether a transaction is under way.
@@ -39,4 +39,10 @@ func SessionColumns() map[string][]string {
 		}
 	}
 	return out
+}
+
+// DefaultPlanLimits are the users list's plan limits as shipped.
+func DefaultPlanLimits() PlanLimits {
+	l := defaultPlanLimits
+	return PlanLimits{Set: l.set, Filter: l.filter, Lookup: l.lookup, Bound: l.bound, ReadCost: l.readCost, WalkDensity: l.walkDensity, Search: l.search}
 }

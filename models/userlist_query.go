@@ -32,8 +32,8 @@ import (
 // a few nanoseconds an ID against a microsecond a row — and Go intersects
 // and counts them: the count is exact. Its page is then read from those
 // IDs: few of them are read and ordered by the database; more are picked
-// from a walk along the sort order's index, which costs a few dozen
-// nanoseconds an entry because it reads the index alone.
+// from a walk along the sort order's index, which costs a tenth of a
+// row read an entry because it reads the index alone (planLimits.readCost).
 //
 // A broad question (the whole account, a common type, a search that
 // matches most people) has its count from member_counts, or from a
@@ -56,17 +56,26 @@ type planLimits struct {
 	// filter is the most people of one type and status whose names and
 	// addresses are searched along the filter index.
 	filter int64
-	// lookup is the most people a plan checks one by one.
+	// lookup is the most people whose names and addresses a plan checks
+	// one by one for a search.
 	lookup int
-	// fetchAll is the most matching people whose page the database reads
-	// and orders from their IDs; past it, the page is picked from a walk.
-	fetchAll int
+	// bound is the most people a bounded count checks one by one.
+	bound int
+	// readCost is what reading a row by its ID costs, in index entries
+	// walked. A page of m matches out of an account of n people is read
+	// from their IDs (m reads) when m·m·readCost <= page·n, else picked
+	// from a walk along the order's index (page·n/m entries).
+	readCost int
 	// walkDensity: a question matching at least this share of the account
 	// is answered by walking the order's index and checking each row.
 	walkDensity float64
+	// search is the most member_search entries an Admin's search reads
+	// (a non-Admin's reads up to set: their companies' people are at hand
+	// to intersect with).
+	search int
 }
 
-var defaultPlanLimits = planLimits{set: 20000, filter: 10000, lookup: 1500, fetchAll: 1000, walkDensity: 0.05}
+var defaultPlanLimits = planLimits{set: 20000, filter: 10000, lookup: 2000, bound: 400, readCost: 10, walkDensity: 0.05, search: 12000}
 
 // order is one way to sort the list: its key columns (most significant
 // first; the ID breaks ties), the index that holds them in that order, and
@@ -315,7 +324,7 @@ func (q *listQuery) matchAccount(db *gorm.DB) (matchSet, error) {
 		ids, err := q.filterPeople(db, f.Type, q.search != nil)
 		return exact(ids), err
 	}
-	return q.searchPeople(db, f.Type)
+	return q.searchPeople(db, f.Type, q.s.limits.search)
 }
 
 // matchScope answers a non-Admin: the Admins, and the people of their
@@ -363,7 +372,9 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 			people, err = q.searchAmong(db, people)
 		default:
 			var hits matchSet
-			if hits, err = q.searchPeople(db, f.Type); err == nil {
+			// Their IDs are at hand: a longer read of the search's
+			// ranges is cheaper than walking the list for a few of them.
+			if hits, err = q.searchPeople(db, f.Type, q.s.limits.set); err == nil {
 				if hits.ids == nil {
 					return q.broadScope(db, admins, companies)
 				}
@@ -398,11 +409,11 @@ func (q *listQuery) broadScope(db *gorm.DB, admins []uint, companies []uint) (ma
 	where = append([]string{q.inCompanies(companies, "a.")}, where...)
 	args = append(q.inCompaniesArgs(companies), args...)
 	n, err := q.count(db, "SELECT COUNT(*) FROM (SELECT DISTINCT a.membership_id FROM assignments a CROSS JOIN memberships WHERE memberships.id = a.membership_id AND "+
-		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.limits.lookup+1)...)
+		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.limits.bound+1)...)
 	if err != nil {
 		return matchSet{}, err
 	}
-	return matchSet{total: int64(len(admins)) + min(n, int64(q.s.limits.lookup)), atLeast: n > int64(q.s.limits.lookup)}, nil
+	return matchSet{total: int64(len(admins)) + min(n, int64(q.s.limits.bound)), atLeast: n > int64(q.s.limits.bound)}, nil
 }
 
 // count runs a query returning one number.
@@ -537,44 +548,57 @@ func (q *listQuery) searchAmong(db *gorm.DB, people []uint) ([]uint, error) {
 	return ids, nil
 }
 
-// searchRange is the condition of the search's member_search range.
-func (q *listQuery) searchRange() (string, []any) {
-	t := q.search
-	if t.cut {
-		return "member_search.account_id = ? AND member_search.suffix = ?", []any{q.v.Account.ID, t.lo}
+// searchRange is the condition of the search's member_search ranges: one
+// for each kind of the type (and the filter's status).
+func (q *listQuery) searchRange(t UserType) (string, []any) {
+	kinds := q.kinds(t)
+	if kinds == nil {
+		kinds = allKinds
 	}
-	sql, args := "member_search.account_id = ? AND member_search.suffix >= ?", []any{q.v.Account.ID, t.lo}
-	if t.bounded {
-		sql, args = sql+" AND member_search.suffix < ?", append(args, t.hi)
+	text := q.search
+	if text.cut {
+		return "member_search.account_id = ? AND member_search.member_kind IN ? AND member_search.suffix = ?", []any{q.v.Account.ID, kinds, text.lo}
+	}
+	sql, args := "member_search.account_id = ? AND member_search.member_kind IN ? AND member_search.suffix >= ?", []any{q.v.Account.ID, kinds, text.lo}
+	if text.bounded {
+		sql, args = sql+" AND member_search.suffix < ?", append(args, text.hi)
 	}
 	return sql, args
 }
 
+// allKinds are the kinds of every type and status.
+var allKinds = func() []string {
+	var out []string
+	for _, t := range UserTypes {
+		for _, st := range []MemberStatus{MemberInvited, MemberActive, MemberDisabled} {
+			out = append(out, kindOf(t, st))
+		}
+	}
+	return out
+}()
+
 // searchPeople reads the people a search finds, of the type and the
 // filter's status (not its expiry, which the caller checks), along at
-// most planLimits.set entries of its range. Past them, the search is
-// broad: the people found so far are a lower bound of the count, and no
-// IDs are returned.
-func (q *listQuery) searchPeople(db *gorm.DB, t UserType) (matchSet, error) {
-	where, args := q.searchRange()
+// most limit entries of its ranges. Past them, the search is broad: the
+// people found so far are a lower bound of the count, and no IDs are
+// returned.
+func (q *listQuery) searchPeople(db *gorm.DB, t UserType, limit int) (matchSet, error) {
+	where, args := q.searchRange(t)
 	// A person's first entry of the range; for a cut search, each person
 	// has at most one entry equal to the cut text.
 	match, matchArgs := "t.lcp < ?", []any{q.search.n}
 	if q.search.cut {
 		match, matchArgs = "1 = 1", nil
 	}
-	if kinds := q.kinds(t); kinds != nil {
-		match, matchArgs = match+" AND t.member_kind IN ?", append(matchArgs, kinds)
-	}
 	var entries, found int64
 	var list *string
 	err := db.Raw("SELECT COUNT(*), COUNT(*) FILTER (WHERE "+match+"), "+q.s.idList("t.membership_id")+" FILTER (WHERE "+match+")"+
-		" FROM (SELECT member_search.membership_id, member_search.lcp, member_search.member_kind FROM member_search WHERE "+where+" LIMIT ?) t",
-		slices.Concat(matchArgs, matchArgs, args, []any{q.s.limits.set + 1})...).Row().Scan(&entries, &found, &list)
+		" FROM (SELECT member_search.membership_id, member_search.lcp FROM member_search WHERE "+where+" LIMIT ?) t",
+		slices.Concat(matchArgs, matchArgs, args, []any{limit + 1})...).Row().Scan(&entries, &found, &list)
 	if err != nil {
 		return matchSet{}, fmt.Errorf("search users: %w", err)
 	}
-	if entries > int64(q.s.limits.set) {
+	if entries > int64(limit) {
 		return matchSet{total: found, atLeast: true}, nil
 	}
 	ids := []uint{}
@@ -809,7 +833,7 @@ func (q *listQuery) answer(db *gorm.DB) (*UserPage, []Membership, error) {
 	limit := f.Size + 1 // one more tells whether there is another page
 	var members []Membership
 	switch {
-	case m.ids != nil && len(m.ids) <= q.s.limits.fetchAll:
+	case m.ids != nil && int64(len(m.ids))*int64(len(m.ids))*int64(q.s.limits.readCost) <= int64(limit)*q.counts.of("", ""):
 		members, err = q.readMatches(db, m.ids, p, limit)
 	case m.ids != nil:
 		members, err = q.pickMatches(db, m.ids, p, limit)

@@ -18,10 +18,10 @@ import (
 // company's people are read, a search intersected with them) and
 // unlimited sets (everything read as IDs, pages read whole or picked).
 var planSettings = map[string]models.PlanLimits{
-	"defaults": {Set: 20000, Filter: 10000, Lookup: 1500, FetchAll: 1000, WalkDensity: 0.05},
-	"tiny":     {Set: 12, Filter: 6, Lookup: 5, FetchAll: 4, WalkDensity: 0.6},
-	"middle":   {Set: 100, Filter: 6, Lookup: 5, FetchAll: 4, WalkDensity: 0.6},
-	"sets":     {Set: 1 << 30, Filter: 1 << 30, Lookup: 1 << 30, FetchAll: 20, WalkDensity: 2},
+	"defaults": models.DefaultPlanLimits(),
+	"tiny":     {Set: 12, Filter: 6, Lookup: 5, Bound: 5, ReadCost: 1 << 20, WalkDensity: 0.6, Search: 12},
+	"middle":   {Set: 100, Filter: 6, Lookup: 5, Bound: 5, ReadCost: 1 << 20, WalkDensity: 0.6, Search: 100},
+	"sets":     {Set: 1 << 30, Filter: 1 << 30, Lookup: 1 << 30, Bound: 1 << 30, ReadCost: 1, WalkDensity: 2, Search: 1 << 30},
 }
 
 // listWorld is the fixture's account as the brute force sees it.

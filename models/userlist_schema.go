@@ -11,12 +11,13 @@ package models
 //   - member_counts: people per (account, type, status). The total of the
 //     whole list, or of a type and status, is a sum of at most twelve rows.
 //   - member_search: every distinct suffix of each person's name and email
-//     address (cut to searchSuffixLength characters), with the person's
-//     kind and lcp, the number of characters the suffix shares with the
-//     person's previous suffix in byte order. "Name or email contains q"
-//     is "some suffix starts with q", one index range; the rows in it
-//     whose lcp is shorter than q are the first of their person there, so
-//     counting them counts people without a DISTINCT.
+//     address (cut to searchSuffixLength characters), under the person's
+//     kind, with its lcp: the number of characters the suffix shares with
+//     the person's previous suffix in byte order. "Name or email contains
+//     q" is "some suffix starts with q": one index range per kind asked
+//     for (a type, a status, or all twelve). The rows in it whose lcp is
+//     shorter than q are the first of their person there, so counting them
+//     counts people without a DISTINCT.
 //   - assignments.member_kind: the kind of the person assigned, so that a
 //     company's people of a type and status are one index range.
 //   - memberships.invitation_expires_at: when the person's current
@@ -86,7 +87,8 @@ func sqliteSuffixes(row string) string {
 
 // sqliteDeleteSuffixes deletes a membership's search rows.
 func sqliteDeleteSuffixes(row string) string {
-	return `DELETE FROM member_search WHERE account_id = ` + row + `.account_id AND membership_id = ` + row + `.id AND suffix IN (
+	return `DELETE FROM member_search WHERE account_id = ` + row + `.account_id AND member_kind = ` + memberKindSQL(row) + `
+			AND membership_id = ` + row + `.id AND suffix IN (
 			SELECT substr(t.text, p.i, ` + fmt.Sprint(searchSuffixLength) + `)
 			FROM (SELECT ` + row + `.sort_name AS text UNION ALL SELECT ` + row + `.email) t
 			JOIN text_positions p ON p.i <= length(t.text));`
@@ -151,11 +153,11 @@ var sqliteListSchema = []string{
 	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS member_search (
 		account_id INTEGER NOT NULL,
+		member_kind TEXT NOT NULL,
 		suffix TEXT NOT NULL,
 		membership_id INTEGER NOT NULL,
 		lcp INTEGER NOT NULL,
-		member_kind TEXT NOT NULL,
-		PRIMARY KEY (account_id, suffix, membership_id)
+		PRIMARY KEY (account_id, member_kind, suffix, membership_id)
 	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS text_positions (i INTEGER PRIMARY KEY)`,
 	`INSERT INTO text_positions (i) SELECT n FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ` +
@@ -178,20 +180,16 @@ var sqliteListSchema = []string{
 		INSERT INTO member_counts (account_id, type, status, n) VALUES (NEW.account_id, NEW.type, NEW.status, 1)
 			ON CONFLICT (account_id, type, status) DO UPDATE SET n = n + 1;
 	END`,
-	// A new name or address: new search rows. A new type or status only:
-	// the kind of the rows there are.
-	`CREATE TRIGGER IF NOT EXISTS memberships_list_search_update AFTER UPDATE OF account_id, sort_name, email ON memberships
-	WHEN OLD.account_id <> NEW.account_id OR OLD.sort_name <> NEW.sort_name OR OLD.email <> NEW.email BEGIN
+	// A new name, address, type or status: new search rows; a new type or
+	// status: the assignments' kind too.
+	`CREATE TRIGGER IF NOT EXISTS memberships_list_search_update AFTER UPDATE OF account_id, sort_name, email, type, status ON memberships
+	WHEN OLD.account_id <> NEW.account_id OR OLD.sort_name <> NEW.sort_name OR OLD.email <> NEW.email
+		OR OLD.type <> NEW.type OR OLD.status <> NEW.status BEGIN
 		` + sqliteDeleteSuffixes("OLD") + `
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + sqliteSuffixes("NEW") + `;
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_kind_update AFTER UPDATE OF type, status ON memberships
 	WHEN OLD.type <> NEW.type OR OLD.status <> NEW.status BEGIN
-		UPDATE member_search SET member_kind = ` + memberKindSQL("NEW") + `
-			WHERE account_id = NEW.account_id AND membership_id = NEW.id AND suffix IN (
-			SELECT substr(t.text, p.i, ` + fmt.Sprint(searchSuffixLength) + `)
-			FROM (SELECT NEW.sort_name AS text UNION ALL SELECT NEW.email) t
-			JOIN text_positions p ON p.i <= length(t.text));
 		UPDATE assignments SET member_kind = ` + memberKindSQL("NEW") + ` WHERE membership_id = NEW.id;
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_delete AFTER DELETE ON memberships BEGIN
@@ -255,11 +253,11 @@ var postgresListSchema = []string{
 	)`,
 	`CREATE TABLE IF NOT EXISTS member_search (
 		account_id BIGINT NOT NULL,
+		member_kind TEXT NOT NULL,
 		suffix TEXT COLLATE "C" NOT NULL,
 		membership_id BIGINT NOT NULL,
 		lcp SMALLINT NOT NULL,
-		member_kind TEXT NOT NULL,
-		PRIMARY KEY (account_id, suffix, membership_id) INCLUDE (lcp, member_kind)
+		PRIMARY KEY (account_id, member_kind, suffix, membership_id) INCLUDE (lcp)
 	)`,
 	// Email order and ranges compare bytes, as on SQLite.
 	`CREATE INDEX IF NOT EXISTS idx_members_list_email_bytes ON memberships (account_id, (email COLLATE "C"), id)`,
@@ -276,21 +274,17 @@ var postgresListSchema = []string{
 	END $$`,
 	`CREATE OR REPLACE FUNCTION switchboard_member_search() RETURNS trigger LANGUAGE plpgsql AS $$
 	BEGIN
-		IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.account_id <> NEW.account_id OR OLD.sort_name <> NEW.sort_name OR OLD.email <> NEW.email)) THEN
-			DELETE FROM member_search WHERE account_id = OLD.account_id AND membership_id = OLD.id AND suffix IN (
+		IF TG_OP = 'UPDATE' AND OLD.account_id = NEW.account_id AND OLD.sort_name = NEW.sort_name AND OLD.email = NEW.email
+			AND OLD.type = NEW.type AND OLD.status = NEW.status THEN
+			RETURN NULL;
+		END IF;
+		IF TG_OP <> 'INSERT' THEN
+			DELETE FROM member_search WHERE account_id = OLD.account_id AND member_kind = ` + memberKindSQL("OLD") + `
+				AND membership_id = OLD.id AND suffix IN (
 				SELECT substr(t, i, ` + fmt.Sprint(searchSuffixLength) + `)
 				FROM unnest(ARRAY[OLD.sort_name, OLD.email]) t, generate_series(1, length(t)) i);
-			IF TG_OP = 'DELETE' THEN
-				RETURN NULL;
-			END IF;
-		ELSIF TG_OP = 'UPDATE' THEN
-			IF OLD.type <> NEW.type OR OLD.status <> NEW.status THEN
-				UPDATE member_search SET member_kind = ` + memberKindSQL("NEW") + `
-					WHERE account_id = NEW.account_id AND membership_id = NEW.id AND suffix IN (
-					SELECT substr(t, i, ` + fmt.Sprint(searchSuffixLength) + `)
-					FROM unnest(ARRAY[NEW.sort_name, NEW.email]) t, generate_series(1, length(t)) i);
-				UPDATE assignments SET member_kind = ` + memberKindSQL("NEW") + ` WHERE membership_id = NEW.id;
-			END IF;
+		END IF;
+		IF TG_OP = 'DELETE' THEN
 			RETURN NULL;
 		END IF;
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + postgresSuffixes("NEW") + `;
@@ -412,7 +406,7 @@ func (s *Store) suffixesWhere(cond string) string {
 				UNION ALL SELECT account_id, id, ` + memberKindSQL("memberships") + `, email FROM memberships WHERE ` + cond + `) t
 			JOIN ` + positions + `
 			WHERE substr(t.text, p.i, 1) <> ' ') d) o
-		ORDER BY account_id, ` + order + `, id`
+		ORDER BY account_id, kind, ` + order + `, id`
 }
 
 // suspendSearch sets aside the indexing of new people for search, inside
