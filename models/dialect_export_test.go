@@ -15,8 +15,8 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { retu
 // PlanLimits are the users list's plan limits, for tests outside the package.
 type PlanLimits struct {
 	Set, Lookup, Bound, ReadCost, Search int
-	Filter                int64
-	WalkDensity           float64
+	Filter                               int64
+	WalkDensity                          float64
 }
 
 // SetPlanLimits replaces the users list's plan limits, so that a small

@@ -118,8 +118,10 @@ func trackStatements(db *gorm.DB) error {
 // The writer commits; fn never does.
 type inTransaction struct{ gorm.ConnPool }
 
-func (inTransaction) Commit() error   { return errors.New("commit: the writer commits its transactions") }
-func (inTransaction) Rollback() error { return errors.New("rollback: the writer rolls back its transactions") }
+func (inTransaction) Commit() error { return errors.New("commit: the writer commits its transactions") }
+func (inTransaction) Rollback() error {
+	return errors.New("rollback: the writer rolls back its transactions")
+}
 
 // tx runs fn as one transaction (see the top of this file).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
