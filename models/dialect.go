@@ -24,9 +24,10 @@ func (s *Store) bytewise(col string) string {
 	return col
 }
 
-// idList is an aggregate that joins a column of IDs into one string,
-// "12,5,7": a set of thousands read as one value (userlist_query.go).
-// Rows aggregated from a subquery that orders them keep its order.
+// idList is an aggregate that joins a column of IDs (or of pairs of them,
+// "12:5") into one string, "12,5,7": a set of thousands read as one value
+// (userlist_query.go). Rows aggregated from a subquery that orders them
+// keep its order.
 func (s *Store) idList(col string) string {
 	if s.Dialect == "postgres" {
 		return "string_agg(CAST(" + col + " AS text), ',')"

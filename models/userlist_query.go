@@ -2,7 +2,9 @@ package models
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,8 +34,9 @@ import (
 // a few nanoseconds an ID against a microsecond a row — and Go intersects
 // and counts them: the count is exact. Its page is then read from those
 // IDs: few of them are read and ordered by the database; more are picked
-// from a walk along the sort order's index, which costs a tenth of a
-// row read an entry because it reads the index alone (planLimits.readCost).
+// from a walk along the sort order's index, which costs about a twentieth
+// of a row read an entry because it reads the index alone
+// (planLimits.readCost).
 //
 // A broad question (the whole account, a common type, a search that
 // matches most people) has its count from member_counts, or from a
@@ -62,9 +65,10 @@ type planLimits struct {
 	// bound is the most people a bounded count checks one by one.
 	bound int
 	// readCost is what reading a row by its ID costs, in index entries
-	// walked. A page of m matches out of an account of n people is read
-	// from their IDs (m reads) when m·m·readCost <= page·n, else picked
-	// from a walk along the order's index (page·n/m entries).
+	// walked (measured with callgrind: about 20). A page of m matches out
+	// of an account of n people is read from their IDs (m reads) when
+	// m·m·readCost <= page·n, else picked from a walk along the order's
+	// index (page·n/m entries).
 	readCost int
 	// walkDensity: a question matching at least this share of the account
 	// is answered by walking the order's index and checking each row.
@@ -75,7 +79,7 @@ type planLimits struct {
 	search int
 }
 
-var defaultPlanLimits = planLimits{set: 20000, filter: 10000, lookup: 2000, bound: 400, readCost: 10, walkDensity: 0.05, search: 12000}
+var defaultPlanLimits = planLimits{set: 20000, filter: 10000, lookup: 2000, bound: 400, readCost: 20, walkDensity: 0.05, search: 12000}
 
 // order is one way to sort the list: its key columns (most significant
 // first; the ID breaks ties), the index that holds them in that order, and
@@ -236,10 +240,39 @@ func parseIDList(s string, sorted bool) ([]uint, error) {
 		digits++
 	}
 	if sorted {
-		slices.Sort(out)
-		out = slices.Compact(out)
+		out = sortIDs(out)
 	}
 	return out, nil
+}
+
+// sortIDs puts IDs in order, each once. An account's IDs are close
+// together, so a bitmap of their span usually does it in one pass, where
+// sorting thousands costs more than reading them.
+func sortIDs(ids []uint) []uint {
+	if len(ids) < 64 {
+		slices.Sort(ids)
+		return slices.Compact(ids)
+	}
+	lo, hi := slices.Min(ids), slices.Max(ids)
+	span := uint64(hi-lo) + 1
+	if span/64 > uint64(len(ids)) {
+		slices.Sort(ids)
+		return slices.Compact(ids)
+	}
+	set := make([]uint64, (span+63)/64)
+	for _, id := range ids {
+		d := uint64(id - lo)
+		set[d/64] |= 1 << (d % 64)
+	}
+	out := ids[:0]
+	for w, word := range set {
+		for word != 0 {
+			b := uint64(bits.TrailingZeros64(word))
+			out = append(out, lo+uint(uint64(w)*64+b))
+			word &= word - 1
+		}
+	}
+	return out
 }
 
 // matchSet is the answer's count, and its IDs when they were read.
@@ -324,7 +357,19 @@ func (q *listQuery) matchAccount(db *gorm.DB) (matchSet, error) {
 		ids, err := q.filterPeople(db, f.Type, q.search != nil)
 		return exact(ids), err
 	}
-	return q.searchPeople(db, f.Type, q.s.limits.search)
+	limit := q.s.limits.search
+	if q.broadSearch() {
+		// Counting more of it would only raise the bound a little.
+		limit = q.s.limits.bound
+	}
+	return q.searchPeople(db, f.Type, limit)
+}
+
+// broadSearch reports whether the search is too short to find few people
+// in an account too large to read them all: one or two characters match
+// most people. Such a search is counted up to a bound at once.
+func (q *listQuery) broadSearch() bool {
+	return q.search != nil && len([]rune(q.search.text)) <= 2 && q.counts.of("", "") > int64(q.s.limits.set)
 }
 
 // matchScope answers a non-Admin: the Admins, and the people of their
@@ -347,6 +392,9 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 			return exact([]uint{}), nil
 		}
 		companies = []uint{f.CompanyID}
+	}
+	if q.broadSearch() {
+		return q.broadScope(db, admins, companies)
 	}
 	people, err := q.companyPeople(db, companies, f.Type, false)
 	if err != nil {
@@ -407,13 +455,16 @@ func (q *listQuery) selfMatches(m *Membership) bool {
 func (q *listQuery) broadScope(db *gorm.DB, admins []uint, companies []uint) (matchSet, error) {
 	where, args := q.rowConditions(false)
 	where = append([]string{q.inCompanies(companies, "a.")}, where...)
-	args = append(q.inCompaniesArgs(companies), args...)
 	n, err := q.count(db, "SELECT COUNT(*) FROM (SELECT DISTINCT a.membership_id FROM assignments a CROSS JOIN memberships WHERE memberships.id = a.membership_id AND "+
 		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.limits.bound+1)...)
 	if err != nil {
 		return matchSet{}, err
 	}
-	return matchSet{total: int64(len(admins)) + min(n, int64(q.s.limits.bound)), atLeast: n > int64(q.s.limits.bound)}, nil
+	total := int64(len(admins)) + min(n, int64(q.s.limits.bound))
+	if self := &q.v.Membership; !q.admin && q.f.CompanyID == 0 && len(q.scope) == 0 && q.selfMatches(self) {
+		total++ // a viewer without a company sees themselves all the same
+	}
+	return matchSet{total: total, atLeast: n > int64(q.s.limits.bound)}, nil
 }
 
 // count runs a query returning one number.
@@ -426,20 +477,25 @@ func (q *listQuery) count(db *gorm.DB, sql string, args ...any) (int64, error) {
 }
 
 // inCompanies is the condition "company_id is one of these", on the
-// column of the table with the given prefix ("" or "a.").
+// column of the table with the given prefix ("" or "a."). The IDs are
+// written into the statement: SQLite makes a constant list into a lookup
+// table once per statement, where a list given as a parameter is read
+// again wherever the condition is checked.
 func (q *listQuery) inCompanies(companies []uint, prefix ...string) string {
 	col := strings.Join(prefix, "") + "company_id"
-	if len(companies) == 1 {
-		return col + " = ?"
+	if len(companies) == 0 {
+		return "1 = 0"
 	}
-	return q.s.inIDs(col)
-}
-
-func (q *listQuery) inCompaniesArgs(companies []uint, more ...any) []any {
-	if len(companies) == 1 {
-		return append([]any{companies[0]}, more...)
+	var b strings.Builder
+	b.WriteString(col + " IN (")
+	for i, id := range companies {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(uint64(id), 10))
 	}
-	return append([]any{q.s.idsArg(companies)}, more...)
+	b.WriteString(")")
+	return b.String()
 }
 
 // companyPeople reads the people assigned to any of the companies, of the
@@ -449,7 +505,7 @@ func (q *listQuery) inCompaniesArgs(companies []uint, more ...any) []any {
 // assignments: past them, it returns nil.
 func (q *listQuery) companyPeople(db *gorm.DB, companies []uint, t UserType, residual bool) ([]uint, error) {
 	where := []string{q.inCompanies(companies, "a.")}
-	args := q.inCompaniesArgs(companies)
+	var args []any
 	if kinds := q.kinds(t); kinds != nil {
 		where = append(where, "a.member_kind IN ?")
 		args = append(args, kinds)
@@ -631,12 +687,12 @@ func (q *listQuery) rowConditions(visibility bool) ([]string, []any) {
 		args = append(args, q.f.CompanyID)
 	}
 	if visibility && !q.admin {
-		// The viewer's companies are a list given once; +a.company_id
-		// keeps SQLite from seeking each of them in every person's
-		// assignments (it scans the person's few instead).
+		// +a.company_id keeps SQLite from seeking each of the viewer's
+		// companies in every person's assignments: it scans the person's
+		// few instead.
 		where = append(where, "(memberships.type = ? OR memberships.id = ? OR EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND "+
-			q.s.inIDs("+a.company_id")+"))")
-		args = append(args, Admin, q.v.Membership.ID, q.s.idsArg(q.scope))
+			q.inCompanies(q.scope, "+a.")+"))")
+		args = append(args, Admin, q.v.Membership.ID)
 	}
 	return where, args
 }
