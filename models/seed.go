@@ -108,22 +108,25 @@ func (s *Store) SeedAccount(ctx context.Context, o SeedOptions) (*SeedResult, er
 	for start := 1; start < o.Members; start += seedTxRows {
 		end := min(start+seedTxRows, o.Members)
 		err := s.bulkTx(ctx, func(b *bulk) error {
-			// The people of a transaction are indexed for search together,
-			// at its end.
-			var first uint
-			if err := b.db.Raw("SELECT COALESCE(MAX(id), 0) + 1 FROM memberships").Scan(&first).Error; err != nil {
-				return fmt.Errorf("seed: %w", err)
-			}
-			resume, err := s.suspendSearch(b.db)
+			// Each batch of people is indexed for search together, after
+			// it is written (a batch at a time keeps the sorting small).
+			index, resume, err := s.suspendSearch(b.db)
 			if err != nil {
 				return err
 			}
 			for from := start; from < end; from += seedBatch {
+				var first uint
+				if err := b.db.Raw("SELECT COALESCE(MAX(id), 0) + 1 FROM memberships").Scan(&first).Error; err != nil {
+					return fmt.Errorf("seed: %w", err)
+				}
 				if err := seedPeople(b, rng, res, hash, now, from, min(from+seedBatch, end)); err != nil {
 					return err
 				}
+				if err := index(first); err != nil {
+					return err
+				}
 			}
-			return resume(first)
+			return resume()
 		})
 		if err != nil {
 			return nil, err

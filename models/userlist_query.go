@@ -14,41 +14,46 @@ import (
 // How the users list answers a question without reading the account.
 //
 // Every request has two parts: the count ("51–100 of 2,546") and the page.
-// Reading rows one by one is what costs: SQLite spends about a microsecond
-// per row it looks up, and an account has 100,000 of them. So each part
-// starts from the smallest set an index gives for the question, and counts
-// along an index wherever it can (userlist_schema.go keeps the indexes):
+// Reading rows one by one is what costs: a row looked up by its ID costs
+// SQLite about as much as twenty entries of an index walked in order, and
+// every row that crosses the driver costs more than the database's work
+// for it. So each part starts from the smallest set an index gives for
+// the question, and counts along an index wherever it can
+// (userlist_schema.go keeps the indexes):
 //
 //   - the account's people by type and status: member_counts, a sum of at
 //     most twelve rows;
 //   - one type and status (and an invitation's expiry, and a search within
 //     them): a range of idx_members_list_filter, which holds the name and
-//     the address too, so checking a search costs no lookup;
+//     the address too, so checking a search there costs no lookup;
 //   - a company's people, or a non-Admin's companies' people, of a type
 //     and status: ranges of assignments' (company, kind, member) index;
-//   - a search: a range of member_search, where counting the rows whose lcp
-//     is shorter than the search counts people.
+//   - a search: a range of member_search per kind asked for, where
+//     counting the rows whose lcp is shorter than the search counts people.
 //
-// A narrow question (up to planLimits.set people in its smallest set) has its
-// matching IDs read in one row — the database joins them into one string,
-// a few nanoseconds an ID against a microsecond a row — and Go intersects
-// and counts them: the count is exact. Its page is then read from those
-// IDs: few of them are read and ordered by the database; more are picked
-// from a walk along the sort order's index, which costs about a twentieth
-// of a row read an entry because it reads the index alone
-// (planLimits.readCost).
+// A narrow question (up to planLimits.set entries in its smallest set)
+// has its matching IDs read as one value — the database joins them into
+// one string — and Go merges, intersects and counts them: the count is
+// exact. Its page is then read from those IDs: few of them are read and
+// ordered by the database; more are picked from a walk along the sort
+// order's index, which reads the index alone (planLimits.readCost).
 //
 // A broad question (the whole account, a common type, a search that
-// matches most people) has its count from member_counts, or from a
-// bounded count of its search range (past planLimits.set entries the page
-// says "or more"); its page is a walk along the sort order's index that
-// checks each row, short because most rows match.
+// matches most people) has its count from member_counts, or is counted up
+// to a bound: a search along at most planLimits.search entries of its
+// ranges (a search of one or two letters in a large account, at once up
+// to planLimits.bound), a non-Admin's broad question up to
+// planLimits.bound people; the page then says "at least". Its page is a
+// walk along the sort order's index that checks each row, short because
+// most rows match.
 //
 // A non-Admin sees the Admins, themselves and the people who share one of
 // their active companies. The Admins are one range of the filter index and
-// the rest are their companies' assignments; the two are disjoint (Admins
-// have no assignments), so their counts add up. Nothing is checked row by
-// row against another person's companies.
+// the rest are their companies' assignments, read with the companies
+// written into the statement; the two sets are disjoint (Admins have no
+// assignments), so their counts add up. Nothing is checked row by row
+// against another person's companies; a walk checks a row's own few
+// assignments against the viewer's list.
 
 // planLimits are the limits the plans choose by. Tests lower them to
 // send small accounts down every plan.
@@ -372,6 +377,10 @@ func (q *listQuery) broadSearch() bool {
 	return q.search != nil && len([]rune(q.search.text)) <= 2 && q.counts.of("", "") > int64(q.s.limits.set)
 }
 
+// manyCompanies: a non-Admin with more companies than this has too many
+// people to read for a search of one or two letters.
+const manyCompanies = 10
+
 // matchScope answers a non-Admin: the Admins, and the people of their
 // companies (themselves among them).
 func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
@@ -393,7 +402,9 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 		}
 		companies = []uint{f.CompanyID}
 	}
-	if q.broadSearch() {
+	if q.broadSearch() && len(companies) > manyCompanies {
+		// A short search among the people of many companies: most of
+		// them match, and reading them all costs more than the answer.
 		return q.broadScope(db, admins, companies)
 	}
 	people, err := q.companyPeople(db, companies, f.Type, false)
@@ -417,7 +428,21 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 	if q.search != nil {
 		switch {
 		case len(people) <= q.s.limits.lookup:
+			// The search's ranges if they are shorter than reading the
+			// people one by one, else the people.
+			if !q.broadSearch() {
+				var hits matchSet
+				if hits, err = q.searchPeople(db, f.Type, min(q.s.limits.set, len(people)*q.s.limits.readCost)); err != nil {
+					return matchSet{}, err
+				}
+				if hits.ids != nil {
+					people = intersect(people, hits.ids)
+					break
+				}
+			}
 			people, err = q.searchAmong(db, people)
+		case q.broadSearch():
+			return q.broadScope(db, admins, companies)
 		default:
 			var hits matchSet
 			// Their IDs are at hand: a longer read of the search's

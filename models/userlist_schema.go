@@ -411,25 +411,29 @@ func (s *Store) suffixesWhere(cond string) string {
 
 // suspendSearch sets aside the indexing of new people for search, inside
 // a transaction that writes people by the thousand: indexed one by one,
-// each person's rows land all over a large index; indexed together
-// (resume), they are written in its order. resume indexes the people with
-// IDs from first on and puts the trigger back, in the same transaction.
-func (s *Store) suspendSearch(tx *gorm.DB) (resume func(first uint) error, err error) {
+// each person's rows land all over a large index; indexed together, they
+// are written in its order. index indexes the people with IDs from first
+// on; resume puts the trigger back, in the same transaction.
+func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume func() error, err error) {
 	suspend, restore := "DROP TRIGGER memberships_search_insert", sqliteSearchInsert
 	if s.Dialect == "postgres" {
 		suspend, restore = "ALTER TABLE memberships DISABLE TRIGGER memberships_search", "ALTER TABLE memberships ENABLE TRIGGER memberships_search"
 	}
 	if err := tx.Exec(suspend).Error; err != nil {
-		return nil, fmt.Errorf("suspend search indexing: %w", err)
+		return nil, nil, fmt.Errorf("suspend search indexing: %w", err)
 	}
-	return func(first uint) error {
+	index = func(first uint) error {
 		if err := tx.Exec(`INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) `+
 			s.suffixesWhere("id >= ?"), first, first).Error; err != nil {
 			return fmt.Errorf("index new people for search: %w", err)
 		}
+		return nil
+	}
+	resume = func() error {
 		if err := tx.Exec(restore).Error; err != nil {
 			return fmt.Errorf("resume search indexing: %w", err)
 		}
 		return nil
-	}, nil
+	}
+	return index, resume, nil
 }
