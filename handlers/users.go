@@ -26,9 +26,6 @@ func (h *Handlers) Home(c echo.Context) error {
 // at a time; the URL holds the whole view.
 func (h *Handlers) Users(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanViewUsers(v.Type()) {
-		return models.Errorf(models.Forbidden, "Your type of user cannot see the users list.")
-	}
 	ctx := c.Request().Context()
 	filter := models.UserFilter{
 		Query: c.QueryParam("q"), Type: models.UserType(c.QueryParam("type")),
@@ -50,12 +47,17 @@ func (h *Handlers) Users(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The company filtered by is looked up in scope before the right is
+	// asked: 404 for one the viewer cannot see (policy.go).
 	if raw := c.QueryParam("company"); raw != "" {
 		id, err := parseID(raw)
 		if err != nil || !slices.ContainsFunc(companies, func(co models.Company) bool { return co.ID == id }) {
 			return models.ErrNotFound()
 		}
 		filter.CompanyID = id
+	}
+	if !models.CanViewUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot see the users list.")
 	}
 	page, err := h.Store.FindUsers(ctx, v, filter)
 	if err != nil {
