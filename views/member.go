@@ -28,6 +28,8 @@ type EditUserProps struct {
 	TypeLosses   map[models.UserType][]string
 	// CompanyLosses are what removing them from each company takes away.
 	CompanyLosses map[uint][]string
+	// Notifications is what the person receives (nil: not shown).
+	Notifications *NotifySectionProps
 }
 
 // NewMemberForm fills the form from the person as stored.
