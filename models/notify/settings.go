@@ -309,6 +309,13 @@ func (s *Service) SaveRow(ctx context.Context, v *models.Viewer, memberID uint, 
 	if err != nil {
 		return false, err
 	}
+	if !in.All {
+		// Every object the request names is looked up in scope before any
+		// right is asked (policy.go): the company too.
+		if _, err := s.store.CompanyFor(ctx, v, models.CapEmails, in.CompanyID); err != nil {
+			return false, err
+		}
+	}
 	if !models.CanViewNotificationsOf(v.Type(), v.Membership.ID == m.ID) {
 		return false, &models.Error{Code: models.Forbidden, Title: "Not something you can change",
 			Message: fmt.Sprintf("%s users set only their own notifications. An Admin, or %s, can change these.", v.Type().Label(), m.FullName())}
