@@ -156,11 +156,11 @@ func (h *Handlers) CompanyNotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	co, recipients, err := h.Notify.CompanyRecipients(c.Request().Context(), ViewerOf(c), id)
+	res, err := h.Notify.CompanyRecipients(c.Request().Context(), ViewerOf(c), id)
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "companies", views.CompanyNotificationsPage(views.CompanyNotifyProps{Company: *co, Recipients: recipients}))
+	return h.render(c, http.StatusOK, "companies", views.CompanyNotificationsPage(views.CompanyNotifyProps{CompanyNotifications: res}))
 }
 
 // UnsubscribeForm serves GET /unsubscribe/:token: what the link stops,

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"time"
 
-	"switchboard/models"
 	"switchboard/models/notify"
 )
 
@@ -31,8 +30,7 @@ type NotifyPageProps struct {
 
 // CompanyNotifyProps is who receives what for a company.
 type CompanyNotifyProps struct {
-	Company    models.Company
-	Recipients []notify.CompanyRecipient
+	*notify.CompanyNotifications
 }
 
 // UnsubscribeProps is the page of an unsubscribe link: the confirmation

@@ -22,7 +22,7 @@ type lockedClock struct {
 	t  time.Time
 }
 
-func (c *lockedClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *lockedClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *lockedClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // TestSummaries_TwoSchedulersSendOnce: two servers on one database, each
@@ -114,4 +114,3 @@ func TestSummaries_TwoSchedulersSendOnce(t *testing.T) {
 		})
 	}
 }
-

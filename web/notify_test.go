@@ -173,8 +173,16 @@ func TestNotifyPages_Gates(t *testing.T) {
 	if got := p.text(`tr[data-email="rita@example.com"]`); !strings.Contains(got, "first-time callers only") {
 		t.Errorf("Rita's line on Acme's page: %q", got)
 	}
-	if p.doc.Find(`tr[data-email="bob@example.com"]`).Length() != 0 {
+	if strings.Contains(p.body, "bob@example.com") {
 		t.Error("Bob, who does not see Acme, is listed")
+	}
+	// Those who receive nothing about Acme are listed to be set up: Max
+	// (until now) and Ada, who sees every company.
+	if got := p.text(`[data-testid="company-others"]`); !strings.Contains(got, "Max Tester") || !strings.Contains(got, "Ada Admin") || strings.Contains(got, "Nora") {
+		t.Errorf("people receiving nothing about Acme: %q", got)
+	}
+	if href := p.doc.Find(`[data-testid="company-others"] li[data-email="max@example.com"] a`).AttrOr("href", ""); href != userPath(w.max.ID, "/notifications") {
+		t.Errorf("Max's link %q", href)
 	}
 
 	// Removing Nora from Acme lists what she stops receiving, then ends it.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"gorm.io/gorm"
+
 	"switchboard/models"
 )
 
@@ -20,16 +22,17 @@ type CompanyRecipient struct {
 
 // CompanyRecipients lists who receives what for a company: the active
 // people who see it and have something on for it or for all their
-// companies, A → Z. Admins see it, and Managers for their companies; the
+// companies, A → Z; and the first of those who see it and receive nothing
+// about it (Others, of OthersTotal), so someone can be set up. Admins see it, and Managers for their companies; the
 // company must be in the viewer's scope (404), and a Reporting user is
 // refused (403).
-func (s *Service) CompanyRecipients(ctx context.Context, v *models.Viewer, companyID uint) (*models.Company, []CompanyRecipient, error) {
+func (s *Service) CompanyRecipients(ctx context.Context, v *models.Viewer, companyID uint) (*CompanyNotifications, error) {
 	co, err := s.store.CompanyFor(ctx, v, models.CapEmails, companyID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !models.CanViewCompanyRecipients(v.Type()) {
-		return nil, nil, &models.Error{Code: models.Forbidden, Title: "Not something your type of user can open",
+		return nil, &models.Error{Code: models.Forbidden, Title: "Not something your type of user can open",
 			Message: fmt.Sprintf("%s users see only their own notifications. Admins and the company's Managers see who receives what.", v.Type().Label())}
 	}
 	var rows []struct {
@@ -45,7 +48,7 @@ func (s *Service) CompanyRecipients(ctx context.Context, v *models.Viewer, compa
 		Where("(m.type = ? OR EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = m.id AND a.company_id = ?))", models.Admin, co.ID).
 		Order("m.sort_name, m.id, s.id").Scan(&rows).Error
 	if err != nil {
-		return nil, nil, fmt.Errorf("recipients of company: %w", err)
+		return nil, fmt.Errorf("recipients of company: %w", err)
 	}
 	var out []CompanyRecipient
 	index := map[uint]int{}
@@ -76,5 +79,38 @@ func (s *Service) CompanyRecipients(ctx context.Context, v *models.Viewer, compa
 			c.Monthly = true
 		}
 	}
-	return co, out, nil
+	res := &CompanyNotifications{Company: *co, Recipients: out}
+	// Everyone else who sees the company: its people and the Admins.
+	others := s.store.DB().WithContext(ctx).Model(&models.Membership{}).
+		Where("memberships.account_id = ? AND memberships.status = ?", co.AccountID, models.MemberActive).
+		Where("(memberships.type = ? OR EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND a.company_id = ?))", models.Admin, co.ID)
+	if len(index) > 0 {
+		ids := make([]uint, 0, len(index))
+		for id := range index {
+			ids = append(ids, id)
+		}
+		others = others.Where("memberships.id NOT IN ?", ids)
+	}
+	var total int64
+	if err := others.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return nil, fmt.Errorf("people of company: %w", err)
+	}
+	res.OthersTotal = int(total)
+	if err := others.Order("memberships.sort_name, memberships.id").Limit(maxOthers).Find(&res.Others).Error; err != nil {
+		return nil, fmt.Errorf("people of company: %w", err)
+	}
+	return res, nil
+}
+
+// maxOthers bounds the people listed as receiving nothing.
+const maxOthers = 100
+
+// CompanyNotifications is who receives what for a company.
+type CompanyNotifications struct {
+	Company    models.Company
+	Recipients []CompanyRecipient
+	// Others are people who see the company and receive nothing about
+	// it, A → Z, at most a hundred of OthersTotal.
+	Others      []models.Membership
+	OthersTotal int
 }

@@ -55,7 +55,8 @@ func (s *Service) parseToken(token string) (id uint, kind Kind, ok bool) {
 	if len(token) > maxToken {
 		return 0, "", false
 	}
-	parts := strings.Split(token, "-")
+	// The MAC is base64url, whose alphabet has "-": it is the rest.
+	parts := strings.SplitN(token, "-", 3)
 	if len(parts) != 3 {
 		return 0, "", false
 	}
