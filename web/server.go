@@ -80,7 +80,9 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	}
 	if cfg.Notify == nil {
 		// Callers that wire only the calls area (the benchmark, tests)
-		// get the notifications area wired here, as cmd wires it.
+		// get the notifications area wired here, as cmd wires it. It
+		// registers hooks on the store and the calls area: a second
+		// server on the same store must be given this one.
 		n, err := OpenNotify(ctx, store, cfg.Calls, cfg.BaseURL)
 		if err != nil {
 			return nil, err
