@@ -286,7 +286,7 @@ func (m NotifyMailer) Summary(in notify.SummaryMail) (notify.Mail, error) {
 	v.Stats = []fact{
 		{"Calls", strconv.Itoa(r.Calls)},
 		{"Answered", strconv.Itoa(r.Answered) + " (" + percent(r.Answered, r.Calls) + ")"},
-		{"Missed", strconv.Itoa(r.Missed+r.Voicemail) + ", " + strconv.Itoa(r.Voicemail) + " left a voicemail"},
+		{"Missed", strconv.Itoa(r.Missed+r.Voicemail) + " (" + strconv.Itoa(r.Voicemail) + " voicemail)"},
 		{"First-time callers", strconv.Itoa(r.FirstTime)},
 		{"Qualified leads", strconv.Itoa(r.Qualified)},
 		{"Texts", strconv.Itoa(r.Texts)},

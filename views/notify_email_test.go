@@ -91,7 +91,7 @@ func TestSummaryEmail_ChartOfTablesEscapedNoConsoleLinks(t *testing.T) {
 		t.Errorf("unsubscribe %q", m.Unsubscribe)
 	}
 	for _, want := range []string{"Daily summary of Acme <script>alert(1)</script>", "Sunday, November 1, 2026",
-		"Calls: 6", "Answered: 3 (50%)", "Missed: 3, 1 left a voicemail", "First-time callers: 4", "Qualified leads: 1",
+		"Calls: 6", "Answered: 3 (50%)", "Missed: 3 (1 voicemail)", "First-time callers: 4", "Qualified leads: 1",
 		"Texts: 2", "because Ada Admin set this up for you", "Unsubscribe from these emails: https://switchboard.example/unsubscribe/"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("text lacks %q:\n%s", want, m.Text)
