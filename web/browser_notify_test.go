@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net/http"
 	"net/mail"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"switchboard/models/calls"
+	"switchboard/models/notify"
 )
 
 // emlMessage is an .eml file of the mail folder, read as a mail client
@@ -221,4 +223,51 @@ func TestBrowser_NotificationJourney(t *testing.T) {
 		t.Errorf("Edit User says %q", got)
 	}
 	screenshot(t, ctx, "notify-edit-user")
+}
+
+// TestBrowser_NotificationPagesFit opens every notification page at the
+// widths of a desktop, a small laptop and a phone: none scrolls sideways,
+// and each row's controls, reason and Save button stay inside the page.
+func TestBrowser_NotificationPagesFit(t *testing.T) {
+	ctx := newChrome(t)
+	w := newNotifyWorld(t)
+	ts := w.ts
+	wantStatus(t, w.admin.post(userPath(w.nora.ID, "/notifications"), rowForm(w.acme, "first_time", "daily", "texts")), http.StatusSeeOther)
+	wantStatus(t, w.admin.post(userPath(w.nora.ID, "/notifications"), rowForm("all", "off", "weekly", "monthly")), http.StatusSeeOther)
+	wantStatus(t, w.admin.post("/account/notifications", rowForm(w.bolt, "missed", "daily")), http.StatusSeeOther)
+	var daily notify.Subscription
+	if err := ts.store.DB().Where("membership_id = ? AND kind = ?", w.nora.ID, notify.DailySummary).Take(&daily).Error; err != nil {
+		t.Fatal(err)
+	}
+	unsubscribe := "/unsubscribe/" + ts.app.notify.Token(daily)
+
+	browserLogin(t, ctx, ts, "ada@example.com")
+	pages := []struct{ name, path string }{
+		{"own", "/account/notifications"},
+		{"edit-user", userPath(w.nora.ID, "")},
+		{"member", userPath(w.nora.ID, "/notifications")},
+		{"company", "/companies/" + w.acme + "/notifications"},
+		{"unsubscribe", unsubscribe},
+	}
+	for _, width := range []int64{1280, 1024, 390} {
+		step(t, ctx, "resize", chromedp.EmulateViewport(width, 1400))
+		for _, pg := range pages {
+			if resp := visit(t, ctx, ts, pg.path); resp.Status != http.StatusOK {
+				t.Fatalf("%s: status %d", pg.path, resp.Status)
+			}
+			overflow := stepValue(t, ctx, "measure "+pg.name, chromedp.Evaluate[string](`(() => {
+				const d = document.documentElement;
+				if (d.scrollWidth > d.clientWidth + 1) return "the page scrolls sideways (" + d.scrollWidth + " > " + d.clientWidth + ")";
+				for (const el of document.querySelectorAll(".notify-row select, .notify-row button, .notify-row label, .notify-row p, table")) {
+					const r = el.getBoundingClientRect();
+					if (r.right > d.clientWidth + 1) return (el.dataset.testid || el.tagName) + " ends at " + Math.round(r.right) + "px";
+				}
+				return "";
+			})()`))
+			if overflow != "" {
+				t.Errorf("%s at %dpx: %s", pg.name, width, overflow)
+			}
+			screenshot(t, ctx, fmt.Sprintf("notify-%s-%d", pg.name, width))
+		}
+	}
 }
