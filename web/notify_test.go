@@ -263,6 +263,11 @@ func TestUnsubscribe_OverHTTP(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d unsubscribe events, want 1", n)
 	}
+	var ev models.AuditEvent
+	ts.store.DB().Where("action = ?", "notify.unsubscribed").Take(&ev)
+	if !strings.Contains(ev.Detail, "with their mail program's unsubscribe button") {
+		t.Errorf("the audit does not say it was the mail program's one-click: %q", ev.Detail)
+	}
 	// The Admin sees it on Edit User.
 	p = w.admin.get(userPath(w.nora.ID, ""))
 	if got := p.text(`[data-testid="notify-unsubscribed"]`); !strings.Contains(got, "Daily summary: unsubscribed on") {
