@@ -44,8 +44,10 @@ func Open(ctx context.Context, store *models.Store, callsArea *calls.Service, ma
 		return nil, fmt.Errorf("notify: a mail composer is required")
 	}
 	s := &Service{store: store, calls: callsArea, mail: mail, summaryBatch: 500}
-	if err := store.DB().WithContext(ctx).AutoMigrate(&Subscription{}); err != nil {
-		return nil, fmt.Errorf("migrate notify schema: %w", err)
+	// As the core's and the calls area's: one server at a time, and a
+	// schema already recorded is left alone.
+	if err := store.MigrateArea(ctx, "notify", &Subscription{}); err != nil {
+		return nil, err // says "notify: migrate notify schema: …"
 	}
 	key, err := store.SecretKey(ctx, "notify-unsubscribe", 32)
 	if err != nil {
