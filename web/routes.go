@@ -46,10 +46,12 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/users/:id", h.EditUser, requireLogin)
 	e.POST("/users/:id", h.EditUserPost, requireLogin)
 	e.POST("/users/:id/companies/add", h.AddUserCompany, requireLogin)
+	e.GET("/users/:id/companies/remove", h.RemoveUserCompanyForm, requireLogin)
 	e.POST("/users/:id/companies/remove", h.RemoveUserCompany, requireLogin)
 	e.GET("/users/:id/promote", h.TypeChangeForm, requireLogin)
 	e.GET("/users/:id/demote", h.TypeChangeForm, requireLogin)
 	e.POST("/users/:id/type", h.ChangeType, requireLogin)
+	e.GET("/users/:id/disable", h.DisableUserForm, requireLogin)
 	e.POST("/users/:id/disable", h.DisableUser, requireLogin)
 	e.POST("/users/:id/enable", h.EnableUser, requireLogin)
 	e.GET("/users/:id/delete", h.DeleteUserForm, requireLogin)
@@ -69,6 +71,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/companies/:id/enable", h.EnableCompany, requireLogin)
 	e.GET("/companies/:id/users", h.CompanyUsers, requireLogin)
 	e.POST("/companies/:id/users", h.AddCompanyUser, requireLogin)
+	e.GET("/companies/:id/users/:member/remove", h.RemoveCompanyUserForm, requireLogin)
 	e.POST("/companies/:id/users/:member/remove", h.RemoveCompanyUser, requireLogin)
 	e.GET("/switch-company", h.SwitchCompany, requireLogin)
 
@@ -99,6 +102,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/companies/:id/numbers", h.CreateNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
 	e.GET("/companies/:id/numbers/:number", h.EditNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
 	e.POST("/companies/:id/numbers/:number", h.UpdateNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.GET("/companies/:id/numbers/:number/disable", h.DisableNumberForm, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
 	e.POST("/companies/:id/numbers/:number/disable", h.DisableNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
 	e.POST("/companies/:id/numbers/:number/enable", h.EnableNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
 	e.GET("/companies/:id/numbers/:number/flow", h.Flow, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
@@ -116,6 +120,23 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/companies/:id/reports", h.Report, requireLogin, can(models.CapReviewCalls, h.CompanyInScope))
 	e.GET("/companies/:id/reports.csv", h.ReportCSV, requireLogin, can(models.CapReviewCalls, h.CompanyInScope))
 	e.POST("/account/phone", h.SetPhone, requireLogin, can(models.CapTakeCalls))
+
+	// Notifications (issue 17): one's own at /account/notifications; a
+	// person's on Edit User and on their notifications page; who receives
+	// what for a company (Admins, and Managers for theirs). Each row asks
+	// models.CanSetNotifications: outside scope 404, in it but not
+	// theirs to set 403.
+	e.GET("/account/notifications", h.AccountNotifications, requireLogin)
+	e.POST("/account/notifications", h.SaveAccountNotifications, requireLogin)
+	e.GET("/users/:id/notifications", h.MemberNotifications, requireLogin)
+	e.POST("/users/:id/notifications", h.SaveMemberNotifications, requireLogin)
+	e.GET("/companies/:id/notifications", h.CompanyNotifications, requireLogin)
+	// The unsubscribe link of every notification email: no login. Its
+	// POST (a mail program's one-click, RFC 8058, or the page's button)
+	// has no session or CSRF token; its signed token is checked first
+	// instead (webhooks.go). The GET only asks.
+	e.GET("/unsubscribe/:token", h.UnsubscribeForm)
+	s.signedLink(e, "/unsubscribe/:token", h.ValidUnsubscribeToken, h.Unsubscribe)
 
 	// Twilio's webhooks (DESIGN.md contracts): no session and no CSRF token,
 	// because each is verified by its X-Twilio-Signature first (webhooks.go).

@@ -176,7 +176,9 @@ func envOr(getenv func(string) string, name, def string) string {
 	return def
 }
 
-// newLogger logs to w in the format --log-format names.
+// newLogger logs to w in the format --log-format names: the server's log,
+// request lines included. serve writes it to stderr, and bench to a file,
+// so that the benchmark pays for the same logging as a deployed server.
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	switch format {
 	case "text":
@@ -243,8 +245,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	notifyArea, err := web.OpenNotify(ctx, store, callsArea, base)
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: proxies, Mailer: mailer,
-		Calls: callsArea, Twilio: c.twilio(), OutboundAllow: allow}, store, log)
+		Calls: callsArea, Notify: notifyArea, Twilio: c.twilio(), OutboundAllow: allow}, store, log)
 	if err != nil {
 		return err
 	}
