@@ -10,9 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"switchboard/models"
 	"switchboard/models/calls"
@@ -96,7 +94,7 @@ func BenchmarkCallLogRequest(b *testing.B) {
 	for _, p := range paths {
 		b.Run(p.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := processCPU(b)
+			cpu := processCPU()
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodGet, p.path, nil)
 				req.Header.Set("Cookie", p.cookie)
@@ -106,18 +104,7 @@ func BenchmarkCallLogRequest(b *testing.B) {
 					b.Fatalf("%s: status %d: %.300s", p.path, rec.Code, rec.Body.String())
 				}
 			}
-			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// processCPU is the CPU time the process has used (user and system, every
-// thread, the garbage collector included): on a machine shared with other
-// work, the cost of a request that wall time cannot show.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
