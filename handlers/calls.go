@@ -75,8 +75,7 @@ func (h *Handlers) CallInScope(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.Calls.FindCall(c.Request().Context(), ViewerOf(c), id)
-	return err
+	return h.Calls.CallInScope(c.Request().Context(), ViewerOf(c), id)
 }
 
 // Call serves GET /calls/:id (?edit=NOTE edits one's own note).

@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -65,6 +66,23 @@ func findCall(db *gorm.DB, v *models.Viewer, c models.Capability, callID uint, l
 		return nil, nil, err
 	}
 	return &call, co, nil
+}
+
+// CallInScope answers nil when the viewer reviews the calls of the call's
+// company, and the same 404 as FindCall otherwise: the route gate's
+// question, without gathering the page. It reads the call's company
+// alone (one row by primary key) and asks the policy.
+func (s *Service) CallInScope(ctx context.Context, v *models.Viewer, callID uint) error {
+	db := s.store.DB().WithContext(ctx)
+	var companyID uint
+	if err := db.Raw("SELECT company_id FROM calls WHERE id = ? AND account_id = ?", callID, v.Account.ID).Row().Scan(&companyID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return models.ErrNotFound()
+		}
+		return fmt.Errorf("find call: %w", err)
+	}
+	_, err := models.CompanyFor(db, v, models.CapReviewCalls, companyID)
+	return err
 }
 
 // FindCall gathers a call's page for people who review the company's calls.

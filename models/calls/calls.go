@@ -14,6 +14,7 @@ package calls
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -70,6 +71,19 @@ var auditActions = []models.AuditAction{
 func (s *Service) now() time.Time { return s.store.Now() }
 
 func (s *Service) migrate(ctx context.Context) error {
-	return s.store.MigrateArea(ctx, "calls", &MemberPhone{}, &TrackingNumber{}, &RingGroupMember{}, &Caller{}, &CallerTerm{},
-		&Call{}, &CallEvent{}, &PendingRecording{}, &Tag{}, &CallTag{}, &Note{})
+	if err := s.store.MigrateArea(ctx, "calls", &MemberPhone{}, &TrackingNumber{}, &RingGroupMember{}, &Caller{}, &CallerTerm{},
+		&Call{}, &CallEvent{}, &PendingRecording{}, &Tag{}, &CallTag{}, &Note{}); err != nil {
+		return err
+	}
+	// An index replaced by a wider one is dropped only when it is there,
+	// so a server starting beside others that serve takes no lock.
+	m := s.store.DB().WithContext(ctx).Migrator()
+	for _, ix := range replacedIndexes {
+		if m.HasIndex(ix.table, ix.name) {
+			if err := m.DropIndex(ix.table, ix.name); err != nil && m.HasIndex(ix.table, ix.name) {
+				return fmt.Errorf("calls: drop replaced index %s: %w", ix.name, err)
+			}
+		}
+	}
+	return nil
 }

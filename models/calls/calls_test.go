@@ -440,7 +440,19 @@ func TestCall_TagsNotesQualifiedAndWhoMay(t *testing.T) {
 			if !d.Call.Qualified || len(d.Tags) != 1 || len(d.Notes) != 1 || d.Notes[0].Body != "Wants a quote for Wednesday" || d.Notes[0].AuthorName != rita.Membership.FullName() {
 				t.Errorf("call page: %+v", d)
 			}
+			// The route gate's question (CallInScope) has FindCall's answer.
+			for who, v := range map[string]*models.Viewer{"the company's": rita, "an Admin": admin} {
+				if err := f.calls.CallInScope(ctx, v, id); err != nil {
+					t.Errorf("%s user is out of the call's scope: %v", who, err)
+				}
+			}
+			if err := f.calls.CallInScope(ctx, rita, id+1000); models.ErrorCode(err) != models.NotFound {
+				t.Errorf("a call that does not exist: %v", err)
+			}
 			for who, v := range map[string]*models.Viewer{"another company's": bolt, "another account's": stranger} {
+				if err := f.calls.CallInScope(ctx, v, id); models.ErrorCode(err) != models.NotFound {
+					t.Errorf("%s user is in the call's scope: %v", who, err)
+				}
 				if _, err := f.calls.FindCall(ctx, v, id); models.ErrorCode(err) != models.NotFound {
 					t.Errorf("%s user reads the call: %v", who, err)
 				}

@@ -278,23 +278,35 @@ const manyCallers = 300
 // commonSearch tells whether a search finds many callers in the scope (a
 // common surname, a busy area code), counting no further than it needs.
 func commonSearch(db *gorm.DB, search []string, scope *models.CapabilityScope, many int) (bool, error) {
-	var ranges []string
-	var args []any
-	for _, p := range search {
-		ranges = append(ranges, "(t.term >= ? AND t.term < ?)")
-		args = append(args, p, prefixEnd(p))
-	}
-	sql := "SELECT COUNT(*) FROM (SELECT 1 FROM caller_terms t WHERE (" + strings.Join(ranges, " OR ") + ")"
+	var companyIDs []uint
 	if !scope.WholeAccount {
-		sql += " AND t.company_id IN ?"
-		args = append(args, scope.IDs())
+		companyIDs = scope.IDs()
 	}
-	sql += " LIMIT " + strconv.Itoa(many) + ") AS found"
+	found, args := foundCallers("1", search, companyIDs)
 	var n int
-	if err := db.Raw(sql, args...).Scan(&n).Error; err != nil {
+	if err := db.Raw("SELECT COUNT(*) FROM ("+found+" LIMIT "+strconv.Itoa(many)+") AS found", args...).Scan(&n).Error; err != nil {
 		return false, fmt.Errorf("call log search: %w", err)
 	}
 	return n >= many, nil
+}
+
+// foundCallers selects what of the caller_terms rows in the search's
+// ranges (within companyIDs unless nil): one SELECT per range, joined by
+// UNION ALL. Written as one WHERE with the ranges OR-ed, SQLite walked
+// every term of each company in scope instead of a range per company.
+func foundCallers(what string, search []string, companyIDs []uint) (string, []any) {
+	var parts []string
+	var args []any
+	for _, p := range search {
+		part := "SELECT " + what + " FROM caller_terms t WHERE t.term >= ? AND t.term < ?"
+		args = append(args, p, prefixEnd(p))
+		if companyIDs != nil {
+			part += " AND t.company_id IN ?"
+			args = append(args, companyIDs)
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " UNION ALL "), args
 }
 
 // logRows reads the calls of a page, in the page's order, with their
@@ -443,25 +455,19 @@ func (q *logQuery) filters(companyIDs []uint) ([]string, []any) {
 		where, args = append(where, "calls.source = ?"), append(args, q.f.Source)
 	}
 	if len(q.search) > 0 {
-		var ranges []string
-		var rangeArgs []any
-		for _, p := range q.search {
-			ranges = append(ranges, "(t.term >= ? AND t.term < ?)")
-			rangeArgs = append(rangeArgs, p, prefixEnd(p))
-		}
 		if q.commonSearch {
 			// Walking the newest calls: ask each call's caller, rather
-			// than gathering every caller the search finds.
-			where = append(where, "EXISTS (SELECT 1 FROM caller_terms t WHERE t.caller_id = calls.caller_id AND ("+strings.Join(ranges, " OR ")+"))")
-			args = append(args, rangeArgs...)
-		} else {
-			sub := "calls.caller_id IN (SELECT t.caller_id FROM caller_terms t WHERE (" + strings.Join(ranges, " OR ") + ")"
-			args = append(args, rangeArgs...)
-			if companyIDs != nil {
-				sub += " AND t.company_id IN ?"
-				args = append(args, companyIDs)
+			// than gathering every caller the search finds (a range of
+			// the (caller_id, term) index per call).
+			var ranges []string
+			for _, p := range q.search {
+				ranges = append(ranges, "(t.term >= ? AND t.term < ?)")
+				args = append(args, p, prefixEnd(p))
 			}
-			where = append(where, sub+")")
+			where = append(where, "EXISTS (SELECT 1 FROM caller_terms t WHERE t.caller_id = calls.caller_id AND ("+strings.Join(ranges, " OR ")+"))")
+		} else {
+			found, foundArgs := foundCallers("t.caller_id", q.search, companyIDs)
+			where, args = append(where, "calls.caller_id IN ("+found+")"), append(args, foundArgs...)
 		}
 	}
 	if q.after != nil {

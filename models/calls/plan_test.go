@@ -45,19 +45,38 @@ func TestCallLog_PlansUseTheirIndexes(t *testing.T) {
 		notWant []string
 	}{
 		{"one company", &logQuery{f: LogFilter{Limit: 50}, after: after, scope: &models.CapabilityScope{AccountID: 1, Companies: companies[:1]}},
-			[]string{"idx_calls_company_time"}, []string{"TEMP B-TREE"}},
-		{"a Manager's three companies", &logQuery{f: LogFilter{Limit: 50, Outcome: OutcomeMissed}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies}},
-			[]string{"idx_calls_company_time"}, nil},
-		{"the whole account", &logQuery{f: LogFilter{Limit: 50, Qualified: true}, after: after, scope: &models.CapabilityScope{AccountID: 1, Companies: companies, WholeAccount: true, Inactive: []uint{9}}},
-			[]string{"idx_calls_account_time"}, []string{"TEMP B-TREE"}},
+			[]string{"COVERING INDEX idx_calls_company_walk"}, []string{"TEMP B-TREE"}},
+		{"a Manager's three companies", &logQuery{f: LogFilter{Limit: 50, Outcome: OutcomeMissed, FirstTime: true}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies}},
+			[]string{"COVERING INDEX idx_calls_company_walk"}, []string{"SEARCH calls USING INDEX"}},
+		{"the whole account", &logQuery{f: LogFilter{Limit: 50, Qualified: true, Outcome: OutcomeAnswered, FirstTime: true}, after: after, scope: &models.CapabilityScope{AccountID: 1, Companies: companies, WholeAccount: true, Inactive: []uint{9}}},
+			[]string{"COVERING INDEX idx_calls_account_walk"}, []string{"TEMP B-TREE", "SEARCH calls USING INDEX"}},
 		{"a tag across the account", &logQuery{f: LogFilter{Limit: 50, TagID: 4}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies, WholeAccount: true}},
 			[]string{"idx_call_tags_tag_time"}, []string{"TEMP B-TREE"}},
 		{"a search across the account", &logQuery{f: LogFilter{Limit: 50}, search: []string{"r:4310", "d:0134"}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies, WholeAccount: true}},
-			[]string{"idx_caller_terms_term", "idx_calls_caller_time"}, nil},
+			[]string{"idx_caller_terms_term", "COVERING INDEX idx_calls_caller_walk"}, nil},
 		{"a search in one company", &logQuery{f: LogFilter{Limit: 50}, search: []string{"w:smith"}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies[:1]}},
-			[]string{"caller_terms", "idx_calls_caller_time"}, nil},
+			[]string{"caller_terms", "COVERING INDEX idx_calls_caller_walk"}, nil},
+		{"a number in a Manager's companies", &logQuery{f: LogFilter{Limit: 50}, search: []string{"d:6648", "n:6648", "r:8466"}, scope: &models.CapabilityScope{AccountID: 1, Companies: companies}},
+			[]string{"caller_terms_1 (company_id=? AND term>? AND term<?)", "COVERING INDEX idx_calls_caller_walk"}, []string{"(company_id=?)"}},
 		{"a common word across the account", &logQuery{f: LogFilter{Limit: 50}, search: []string{"w:smith"}, commonSearch: true, scope: &models.CapabilityScope{AccountID: 1, Companies: companies, WholeAccount: true}},
-			[]string{"idx_calls_account_time", "idx_caller_terms_caller_id"}, []string{"TEMP B-TREE"}},
+			[]string{"COVERING INDEX idx_calls_account_walk", "COVERING INDEX idx_caller_terms_caller_term"}, []string{"TEMP B-TREE", "SEARCH calls USING INDEX"}},
+		{"a common word in a Manager's companies", &logQuery{f: LogFilter{Limit: 50, Outcome: OutcomeMissed}, search: []string{"w:smith"}, commonSearch: true, scope: &models.CapabilityScope{AccountID: 1, Companies: companies}},
+			[]string{"COVERING INDEX idx_calls_company_walk", "COVERING INDEX idx_caller_terms_caller_term"}, []string{"SEARCH calls USING INDEX"}},
+	}
+	// How many callers a search finds (commonSearch): a range per
+	// company and term, not every term of each company.
+	found, args := foundCallers("1", []string{"d:6648", "n:6648", "r:8466"}, []uint{1, 2, 3})
+	var rows []struct {
+		ID, Parent, Notused int
+		Detail              string
+	}
+	if err := db.Raw("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM ("+found+" LIMIT 300) AS found", args...).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if strings.Contains(r.Detail, "(company_id=?)") || strings.HasPrefix(r.Detail, "SCAN t") {
+			t.Errorf("counting found callers walks every term of a company: %s", r.Detail)
+		}
 	}
 	for _, c := range cases {
 		p := plan(c.q)

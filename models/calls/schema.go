@@ -106,11 +106,22 @@ type Caller struct {
 // reversed (ends with). The company comes first, so a person's scope is a
 // range of the primary key.
 //
-// Searching the whole account (an Admin) starts from the term instead.
+// Searching the whole account (an Admin) starts from the term instead, and
+// a common word, asked of each call's caller, is a range of the
+// (caller, term) index.
 type CallerTerm struct {
 	CompanyID uint   `gorm:"primaryKey;autoIncrement:false;index:idx_caller_terms_term,priority:2"`
-	Term      string `gorm:"primaryKey;size:64;index:idx_caller_terms_term,priority:1"`
-	CallerID  uint   `gorm:"primaryKey;autoIncrement:false;index"`
+	Term      string `gorm:"primaryKey;size:64;index:idx_caller_terms_term,priority:1;index:idx_caller_terms_caller_term,priority:2"`
+	CallerID  uint   `gorm:"primaryKey;autoIncrement:false;index:idx_caller_terms_caller_term,priority:1"`
+}
+
+// replacedIndexes are indexes of earlier versions that the ones above
+// replace (each now a prefix of its replacement), dropped when found.
+var replacedIndexes = []struct{ table, name string }{
+	{"calls", "idx_calls_account_time"},
+	{"calls", "idx_calls_company_time"},
+	{"calls", "idx_calls_caller_time"},
+	{"caller_terms", "idx_caller_terms_caller_id"},
 }
 
 // Kind tells a call from a text message.
@@ -136,33 +147,40 @@ const (
 // or MessageSid so every webhook about it finds the same row.
 //
 // Each time index ends with id, the Call Log's tie-breaker, so a page is a
-// walk down the index with no sort on either database.
+// walk down the index with no sort on either database. After id, the
+// account's and the company's walks carry what the Call Log's filters and
+// its search ask of each call they pass (company, caller, outcome,
+// first-time, qualified), so a filtered walk or a search that asks each
+// call's caller reads the index alone, not a table row per call passed
+// (a "missed" filter passes four calls for each it keeps, a common name
+// twenty). The caller's walk carries company and account for the same
+// reason: a search's scope is checked on the index.
 type Call struct {
-	ID        uint            `gorm:"primaryKey;index:idx_calls_account_time,priority:3;index:idx_calls_company_time,priority:3;index:idx_calls_number_time,priority:3;index:idx_calls_caller_time,priority:3"`
-	AccountID uint            `gorm:"not null;index:idx_calls_account_time,priority:1"`
+	ID        uint            `gorm:"primaryKey;index:idx_calls_account_walk,priority:3;index:idx_calls_company_walk,priority:3;index:idx_calls_number_time,priority:3;index:idx_calls_caller_walk,priority:3"`
+	AccountID uint            `gorm:"not null;index:idx_calls_account_walk,priority:1;index:idx_calls_caller_walk,priority:5"`
 	Account   *models.Account `gorm:"constraint:OnDelete:CASCADE"`
-	CompanyID uint            `gorm:"not null;index:idx_calls_company_time,priority:1"`
+	CompanyID uint            `gorm:"not null;index:idx_calls_company_walk,priority:1;index:idx_calls_account_walk,priority:4;index:idx_calls_caller_walk,priority:4"`
 	Company   *models.Company `gorm:"constraint:OnDelete:CASCADE"`
 	NumberID  uint            `gorm:"not null;index:idx_calls_number_time,priority:1"`
 	Number    *TrackingNumber `gorm:"constraint:OnDelete:CASCADE"`
 	Kind      Kind            `gorm:"size:8;not null"`
 	Sid       string          `gorm:"size:64;not null;uniqueIndex"`
-	CallerID  uint            `gorm:"not null;index:idx_calls_caller_time,priority:1"`
+	CallerID  uint            `gorm:"not null;index:idx_calls_caller_walk,priority:1;index:idx_calls_account_walk,priority:5;index:idx_calls_company_walk,priority:4"`
 	Caller    *Caller         `gorm:"constraint:OnDelete:CASCADE"`
 	// CallerNumber is the caller's number as Twilio gave it (E.164, or a
 	// word such as "anonymous").
 	CallerNumber string `gorm:"size:32;not null"`
 	CallerName   string `gorm:"size:100;not null;default:''"`
-	FirstTime    bool   `gorm:"not null;default:false"`
+	FirstTime    bool   `gorm:"not null;default:false;index:idx_calls_account_walk,priority:7;index:idx_calls_company_walk,priority:6;index:idx_calls_caller_walk,priority:7"`
 	// Source is the number's source when the call arrived: what it is
 	// attributed to, whatever the number says later.
 	Source    string    `gorm:"size:60;not null;default:''"`
-	StartedAt time.Time `gorm:"not null;index:idx_calls_account_time,priority:2;index:idx_calls_company_time,priority:2;index:idx_calls_number_time,priority:2;index:idx_calls_caller_time,priority:2"`
+	StartedAt time.Time `gorm:"not null;index:idx_calls_account_walk,priority:2;index:idx_calls_company_walk,priority:2;index:idx_calls_number_time,priority:2;index:idx_calls_caller_walk,priority:2"`
 	// Status is Twilio's last call status; StatusRank orders them so a
 	// late "ringing" never overwrites "completed".
 	Status     string  `gorm:"size:20;not null;default:''"`
 	StatusRank int     `gorm:"not null;default:0"`
-	Outcome    Outcome `gorm:"size:12;not null"`
+	Outcome    Outcome `gorm:"size:12;not null;index:idx_calls_account_walk,priority:6;index:idx_calls_company_walk,priority:5;index:idx_calls_caller_walk,priority:6"`
 	// Duration is the whole call; TalkSeconds the answered part.
 	Duration    int    `gorm:"not null;default:0"`
 	TalkSeconds int    `gorm:"not null;default:0"`
@@ -173,7 +191,7 @@ type Call struct {
 	RecordingSeconds   int    `gorm:"not null;default:0"`
 	RecordingVoicemail bool   `gorm:"not null;default:false"`
 	Body               string `gorm:"size:1600;not null;default:''"`
-	Qualified          bool   `gorm:"not null;default:false"`
+	Qualified          bool   `gorm:"not null;default:false;index:idx_calls_account_walk,priority:8;index:idx_calls_company_walk,priority:7;index:idx_calls_caller_walk,priority:8"`
 	EndedAt            *time.Time
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
