@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"switchboard/models/modelstest"
 	"testing"
 )
 
@@ -86,5 +87,33 @@ func TestBench_RefusesBadFlags(t *testing.T) {
 		if err := run(context.Background(), append([]string{"bench"}, args...), func(string) string { return "" }, &out, &errOut); err == nil {
 			t.Errorf("bench %v: no error", args)
 		}
+	}
+}
+
+// TestBench_OnPostgreSQL runs bench's PostgreSQL path (--db postgres://):
+// seeding, sign-ins and a scenario on a throwaway schema.
+func TestBench_OnPostgreSQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds and runs the server on PostgreSQL")
+	}
+	dsn := modelstest.PostgresURL(t)
+	args := []string{"bench", "--db", dsn, "--members", "300", "--companies", "20", "--calls", "0", "--duration", "1s",
+		"--conns", "2", "--writers", "2", "--only", "own first page", "--json"}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatalf("bench --db postgres://: %v\n%s", err, stderr.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("bench --json printed no report: %v\n%s", err, stdout.String())
+	}
+	if len(rep.Scenarios) != 1 || rep.Scenarios[0].Scenario != scScopedFirst {
+		t.Fatalf("scenarios: %+v", rep.Scenarios)
+	}
+	if r := rep.Scenarios[0]; r.Requests == 0 || r.Errors != 0 {
+		t.Errorf("%s: %d requests, %d errors (first: %s)", r.Scenario, r.Requests, r.Errors, r.FirstError)
+	}
+	if rep.Members != 300 || rep.DatabaseBytes <= 0 {
+		t.Errorf("members %d, database %d bytes", rep.Members, rep.DatabaseBytes)
 	}
 }
