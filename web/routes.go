@@ -34,6 +34,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	// addresses with a login redirect instead of 404.
 	e.GET("/", h.Home, requireLogin)
 	e.GET("/users", h.Users, requireLogin)
+	e.GET("/users/company", h.UsersCompanyPicker, requireLogin)
 	e.GET("/users/new", h.NewUser, requireLogin)
 	e.POST("/users/new/:step", h.NewUserStep, requireLogin)
 	e.GET("/users/:id/created", h.UserCreated, requireLogin)
