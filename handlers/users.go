@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -117,4 +118,28 @@ func (h *Handlers) UsersCompanyPicker(c echo.Context) error {
 	return h.render(c, http.StatusOK, "users", views.CompanyPickerPage(views.CompanyPickerProps{
 		Filter: view.filter, Companies: shown, Total: len(view.companies), Find: find,
 	}))
+}
+
+// ExportUsers serves GET /users/export.csv: every person of the view (its
+// filters, search and order, not just one page) as CSV, written as it is
+// read. A Manager's export holds only the people they may see.
+func (h *Handlers) ExportUsers(c echo.Context) error {
+	view, err := h.parseUsersView(c)
+	if err != nil {
+		return err
+	}
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="users-`+h.Store.Now().UTC().Format("2006-01-02")+`.csv"`)
+	res.Header().Set("X-Content-Type-Options", "nosniff")
+	res.WriteHeader(http.StatusOK)
+	if err := h.Store.ExportUsers(c.Request().Context(), ViewerOf(c), view.filter, time.UTC, res); err != nil {
+		// The status is sent: end the response without its final chunk,
+		// so the download fails instead of ending short.
+		if h.Log != nil {
+			h.Log.Error("export users", "err", err)
+		}
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }

@@ -39,6 +39,8 @@ type Store struct {
 	mail    MailComposer
 	// limits are the users list's plan limits (userlist_query.go).
 	limits planLimits
+	// exportBatchSize, when set, replaces exportBatch (tests).
+	exportBatchSize int
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
 	// writes counts the transactions this server has finished, so that

@@ -318,3 +318,8 @@ func (can rowRights) canResend(r *models.UserRow) bool {
 }
 
 func resendAction(r *models.UserRow) string { return "/users/" + idString(r.ID) + "/resend" }
+
+// exportURL is the CSV export of a view: all its pages.
+func exportURL(f models.UserFilter) string {
+	return "/users/export.csv" + strings.TrimPrefix(usersURL(firstPage(f)), "/users")
+}

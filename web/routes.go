@@ -35,6 +35,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/", h.Home, requireLogin)
 	e.GET("/users", h.Users, requireLogin)
 	e.GET("/users/company", h.UsersCompanyPicker, requireLogin)
+	e.GET("/users/export.csv", h.ExportUsers, requireLogin)
 	e.GET("/users/new", h.NewUser, requireLogin)
 	e.POST("/users/new/:step", h.NewUserStep, requireLogin)
 	e.GET("/users/:id/created", h.UserCreated, requireLogin)
