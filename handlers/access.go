@@ -12,6 +12,12 @@ import (
 // Account serves GET /account: Account Settings (the account number for
 // Admins, the person's accounts, requesting access, leaving).
 func (h *Handlers) Account(c echo.Context) error {
+	return h.renderAccount(c, http.StatusOK, nil)
+}
+
+// renderAccount draws Account settings; typed adjusts the phone form after
+// an error.
+func (h *Handlers) renderAccount(c echo.Context, status int, typed func(*views.PhoneProps)) error {
 	v := ViewerOf(c)
 	ctx := c.Request().Context()
 	accounts, err := h.Store.AccountsOf(ctx, v)
@@ -26,7 +32,14 @@ func (h *Handlers) Account(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "account", views.AccountPage(views.AccountProps{Accounts: accounts, LastAdmin: last, Incoming: incoming}))
+	phone, err := h.phoneProps(c)
+	if err != nil {
+		return err
+	}
+	if typed != nil {
+		typed(&phone)
+	}
+	return h.render(c, status, "account", views.AccountPage(views.AccountProps{Accounts: accounts, LastAdmin: last, Incoming: incoming, Phone: phone}))
 }
 
 // AccessRequests serves GET /access-requests: the request form and one's
@@ -181,7 +194,12 @@ func (h *Handlers) SwitchAccountPost(c echo.Context) error {
 
 // ConfirmLeave serves GET /account/leave.
 func (h *Handlers) ConfirmLeave(c echo.Context) error {
-	return h.render(c, http.StatusOK, "account", views.LeaveAccountPage())
+	v := ViewerOf(c)
+	losses, err := h.Store.DeleteLosses(c.Request().Context(), &v.Membership)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "account", views.LeaveAccountPage(losses))
 }
 
 // Leave serves POST /account/leave.

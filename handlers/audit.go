@@ -27,6 +27,6 @@ func (h *Handlers) Audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	filter, _ = models.CleanAuditFilter(filter)
-	return h.render(c, http.StatusOK, "audit", views.AuditPage(views.AuditProps{Page: page, Filter: filter}))
+	filter, _ = h.Store.CleanAuditFilter(filter)
+	return h.render(c, http.StatusOK, "audit", views.AuditPage(views.AuditProps{Page: page, Filter: filter, Actions: h.Store.AuditActions()}))
 }

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,43 +15,34 @@ func (h *Handlers) LoginForm(c echo.Context) error {
 	if v := ViewerOf(c); v != nil {
 		return redirect(c, models.HomePath(v.Type()))
 	}
-	return h.render(c, http.StatusOK, "", views.LoginPage(views.LoginForm{Next: localPath(c.QueryParam("next"), "")}))
+	return h.render(c, http.StatusOK, "", views.LoginPage(views.LoginForm{Next: returnPath(c.QueryParam("next"), "")}))
 }
 
 // LoginPost serves POST /login. Every failure gives the same message and
-// status; repeated failures per address and per client are slowed, then refused.
+// status. Failed attempts slow further ones down (per login) or have them
+// refused for a while (per client address, or per browser for one that
+// has logged in as that person before): models decide, and a refusal gets
+// a page that says when to try again and how to reset the password.
 func (h *Handlers) LoginPost(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
-	keys := map[string]string{"ip": c.RealIP()}
-	if canonical, err := models.CanonicalEmail(email); err == nil {
-		keys["email"] = canonical
-	}
-	delay, blockedUntil := h.Throttle.Attempt(keys)
-	if !blockedUntil.IsZero() {
-		wait := time.Until(blockedUntil).Round(time.Minute)
-		if wait < time.Minute {
-			wait = time.Minute
-		}
-		c.Response().Header().Set("Retry-After", fmt.Sprint(int(time.Until(blockedUntil).Seconds())+1))
-		return &models.Error{Code: models.TooManyRequests, Title: "Too many login attempts",
-			Message: fmt.Sprintf("For your security, logging in is paused after several failed attempts. Try again in about %d minutes, or ask an Admin to check your login.", int(wait.Minutes()))}
-	}
-	if delay > 0 {
-		h.Sleep(delay)
-	}
-	m, err := h.Store.Authenticate(c.Request().Context(), email, password)
+	m, err := h.Store.Authenticate(c.Request().Context(), email, password, h.passwordAttempt(c, email))
 	if models.ErrorCode(err) == models.Unauthorized {
-		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err), Next: localPath(c.QueryParam("next"), "")}))
+		return h.render(c, http.StatusUnauthorized, "", views.LoginPage(views.LoginForm{Email: email, Error: models.ErrorMessage(err), Next: returnPath(c.QueryParam("next"), "")}))
+	}
+	if e := tooManyError(err); e != nil {
+		return h.tooMany(c, e, views.ErrorProps{ActionHref: "/password/forgot", ActionLabel: "Reset your password",
+			SecondaryHref: "/login", SecondaryLabel: "Back to log in"})
 	}
 	if err != nil {
 		return err
 	}
-	h.Throttle.Succeed(keys)
+	// The address as stored is the login's canonical one.
+	h.Sessions.RememberDevice(c, m.Email)
 	if err := h.Sessions.LogIn(c, m); err != nil {
 		return err
 	}
-	return redirect(c, localPath(c.QueryParam("next"), models.HomePath(m.Type)))
+	return redirect(c, returnPath(c.QueryParam("next"), models.HomePath(m.Type)))
 }
 
 // Logout serves POST /logout.

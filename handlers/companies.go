@@ -26,6 +26,23 @@ func (h *Handlers) Companies(c echo.Context) error {
 	return h.render(c, http.StatusOK, "companies", views.CompaniesPage(views.CompaniesProps{Page: page, Status: status, Query: c.QueryParam("q")}))
 }
 
+// Company serves GET /companies/:id: the company's own page, linking to
+// what the viewer may open there (Call Log, report, numbers, users).
+func (h *Handlers) Company(c echo.Context) error {
+	v := ViewerOf(c)
+	co, err := h.companyParam(c)
+	if err != nil {
+		return err
+	}
+	if co.Status != models.CompanyActive {
+		return models.Errorf(models.Conflict, "%s is disabled. Enable it again from the Disabled list to open it.", co.Name)
+	}
+	t := v.Type()
+	return h.render(c, http.StatusOK, "companies", views.CompanyPage(views.CompanyPageProps{Company: *co,
+		CanUsers: models.CanViewUsers(t), CanNumbers: models.Can(t, models.CapTrackingNumbers),
+		CanCalls: models.Can(t, models.CapReviewCalls), CanCompanies: models.CanManageCompanies(t)}))
+}
+
 // NewCompany serves GET /companies/new.
 func (h *Handlers) NewCompany(c echo.Context) error {
 	if !models.CanManageCompanies(ViewerOf(c).Type()) {
@@ -49,7 +66,9 @@ func (h *Handlers) CreateCompany(c echo.Context) error {
 	return redirect(c, views.CompanyPath(*co, "/users?invite=1"))
 }
 
-// companyParam finds the company of the :id in the path that the viewer may see.
+// companyParam finds the company of the :id in the path that the viewer may
+// see. Handlers ask it before any right, so a company outside the viewer's
+// scope is 404 and a 403 only ever concerns one they see (policy.go).
 func (h *Handlers) companyParam(c echo.Context) (*models.Company, error) {
 	id, err := parseID(c.Param("id"))
 	if err != nil {
@@ -58,14 +77,22 @@ func (h *Handlers) companyParam(c echo.Context) (*models.Company, error) {
 	return h.Store.FindCompany(c.Request().Context(), ViewerOf(c), id)
 }
 
+// CompanyInScope answers nil when the company of the :id in the path is
+// one the viewer may see, and the 404 otherwise: the scope half of a
+// route's capability gate (web's can).
+func (h *Handlers) CompanyInScope(c echo.Context) error {
+	_, err := h.companyParam(c)
+	return err
+}
+
 // EditCompany serves GET /companies/:id/edit.
 func (h *Handlers) EditCompany(c echo.Context) error {
-	if !models.CanManageCompanies(ViewerOf(c).Type()) {
-		return models.Errorf(models.Forbidden, "Only Admins can change companies.")
-	}
 	co, err := h.companyParam(c)
 	if err != nil {
 		return err
+	}
+	if !models.CanManageCompanies(ViewerOf(c).Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can change companies.")
 	}
 	return h.render(c, http.StatusOK, "companies", views.CompanyFormPage(views.CompanyFormProps{Company: co, Name: co.Name, Zone: co.TimeZone}))
 }
@@ -96,12 +123,12 @@ func (h *Handlers) UpdateCompany(c echo.Context) error {
 // ConfirmDisableCompany serves GET /companies/:id/disable: who loses sight.
 func (h *Handlers) ConfirmDisableCompany(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanManageCompanies(v.Type()) {
-		return models.Errorf(models.Forbidden, "Only Admins can disable companies.")
-	}
 	co, err := h.companyParam(c)
 	if err != nil {
 		return err
+	}
+	if !models.CanManageCompanies(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can disable companies.")
 	}
 	if co.Status != models.CompanyActive {
 		return redirect(c, "/companies?status=disabled")
@@ -143,12 +170,12 @@ func (h *Handlers) setCompanyStatus(c echo.Context, status models.CompanyStatus,
 // company, or (?invite=1) the people who can be added with a +.
 func (h *Handlers) CompanyUsers(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanViewUsers(v.Type()) {
-		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
-	}
 	co, err := h.companyParam(c)
 	if err != nil {
 		return err
+	}
+	if !models.CanViewUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
 	}
 	if co.Status != models.CompanyActive {
 		return models.Errorf(models.Conflict, "%s is disabled. Enable it again before changing its users.", co.Name)
@@ -157,8 +184,9 @@ func (h *Handlers) CompanyUsers(c echo.Context) error {
 	props := views.CompanyUsersProps{Company: *co, Inviting: c.QueryParam("invite") == "1", Query: c.QueryParam("q")}
 	if props.Inviting {
 		props.Candidates, props.More, err = h.Store.CompanyCandidates(ctx, v, co, props.Query)
-	} else {
-		props.People, err = h.Store.PeopleOfCompany(ctx, v, co)
+	} else if props.People, err = h.Store.PeopleOfCompany(ctx, v, co); err == nil {
+		// Each Remove confirmation says what the person would lose.
+		props.Losses, err = h.Store.UnassignLosses(ctx, co, props.People.Assigned)
 	}
 	if err != nil {
 		return err

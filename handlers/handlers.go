@@ -4,10 +4,13 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"math"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
 )
 
@@ -33,16 +37,37 @@ type Sessions interface {
 	CurrentCompany(c echo.Context) uint
 	// SetCurrentCompany remembers the company to work in.
 	SetCurrentCompany(c echo.Context, id uint) error
+	// KnownDevice is the device ID of this browser's known-device cookie
+	// for the login email (canonical), or "" when it has no valid one.
+	KnownDevice(c echo.Context, email string) string
+	// RememberDevice gives this browser a fresh known-device cookie for
+	// the login email (canonical), after it logged in there.
+	RememberDevice(c echo.Context, email string)
+}
+
+// Telephony is what handlers need of the telephony provider; web/telephony
+// implements it with Twilio.
+type Telephony interface {
+	// Configured: webhooks can be verified (an auth token is set).
+	Configured() bool
+	// CanPlaceCalls: outbound calls and recordings work.
+	CanPlaceCalls() bool
+	// WebhookURL is the public address of one of our webhooks.
+	WebhookURL(pathAndQuery string) string
+	// PlaceCall rings to, then runs twiml; from is the caller ID shown.
+	PlaceCall(ctx context.Context, to, from, twiml string) (string, error)
+	// Recording fetches a recording's audio with the account's credentials.
+	Recording(ctx context.Context, recordingSid string) (io.ReadCloser, string, error)
 }
 
 // Handlers holds the dependencies of every handler.
 type Handlers struct {
-	Store    *models.Store
-	Sessions Sessions
-	Throttle *models.LoginThrottle
-	Log      *slog.Logger
-	// Sleep waits during login slow-down; tests replace it.
-	Sleep func(time.Duration)
+	Store *models.Store
+	Calls *calls.Service
+	// Telephony is the Twilio side of calls.
+	Telephony Telephony
+	Sessions  Sessions
+	Log       *slog.Logger
 	// MailQueued nudges the delivery worker after emails were written to
 	// the outbox; nil when nothing delivers (tests without a worker).
 	MailQueued func()
@@ -111,12 +136,46 @@ func (h *Handlers) Render(c echo.Context, status int, component templ.Component)
 // redirect answers a successful POST (Post/Redirect/Get).
 func redirect(c echo.Context, to string) error { return c.Redirect(http.StatusSeeOther, to) }
 
-// localPath accepts only a path on this site, so ?next= cannot send people away.
-func localPath(p, fallback string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
-		return fallback
+// passwordAttempt describes who tries the password of the login typed as
+// email: this client, and its known-device cookie for that login if valid.
+func (h *Handlers) passwordAttempt(c echo.Context, email string) models.PasswordAttempt {
+	a := models.PasswordAttempt{Client: c.RealIP()}
+	if canonical, err := models.CanonicalEmail(email); err == nil && h.Sessions != nil {
+		a.Device = h.Sessions.KnownDevice(c, canonical)
 	}
-	return p
+	return a
+}
+
+// tooMany answers an attempt refused by a limit: 429, Retry-After, and a
+// page saying what happened, when to try again, and the ways forward p
+// offers.
+func (h *Handlers) tooMany(c echo.Context, e *models.Error, p views.ErrorProps) error {
+	p.Status, p.Title, p.Message = http.StatusTooManyRequests, e.Title, e.Message
+	if p.Title == "" {
+		p.Title = "Too many attempts"
+	}
+	p.RetryAt, p.Now = e.RetryAt, h.Store.Now()
+	SetRetryAfter(c, e.RetryAt, p.Now)
+	return h.render(c, http.StatusTooManyRequests, "", views.ErrorPage(p))
+}
+
+// SetRetryAfter tells clients in seconds when a refused attempt may be
+// made again (nothing when that is not known).
+func SetRetryAfter(c echo.Context, at, now time.Time) {
+	if at.IsZero() {
+		return
+	}
+	secs := int64(math.Ceil(at.Sub(now).Seconds()))
+	c.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+}
+
+// tooManyError is err as a limit's refusal, or nil.
+func tooManyError(err error) *models.Error {
+	var e *models.Error
+	if errors.As(err, &e) && e.Code == models.TooManyRequests {
+		return e
+	}
+	return nil
 }
 
 // isFieldError tells a form error the page shows next to its fields.

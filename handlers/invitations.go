@@ -65,6 +65,7 @@ func (h *Handlers) InvitationPost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.Sessions.RememberDevice(c, m.Email)
 	if err := h.Sessions.LogIn(c, m); err != nil {
 		return err
 	}

@@ -57,6 +57,9 @@ func companyIDs(form url.Values) ([]uint, error) {
 // refused shows a change that clashes with the account's state (the last
 // Admin, a disabled person) with a way back to the person.
 func (h *Handlers) refused(c echo.Context, err error, id uint) error {
+	if e := tooManyError(err); e != nil {
+		return h.tooMany(c, e, views.ErrorProps{ActionHref: views.MemberPath(id, ""), ActionLabel: "Back to the user"})
+	}
 	var e *models.Error
 	if !errors.As(err, &e) || e.Code != models.Conflict {
 		return err
@@ -83,7 +86,33 @@ func (h *Handlers) EditUser(c echo.Context) error {
 }
 
 func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDetail, form views.MemberForm) error {
-	return h.render(c, status, "users", views.EditUserPage(views.EditUserProps{Detail: d, Form: form, Account: ViewerOf(c).Account.Name}))
+	p := views.EditUserProps{Detail: d, Form: form, Account: ViewerOf(c).Account.Name, TypeLosses: map[models.UserType][]string{}}
+	// The dialogs on the page say what deleting or demoting the person
+	// takes away in the areas (ring groups…).
+	ctx := c.Request().Context()
+	var err error
+	if p.DeleteLosses, err = h.Store.DeleteLosses(ctx, &d.Member); err != nil {
+		return err
+	}
+	p.CompanyLosses = map[uint][]string{}
+	// One question per company; people with very many companies are told
+	// on the company's own Remove confirmation instead.
+	for i := range d.Companies[:min(len(d.Companies), 50)] {
+		losses, err := h.Store.UnassignLosses(ctx, &d.Companies[i], []models.Membership{d.Member})
+		if err != nil {
+			return err
+		}
+		p.CompanyLosses[d.Companies[i].ID] = losses[d.Member.ID]
+	}
+	for _, plan := range d.Plans {
+		if plan.Promotion() {
+			continue
+		}
+		if p.TypeLosses[plan.To], err = h.Store.TypeChangeLosses(ctx, &d.Member, plan.To); err != nil {
+			return err
+		}
+	}
+	return h.render(c, status, "users", views.EditUserPage(p))
 }
 
 // EditUserPost serves POST /users/:id: saves names, the invoice-email
@@ -106,7 +135,8 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	res, err := h.Store.UpdateMember(ctx, v, id, in, c.RealIP())
-	if isFieldError(err) {
+	tooMany := tooManyError(err)
+	if isFieldError(err) || tooMany != nil {
 		d, derr := h.Store.MemberForEdit(ctx, v, id)
 		if derr != nil {
 			return derr
@@ -116,7 +146,15 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 		if in.Email != nil {
 			typed.Email = *in.Email
 		}
-		return h.renderEditUser(c, http.StatusUnprocessableEntity, d, typed)
+		status := http.StatusUnprocessableEntity
+		if tooMany != nil {
+			// A corrected address sends an invitation, which a limit
+			// refused: nothing was saved, the form keeps what was typed.
+			status = http.StatusTooManyRequests
+			typed.Refused = views.Refusal{Message: tooMany.Message, RetryAt: tooMany.RetryAt, Now: h.Store.Now()}
+			SetRetryAfter(c, tooMany.RetryAt, typed.Refused.Now)
+		}
+		return h.renderEditUser(c, status, d, typed)
 	}
 	if err != nil {
 		return err
@@ -155,7 +193,11 @@ func (h *Handlers) changeUserCompany(c echo.Context, add bool) error {
 	}
 	ctx := c.Request().Context()
 	// Edit User is the Admins' page; Managers add and remove people on
-	// the companies' own pages.
+	// the companies' own pages. The person and the company are looked up
+	// in the viewer's scope before the right is asked (policy.go).
+	if _, err := h.Store.FindCompany(ctx, v, companyID); err != nil {
+		return err
+	}
 	if _, err := h.Store.EditableMember(ctx, v, id); err != nil {
 		return err
 	}
@@ -195,7 +237,11 @@ func (h *Handlers) TypeChangeForm(c echo.Context) error {
 	if promote := c.Path() == "/users/:id/promote"; plan.Promotion() != promote {
 		return models.Errorf(models.BadRequest, "Moving %s to %s is not what this page does. Go back to Edit User and use its buttons.", plan.Member.FullName(), to.Label())
 	}
-	return h.render(c, http.StatusOK, "users", views.TypeChangePage(views.TypeChangeProps{Plan: *plan, Account: ViewerOf(c).Account.Name}))
+	losses, err := h.Store.TypeChangeLosses(c.Request().Context(), &plan.Member, to)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.TypeChangePage(views.TypeChangeProps{Plan: *plan, Account: ViewerOf(c).Account.Name, Losses: losses}))
 }
 
 // ChangeType serves POST /users/:id/type: promote or demote. People who
@@ -339,8 +385,12 @@ func (h *Handlers) DeleteUserForm(c echo.Context) error {
 	if d.LastActiveAdmin {
 		status = http.StatusConflict
 	}
+	losses, err := h.Store.DeleteLosses(c.Request().Context(), &d.Member)
+	if err != nil {
+		return err
+	}
 	return h.render(c, status, "users", views.DeleteUserPage(views.DeleteProps{Member: d.Member, Account: v.Account.Name,
-		Self: d.Self, LastActiveAdmin: d.LastActiveAdmin, Return: "/users"}))
+		Self: d.Self, LastActiveAdmin: d.LastActiveAdmin, Return: "/users", Losses: losses}))
 }
 
 // DeleteUser serves POST /users/:id/delete. Deleting yourself asks twice
@@ -376,4 +426,20 @@ func (h *Handlers) DeleteUser(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " (" + m.Email + ") was deleted. The audit log keeps the history."})
 	return redirect(c, "/users")
+}
+
+// ClearLoginThrottle serves POST /users/:id/login-throttle/clear: an Admin
+// lifts the slow-down and locks that failed attempts put on a person's
+// login (models check that they may edit the person, and record it).
+func (h *Handlers) ClearLoginThrottle(c echo.Context) error {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	m, _, err := h.Store.ClearLoginThrottle(c.Request().Context(), ViewerOf(c), id, c.RealIP())
+	if err != nil {
+		return h.refused(c, err, id)
+	}
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Logins to " + m.Email + " are no longer slowed down or locked."})
+	return redirect(c, views.MemberPath(id, ""))
 }

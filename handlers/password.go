@@ -18,7 +18,12 @@ func (h *Handlers) ChangePasswordForm(c echo.Context) error {
 // ends; this browser gets a fresh one.
 func (h *Handlers) ChangePassword(c echo.Context) error {
 	v := ViewerOf(c)
-	err := h.Store.ChangePassword(c.Request().Context(), v, c.FormValue("current"), c.FormValue("password"), c.FormValue("confirm"), c.RealIP())
+	err := h.Store.ChangePassword(c.Request().Context(), v, c.FormValue("current"), c.FormValue("password"), c.FormValue("confirm"),
+		h.passwordAttempt(c, v.Login.Email))
+	if e := tooManyError(err); e != nil {
+		return h.tooMany(c, e, views.ErrorProps{ActionHref: "/password/forgot", ActionLabel: "Reset your password",
+			SecondaryHref: "/account", SecondaryLabel: "Back to your account"})
+	}
 	if isFieldError(err) {
 		return h.render(c, http.StatusUnprocessableEntity, "account", views.ChangePasswordPage(views.PasswordForm{Errors: models.ErrorFields(err)}))
 	}
@@ -26,6 +31,7 @@ func (h *Handlers) ChangePassword(c echo.Context) error {
 		return err
 	}
 	h.mailQueued()
+	h.Sessions.RememberDevice(c, v.Login.Email)
 	if err := h.Sessions.LogIn(c, &v.Membership); err != nil {
 		return err
 	}
@@ -39,16 +45,14 @@ func (h *Handlers) ForgotPasswordForm(c echo.Context) error {
 }
 
 // ForgotPassword serves POST /password/forgot. The answer is the same
-// whether or not the address has a login; requests count against the same
-// per-client throttle as failed logins.
+// whether or not the address has a login. Requests have limits of their
+// own (models), which never count as failed logins.
 func (h *Handlers) ForgotPassword(c echo.Context) error {
 	email := c.FormValue("email")
-	keys := map[string]string{"ip": c.RealIP()}
-	if _, blocked := h.Throttle.Attempt(keys); !blocked.IsZero() {
-		return &models.Error{Code: models.TooManyRequests, Title: "Too many attempts",
-			Message: "Please wait a few minutes before asking for another reset link."}
+	err := h.Store.RequestPasswordReset(c.Request().Context(), email, c.RealIP())
+	if e := tooManyError(err); e != nil {
+		return h.tooMany(c, e, views.ErrorProps{ActionHref: "/login", ActionLabel: "Back to log in"})
 	}
-	err := h.Store.RequestPasswordReset(c.Request().Context(), email)
 	if isFieldError(err) {
 		return h.render(c, http.StatusUnprocessableEntity, "", views.ForgotPasswordPage(views.PasswordForm{Email: email, Errors: models.ErrorFields(err)}))
 	}
@@ -87,6 +91,7 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 		_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Your password was changed."})
 		return redirect(c, "/login")
 	}
+	h.Sessions.RememberDevice(c, login.Email)
 	if err := h.Sessions.LogIn(c, m); err != nil {
 		return err
 	}

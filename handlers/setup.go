@@ -37,6 +37,7 @@ func (h *Handlers) SetupPost(c echo.Context) error {
 	if err != nil {
 		return setupLinkError(err)
 	}
+	h.Sessions.RememberDevice(c, m.Email)
 	if err := h.Sessions.LogIn(c, m); err != nil {
 		return err
 	}

@@ -65,6 +65,12 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 		return h.renderStep(c, http.StatusOK, step+1, d, check)
 	}
 	m, _, err := h.Store.CreateCheckedMember(ctx, v, d, check, c.RealIP())
+	if e := tooManyError(err); e != nil {
+		// The account's daily invitation cap: nothing was written, and
+		// the last step is shown again, as typed, with when to retry.
+		SetRetryAfter(c, e.RetryAt, h.Store.Now())
+		return h.renderRefusedStep(c, step, d, check, e)
+	}
 	if isFieldError(err) {
 		// Lost a race at the last moment: the address was just taken, or a
 		// company just disabled. Show the step that needs correcting.
@@ -83,9 +89,19 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 }
 
 func (h *Handlers) renderStep(c echo.Context, status int, step models.Step, d models.Draft, check *models.DraftCheck) error {
+	return h.renderWizard(c, status, views.WizardProps{Step: step, Draft: d, Check: check})
+}
+
+// renderRefusedStep shows a step again after a limit refused it (429).
+func (h *Handlers) renderRefusedStep(c echo.Context, step models.Step, d models.Draft, check *models.DraftCheck, e *models.Error) error {
+	return h.renderWizard(c, http.StatusTooManyRequests, views.WizardProps{Step: step, Draft: d, Check: check,
+		Refused: views.Refusal{Message: e.Message, RetryAt: e.RetryAt, Now: h.Store.Now()}})
+}
+
+func (h *Handlers) renderWizard(c echo.Context, status int, props views.WizardProps) error {
 	v := ViewerOf(c)
 	ctx := c.Request().Context()
-	props := views.WizardProps{Step: step, Draft: d, Check: check}
+	step, d, check := props.Step, props.Draft, props.Check
 	if step == models.StepCompanies && !d.Type.SeesAllCompanies() {
 		companies, err := h.Store.VisibleCompanies(ctx, v)
 		if err != nil {
@@ -148,9 +164,6 @@ func parseID(raw string) (uint, error) {
 // next steps.
 func (h *Handlers) UserCreated(c echo.Context) error {
 	v := ViewerOf(c)
-	if !models.CanManageUsers(v.Type()) {
-		return models.Errorf(models.Forbidden, "Only Admins can create users.")
-	}
 	id, err := parseID(c.Param("id"))
 	if err != nil {
 		return err
@@ -159,6 +172,9 @@ func (h *Handlers) UserCreated(c echo.Context) error {
 	m, err := h.Store.FindMember(ctx, v, id)
 	if err != nil {
 		return err
+	}
+	if !models.CanManageUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can create users.")
 	}
 	companies, err := h.Store.CompaniesOf(ctx, m)
 	if err != nil {
@@ -180,11 +196,11 @@ func (h *Handlers) ResendInvitation(c echo.Context) error {
 	}
 	m, err := h.Store.ResendInvitation(c.Request().Context(), v, id, c.RealIP())
 	if err != nil {
-		return err
+		return h.refused(c, err, id)
 	}
 	h.mailQueued()
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "A new invitation is on its way to " + m.Email + ". The earlier link no longer works."})
-	return redirect(c, localPath(c.FormValue("return"), "/users"))
+	return redirect(c, returnPath(c.FormValue("return"), "/users"))
 }
 
 // HelpRequestAccess serves GET /help/request-access.

@@ -46,12 +46,10 @@ type AccessRequest struct {
 // RequesterName is how the request names its author.
 func (r AccessRequest) RequesterName() string { return r.FirstName + " " + r.LastName }
 
-// Limits on requests: a few an hour per login, so numbers cannot be tried
-// in bulk, and a short note.
-const (
-	MaxAccessRequestsPerHour = 5
-	MaxAccessNoteLength      = 500
-)
+// MaxAccessNoteLength keeps the note short. Requests are limited to a few
+// an hour per login (ThrottlePolicy.AccessLogin), so numbers cannot be
+// tried in bulk.
+const MaxAccessNoteLength = 500
 
 var accountNumberPattern = regexp.MustCompile(`^[0-9]{10}$`)
 
@@ -122,14 +120,13 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 		return nil
 	}
 	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
-		var recent int64
-		if err := tx.Model(&AccessRequest{}).Where("login_id = ? AND created_at > ?", v.Login.ID, req.CreatedAt.Add(-time.Hour)).
-			Count(&recent).Error; err != nil {
-			return fmt.Errorf("count recent requests: %w", err)
+		_, refused, err := s.hit(tx, s.limits.AccessLogin, idKey(v.Login.ID), "", true)
+		if err != nil {
+			return err
 		}
-		if recent >= MaxAccessRequestsPerHour {
-			return &Error{Code: TooManyRequests, Title: "Too many requests",
-				Message: "You have sent several access requests in the last hour. Please wait a while before sending another."}
+		if refused != nil {
+			return tooMany("Too many requests",
+				"You have sent several access requests in the last hour. Please wait a while before sending another.", refused)
 		}
 		found, err := s.joinableAccount(tx, number, v.Login)
 		if err != nil {
@@ -269,7 +266,8 @@ func (s *Store) CountIncomingAccessRequests(ctx context.Context, v *Viewer) (int
 // FindIncomingAccessRequest returns a pending request to the viewer's account.
 func (s *Store) FindIncomingAccessRequest(ctx context.Context, v *Viewer, id uint) (*AccessRequest, error) {
 	if !CanManageUsers(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+		// Requests to the account are in its Admins' scope only (policy.go).
+		return nil, ErrNotFound()
 	}
 	return s.incomingRequest(s.db.WithContext(ctx), v, id)
 }
@@ -314,7 +312,8 @@ type GrantInput struct {
 // and companies: a membership for the same login, so no new password.
 func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInput, ip string) (*Membership, error) {
 	if !CanManageUsers(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+		// Requests to the account are in its Admins' scope only (policy.go).
+		return nil, ErrNotFound()
 	}
 	if s.mail == nil {
 		return nil, errors.New("grant access: no mail composer configured")
@@ -403,7 +402,8 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 // DeclineAccess refuses a request and tells the requester.
 func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string) (*AccessRequest, error) {
 	if !CanManageUsers(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins decide access requests.")
+		// Requests to the account are in its Admins' scope only (policy.go).
+		return nil, ErrNotFound()
 	}
 	var req, read *AccessRequest
 	var mail Mail
@@ -514,6 +514,9 @@ func (s *Store) LeaveAccount(ctx context.Context, v *Viewer, ip string) (*Member
 			return err
 		}
 		if err := s.audit(tx, account.ID, v.Actor(ip), "member.left", m, "Left "+account.Name); err != nil {
+			return err
+		}
+		if err := s.accessLost(tx, removalChange(m, "left the account"), v.Actor(ip)); err != nil {
 			return err
 		}
 		var other Membership

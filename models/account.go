@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 	"time"
 
@@ -29,17 +30,35 @@ type Actor struct {
 var SystemActor = Actor{Name: "Switchboard"}
 
 func (s *Store) audit(tx *gorm.DB, accountID uint, actor Actor, action string, target *Membership, detail string) error {
+	return s.Audit(tx, AuditRecord{AccountID: accountID, Actor: actor, Action: action, Target: target, Detail: detail})
+}
+
+// AuditRecord is one event for the audit log. Target names a person of the
+// account; TargetName names anything else (a tracking number, a call).
+type AuditRecord struct {
+	AccountID  uint
+	Actor      Actor
+	Action     string
+	Target     *Membership
+	TargetName string
+	Detail     string
+}
+
+// Audit writes an event in the transaction of the change it records. The
+// areas write theirs with it too, so the account has one audit log.
+func (s *Store) Audit(tx *gorm.DB, r AuditRecord) error {
 	// Details list companies and can outgrow the column: they are cut, the
 	// change itself is never refused for it.
-	ev := AuditEvent{AccountID: &accountID, ActorID: actor.MembershipID, ActorName: truncateText(actor.Name, 201),
-		Action: action, Detail: truncateText(detail, 500), IP: truncateText(actor.IP, 64), CreatedAt: s.Now()}
-	if target != nil {
-		id := target.ID
+	ev := AuditEvent{AccountID: &r.AccountID, ActorID: r.Actor.MembershipID, ActorName: truncateText(r.Actor.Name, 201),
+		Action: r.Action, TargetName: truncateText(r.TargetName, 201), Detail: truncateText(r.Detail, 500),
+		IP: truncateText(r.Actor.IP, 64), CreatedAt: s.Now()}
+	if r.Target != nil {
+		id := r.Target.ID
 		ev.TargetID = &id
-		ev.TargetName = truncateText(target.FullName()+" <"+target.Email+">", 201)
+		ev.TargetName = truncateText(r.Target.FullName()+" <"+r.Target.Email+">", 201)
 	}
 	if err := tx.Create(&ev).Error; err != nil {
-		return fmt.Errorf("record audit event %s: %w", action, err)
+		return fmt.Errorf("record audit event %s: %w", r.Action, err)
 	}
 	return nil
 }
@@ -172,7 +191,8 @@ func (s *Store) createAccount(tx *gorm.DB, in AccountInput, loginID *uint) (*Mem
 	if err != nil {
 		return nil, err
 	}
-	account := Account{Number: number, Name: in.AccountName, Status: AccountActive, Plan: "standard", CreatedAt: now, UpdatedAt: now}
+	account := Account{Number: number, Name: in.AccountName, Status: AccountActive, Plan: "standard",
+		TimeZone: in.TimeZone, CreatedAt: now, UpdatedAt: now}
 	if err := tx.Create(&account).Error; err != nil {
 		return nil, fmt.Errorf("create account: %w", err)
 	}
@@ -218,6 +238,29 @@ func (s *Store) newAccountNumber(tx *gorm.DB) (string, error) {
 // first Admin as an invitee, and returns the secret of that Admin's
 // set-password link. It is the non-interactive first start.
 func (s *Store) Bootstrap(ctx context.Context, in AccountInput) (string, error) {
+	r, err := s.BootstrapAccount(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return r.Secret, nil
+}
+
+// BootstrapResult is what BootstrapAccount did.
+type BootstrapResult struct {
+	// Secret is the first Admin's set-password link's secret.
+	Secret string
+	// Reissued is set when the account already existed from an earlier
+	// run, its first Admin had not set a password yet, and the earlier
+	// link was replaced by this one; nothing else was created.
+	Reissued bool
+}
+
+// BootstrapAccount is Bootstrap, saying whether it created the account or
+// only replaced the link of an earlier run whose Admin never got in (an
+// operator who lost the link runs the same command again, and must not end
+// up with two accounts of the same name). An address that already has a
+// login is refused: bootstrap makes new people only.
+func (s *Store) BootstrapAccount(ctx context.Context, in AccountInput) (*BootstrapResult, error) {
 	if strings.TrimSpace(in.CompanyName) == "" {
 		in.CompanyName = in.AccountName
 	}
@@ -231,29 +274,55 @@ func (s *Store) Bootstrap(ctx context.Context, in AccountInput) (string, error) 
 		for k, v := range fields {
 			msgs = append(msgs, k+": "+v)
 		}
-		return "", &Error{Code: Invalid, Message: strings.Join(msgs, "; "), Fields: fields}
+		sort.Strings(msgs)
+		return nil, &Error{Code: Invalid, Message: strings.Join(msgs, "; "), Fields: fields}
 	}
-	var secret string
+	out := &BootstrapResult{}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Login{}).Where("email = ?", in.Email).Count(&n).Error; err != nil {
 			return fmt.Errorf("check email: %w", err)
 		}
 		if n > 0 {
-			return Errorf(Conflict, "%s already has a login in another account.", in.Email)
+			return Errorf(Conflict, "%s already has a Switchboard login, and bootstrap only creates new people. Give the new account's first Admin another address.", in.Email)
+		}
+		var earlier []Membership
+		if err := tx.Joins("JOIN accounts ON accounts.id = memberships.account_id").
+			Where("memberships.email = ? AND accounts.name = ?", in.Email, in.AccountName).
+			Order("memberships.id").Find(&earlier).Error; err != nil {
+			return fmt.Errorf("check earlier bootstrap: %w", err)
+		}
+		for _, m := range earlier {
+			if m.Type != Admin || m.Status != MemberInvited || m.LoginID != nil {
+				return Errorf(Conflict, "%s is already in an account named %q. Choose another account name.", in.Email, in.AccountName)
+			}
+		}
+		if len(earlier) > 0 {
+			// The oldest, should an earlier version have made several.
+			m := &earlier[0]
+			var err error
+			out.Secret, _, err = s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, nil, InvitationLinkTTL)
+			if err != nil {
+				return err
+			}
+			out.Reissued = true
+			return s.audit(tx, m.AccountID, SystemActor, "invitation.resent", m, "New set-password link from bootstrap; the earlier one no longer works")
 		}
 		m, err := s.createAccount(tx, in, nil)
 		if err != nil {
 			return err
 		}
-		secret, _, err = s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, nil, InvitationLinkTTL)
+		out.Secret, _, err = s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, nil, InvitationLinkTTL)
 		if err != nil {
 			return err
 		}
 		return s.audit(tx, m.AccountID, SystemActor, "account.created", m,
 			fmt.Sprintf("Account %q bootstrapped; first Admin invited", in.AccountName))
 	})
-	return secret, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // FindAccount returns an account by ID.

@@ -10,20 +10,9 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// findVisibleCompany returns an active company of the viewer's account that
-// the viewer may see; anything else is the same 404.
-func (s *Store) findVisibleCompany(tx *gorm.DB, v *Viewer, companyID uint) (*Company, error) {
-	var c Company
-	err := visibleCompanies(tx, v).Where("companies.id = ? AND companies.status = ?", companyID, CompanyActive).Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find company: %w", err)
-	}
-	return &c, nil
-}
-
+// memberOfAccount loads a person of the viewer's account, for changes only
+// Admins make (their scope is the whole account); anyone else's lookups go
+// through findVisibleMember.
 func (s *Store) memberOfAccount(tx *gorm.DB, v *Viewer, memberID uint) (*Membership, error) {
 	var m Membership
 	err := tx.Where("account_id = ? AND id = ?", v.Account.ID, memberID).Take(&m).Error
@@ -81,17 +70,25 @@ func (s *Store) changeAssignment(ctx context.Context, v *Viewer, memberID, compa
 	var m *Membership
 	var c *Company
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		// Both the company and the person are looked up in the viewer's
+		// scope before any right is asked (policy.go): a Manager naming
+		// someone he cannot see elsewhere gets 404, even by a forged form.
 		var err error
-		if c, err = s.findVisibleCompany(tx, v, companyID); err != nil {
+		if c, err = findCompany(tx, v, companyID); err != nil {
 			return err
 		}
-		if m, err = s.memberOfAccount(tx, v, memberID); err != nil {
+		if m, err = findVisibleMember(tx, v, memberID); err != nil {
 			return err
 		}
-		if !CanAssign(v.Type(), m.Type) {
-			if m.Type == Admin {
-				return Errorf(Conflict, "%s is an Admin and already sees every company.", m.FullName())
-			}
+		switch {
+		case len(AssignableTypes(v.Type())) == 0:
+			return Errorf(Forbidden, "Your type of user cannot add people to companies or remove them.")
+		case c.Status != CompanyActive:
+			// Only Admins see disabled companies.
+			return Errorf(Conflict, "%s is disabled. Enable it again before changing its users.", c.Name)
+		case m.Type == Admin:
+			return Errorf(Conflict, "%s is an Admin and already sees every company.", m.FullName())
+		case !CanAssign(v.Type(), m.Type):
 			return Errorf(Forbidden, "As a %s you can add and remove only Reporting and Notification users.", v.Type().Label())
 		}
 		if add {
@@ -112,7 +109,16 @@ func (s *Store) changeAssignment(ctx context.Context, v *Viewer, memberID, compa
 		if res.RowsAffected == 0 {
 			return nil
 		}
-		return s.audit(tx, v.Account.ID, v.Actor(ip), "company.user_removed", m, "Removed from "+c.Name)
+		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "company.user_removed", m, "Removed from "+c.Name); err != nil {
+			return err
+		}
+		// The areas drop what the person did in that company (ring
+		// groups…), in this transaction.
+		change, err := unassignChange(tx, m, c)
+		if err != nil {
+			return err
+		}
+		return s.accessLost(tx, change, v.Actor(ip))
 	})
 	if err != nil {
 		return nil, nil, err

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,10 +14,11 @@ type AuditAction struct {
 	Action, Label string
 }
 
-// AuditActions are the kinds of event the console records, for the audit
-// log's filter. Events are written by the change they describe, in its
-// transaction, and are never edited or deleted by the console.
-var AuditActions = []AuditAction{
+// coreAuditActions are the kinds of event the people core records; the
+// areas add theirs when they register (Store.AuditActions). Events are
+// written by the change they describe, in its transaction, and are never
+// edited or deleted by the console.
+var coreAuditActions = []AuditAction{
 	{"account.created", "Account created"},
 	{"member.created", "User created"},
 	{"invitation.sent", "Invitation sent"},
@@ -40,16 +42,33 @@ var AuditActions = []AuditAction{
 	{"access.declined", "Access declined"},
 	{"member.left", "Left the account"},
 	{"password.changed", "Password changed"},
+	{"login.throttle_cleared", "Login slow-down lifted"},
+}
+
+// AuditActions lists every kind of event: the core's, then each area's.
+func (s *Store) AuditActions() []AuditAction {
+	out := slices.Clone(coreAuditActions)
+	for _, a := range s.areas.areas {
+		out = append(out, a.AuditActions...)
+	}
+	return out
 }
 
 // AuditActionLabel names an action for people; unknown ones show as stored.
-func AuditActionLabel(action string) string {
-	for _, a := range AuditActions {
+func (s *Store) AuditActionLabel(action string) string {
+	for _, a := range s.AuditActions() {
 		if a.Action == action {
 			return a.Label
 		}
 	}
 	return action
+}
+
+// labelEvents names each event's action for the pages.
+func (s *Store) labelEvents(events []AuditEvent) {
+	for i := range events {
+		events[i].Label = s.AuditActionLabel(events[i].Action)
+	}
 }
 
 // AuditFilter is what the audit log asks for. Person matches the actor's or
@@ -71,12 +90,12 @@ type AuditPage struct {
 const defaultAuditPage = 50
 
 // CleanAuditFilter checks a filter that came from a URL.
-func CleanAuditFilter(f AuditFilter) (AuditFilter, error) {
+func (s *Store) CleanAuditFilter(f AuditFilter) (AuditFilter, error) {
 	f.Person = strings.TrimSpace(f.Person)
 	if !utf8.ValidString(f.Person) || utf8.RuneCountInString(f.Person) > MaxSearchLength {
 		return f, Errorf(BadRequest, "Search for at most %d characters.", MaxSearchLength)
 	}
-	if f.Action != "" && AuditActionLabel(f.Action) == f.Action {
+	if f.Action != "" && s.AuditActionLabel(f.Action) == f.Action {
 		return f, Errorf(BadRequest, "That kind of event is not known.")
 	}
 	if f.Limit <= 0 || f.Limit > 200 {
@@ -91,7 +110,7 @@ func (s *Store) FindAuditEvents(ctx context.Context, v *Viewer, f AuditFilter) (
 	if !CanViewAudit(v.Type()) {
 		return nil, Errorf(Forbidden, "Only Admins can see the audit log.")
 	}
-	f, err := CleanAuditFilter(f)
+	f, err := s.CleanAuditFilter(f)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +137,7 @@ func (s *Store) FindAuditEvents(ctx context.Context, v *Viewer, f AuditFilter) (
 	if err := q.Order("created_at DESC, id DESC").Limit(f.Limit + 1).Find(&events).Error; err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
+	s.labelEvents(events)
 	page := &AuditPage{Events: events}
 	if len(events) > f.Limit {
 		page.Events = events[:f.Limit]
@@ -138,5 +158,6 @@ func (s *Store) RecentEventsOf(ctx context.Context, v *Viewer, memberID uint, li
 	if err != nil {
 		return nil, fmt.Errorf("events of member: %w", err)
 	}
+	s.labelEvents(events)
 	return events, nil
 }

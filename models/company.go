@@ -186,8 +186,12 @@ func (s *Store) CreateCompany(ctx context.Context, v *Viewer, in CompanyInput, i
 // FindCompany returns a company the viewer may see; another account's, an
 // unassigned one or a disabled one (for non-Admins) is the same 404.
 func (s *Store) FindCompany(ctx context.Context, v *Viewer, id uint) (*Company, error) {
+	return findCompany(s.db.WithContext(ctx), v, id)
+}
+
+func findCompany(tx *gorm.DB, v *Viewer, id uint) (*Company, error) {
 	var c Company
-	err := visibleCompanies(s.db.WithContext(ctx), v).Where("companies.id = ?", id).Take(&c).Error
+	err := visibleCompanies(tx, v).Where("companies.id = ?", id).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound()
 	}
@@ -199,8 +203,8 @@ func (s *Store) FindCompany(ctx context.Context, v *Viewer, id uint) (*Company, 
 
 // UpdateCompany renames a company or changes its time zone (Admins).
 func (s *Store) UpdateCompany(ctx context.Context, v *Viewer, id uint, in CompanyInput, ip string) (*Company, error) {
-	if !CanManageCompanies(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins can change companies.")
+	if err := s.companyRight(ctx, v, id, "change companies"); err != nil {
+		return nil, err
 	}
 	var c *Company
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -234,6 +238,21 @@ func (s *Store) UpdateCompany(ctx context.Context, v *Viewer, id uint, in Compan
 	return c, nil
 }
 
+// companyRight answers a change to a company by someone who may not manage
+// companies: 404 when the company is not theirs to see, 403 when it is
+// (policy.go). nil means the viewer may manage companies.
+func (s *Store) companyRight(ctx context.Context, v *Viewer, id uint, what string) error {
+	if CanManageCompanies(v.Type()) {
+		return nil
+	}
+	if _, err := s.FindCompany(ctx, v, id); err != nil {
+		return err
+	}
+	return Errorf(Forbidden, "Only Admins can %s.", what)
+}
+
+// companyForUpdate loads a company of the account inside a change made by
+// someone who may manage companies (companyRight).
 func (s *Store) companyForUpdate(tx *gorm.DB, v *Viewer, id uint) (*Company, error) {
 	var c Company
 	err := tx.Where("account_id = ? AND id = ?", v.Account.ID, id).Take(&c).Error
@@ -249,8 +268,8 @@ func (s *Store) companyForUpdate(tx *gorm.DB, v *Viewer, id uint) (*Company, err
 // SetCompanyStatus disables or re-enables a company (Admins). Assignments
 // are kept, so re-enabling gives everyone their access back.
 func (s *Store) SetCompanyStatus(ctx context.Context, v *Viewer, id uint, status CompanyStatus, ip string) (*Company, error) {
-	if !CanManageCompanies(v.Type()) {
-		return nil, Errorf(Forbidden, "Only Admins can disable and enable companies.")
+	if err := s.companyRight(ctx, v, id, "disable and enable companies"); err != nil {
+		return nil, err
 	}
 	if status != CompanyActive && status != CompanyDisabled {
 		return nil, Errorf(BadRequest, "That status is not known.")
@@ -306,23 +325,21 @@ func (s *Store) PeopleOfCompany(ctx context.Context, v *Viewer, c *Company) (*Co
 // MaxCandidates bounds the "Invite user" list; a search narrows it.
 const MaxCandidates = 100
 
-// CompanyCandidates lists people of the account not yet on the company whom
-// the viewer may add, optionally searched by name or email.
+// CompanyCandidates lists people not yet on the company whom the viewer may
+// see and add, optionally searched by name or email.
 func (s *Store) CompanyCandidates(ctx context.Context, v *Viewer, c *Company, query string) ([]Membership, bool, error) {
 	query = strings.TrimSpace(query)
 	if utf8.RuneCountInString(query) > MaxSearchLength || !utf8.ValidString(query) {
 		return nil, false, Errorf(BadRequest, "Search for at most %d characters.", MaxSearchLength)
 	}
-	var types []UserType
-	for _, t := range UserTypes {
-		if CanAssign(v.Type(), t) {
-			types = append(types, t)
-		}
-	}
+	types := AssignableTypes(v.Type())
 	if len(types) == 0 {
 		return nil, false, Errorf(Forbidden, "Your type of user cannot add people to companies.")
 	}
-	q := s.db.WithContext(ctx).Where("memberships.account_id = ? AND memberships.type IN ?", v.Account.ID, types).
+	// Only people the viewer already sees elsewhere (visibleMembers): a
+	// Manager is offered the Reporting and Notification people of his other
+	// companies, never the rest of the account.
+	q := visibleMembers(s.db.WithContext(ctx), v).Where("memberships.type IN ?", types).
 		Where("NOT EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND a.company_id = ?)", c.ID)
 	if query != "" {
 		pattern := escapeLike(strings.ToLower(query))

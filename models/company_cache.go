@@ -53,23 +53,19 @@ func sqliteBumpCompanies(account string) string {
 				ON CONFLICT (account_id) DO UPDATE SET version = version + 1;`
 }
 
-// migrateCompanyVersions creates the version table and its triggers.
-func (s *Store) migrateCompanyVersions(ctx context.Context) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		ddl := sqliteCompanyVersions
-		if s.Dialect == "postgres" {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(7242002)").Error; err != nil {
-				return fmt.Errorf("lock for migration: %w", err)
-			}
-			ddl = postgresCompanyVersions
+// migrateCompanyVersions creates the version table and its triggers,
+// inside the migration's transaction (migrate).
+func (s *Store) migrateCompanyVersions(tx *gorm.DB) error {
+	ddl := sqliteCompanyVersions
+	if s.Dialect == "postgres" {
+		ddl = postgresCompanyVersions
+	}
+	for _, stmt := range ddl {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migrate company versions: %w", err)
 		}
-		for _, stmt := range ddl {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("migrate company versions: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // companyCache keeps each account's active companies, A → Z, with the

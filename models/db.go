@@ -2,11 +2,16 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +20,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -29,24 +35,51 @@ type Store struct {
 	writerPool *sql.DB
 	writeTurn  chan struct{}
 	// writing counts the transactions under way (a test checks that no
-	// email is built while one is).
+	// email is built while one is); lastWrite is when the last one ended
+	// (UnixNano), so the eraser finds an idle moment.
 	writing   atomic.Int32
+	lastWrite atomic.Int64
 	closed    chan struct{}
 	closeOnce sync.Once
-	now       func() time.Time
+	// erasing tracks removed secrets that may still be in the write-ahead
+	// log (erase.go), read and changed only while holding writeTurn;
+	// eraseKick wakes the eraser, which is done when eraserDone closes.
+	erasing    eraseState
+	eraseKick  chan struct{}
+	eraserDone chan struct{}
+	now        func() time.Time
+	// zones caches loaded time zones (timezone.go).
+	zones sync.Map
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
-	// limits are the users list's plan limits (userlist_query.go).
-	limits planLimits
+	// plan are the users list's plan limits (userlist_query.go).
+	plan planLimits
 	// exportBatchSize, when set, replaces exportBatch (tests).
 	exportBatchSize int
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
+	// areas are the hooks and vocabulary of the areas around the people
+	// core (areas.go), registered at start-up.
+	areas areaRegistry
 	// writes counts the transactions this server has finished, so that
 	// versions read at the start of a request are trusted only until the
 	// server itself writes (the viewer snapshot, session.go).
 	writes atomic.Uint64
+	// schemaVersion is what migrate recorded (Ready).
+	schemaVersion string
+	// onThrottleRefused counts throttle refusals (observe.go).
+	onThrottleRefused func(kind string)
+	// limits are the throttles and rate limits (throttle.go); sleep is
+	// how a slowed-down password check waits.
+	limits ThrottlePolicy
+	sleep  func(ctx context.Context, d time.Duration) error
+	// gate lets each client run one password check at a time
+	// (password.go); observeArgon watches them (tests).
+	gate         *clientGate
+	observeArgon func(keys []string, delta int)
+	// throttleSQL are the throttle's statements in this dialect.
+	throttleSQL throttleStatements
 }
 
 // Option adjusts a Store.
@@ -58,7 +91,8 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, limits: defaultPlanLimits, closed: make(chan struct{})}
+	s := &Store{now: time.Now, companies: &companyCache{}, plan: defaultPlanLimits, closed: make(chan struct{}),
+		limits: DefaultThrottlePolicy(), sleep: sleepContext, gate: &clientGate{held: map[string]*gateEntry{}}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -104,6 +138,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.throttleSQL = newThrottleStatements(s.Dialect)
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		s.Close()
@@ -133,7 +168,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 //   - a busy timeout so that a writer waits its turn rather than failing;
 //   - immediate transactions, because a deferred one that reads then writes
 //     fails at once with "database is locked" whatever the timeout;
-//   - foreign keys, off by default, without which cascades silently do nothing.
+//   - foreign keys, off by default, without which cascades silently do nothing;
+//   - secure_delete, so that deleted and overwritten rows (a one-time link
+//     in a sent email's body) are zeroed rather than left in free space
+//     (erase.go).
 func sqliteDSN(dsn string) (path, full string) {
 	path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -141,25 +179,138 @@ func sqliteDSN(dsn string) (path, full string) {
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(sqliteBusyTimeout))
 	q.Set("_txlock", "immediate")
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_secure_delete", "on")
 	return path, "file:" + path + "?" + q.Encode()
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	err := s.db.WithContext(ctx).AutoMigrate(
+// schemaModels are the tables AutoMigrate keeps.
+func schemaModels() []any {
+	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{},
-	)
-	if err != nil {
-		return fmt.Errorf("migrate schema: %w", err)
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{},
+		&SchemaMigration{},
 	}
-	if err := s.migrateCompanyVersions(ctx); err != nil {
+}
+
+// SchemaMigration records that the schema of one version of the program
+// was brought about, in the same transaction as the migration itself.
+// A server is ready (/readyz) while its own version is recorded.
+type SchemaMigration struct {
+	Version   string `gorm:"primaryKey;size:64"`
+	AppliedAt time.Time
+}
+
+// migrationLock is the PostgreSQL advisory lock key of migrations.
+const migrationLock = 7242001
+
+// migrate brings the schema up to date and records this program's schema
+// version.
+//
+// On PostgreSQL, several servers may start at once against one database:
+// the whole migration is one transaction that first takes an advisory
+// lock, so one server migrates while the others wait, and they then find
+// nothing left to do. The lock is keyed by the schema in use, so servers
+// (and tests) in other schemas of the same database do not wait for it.
+//
+// SQLite has one server process. Its tables are migrated outside a
+// transaction, because GORM alters an SQLite column by copying the table
+// in a transaction of its own, which cannot nest inside the writer's.
+func (s *Store) migrate(ctx context.Context) error {
+	version := schemaVersion(s.Dialect)
+	record := func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&SchemaMigration{Version: version, AppliedAt: s.Now()}).Error
+	}
+	var err error
+	if s.Dialect == "postgres" {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", migrationLock).Error; err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+			if err := tx.AutoMigrate(schemaModels()...); err != nil {
+				return fmt.Errorf("migrate schema: %w", err)
+			}
+			if err := s.migrateCompanyVersions(tx); err != nil {
+				return err
+			}
+			if err := s.migrateListSchema(tx); err != nil {
+				return err
+			}
+			if err := backfillAccountZones(tx); err != nil {
+				return err
+			}
+			return record(tx)
+		})
+	} else {
+		if err = s.db.WithContext(ctx).AutoMigrate(schemaModels()...); err != nil {
+			return fmt.Errorf("migrate schema: %w", err)
+		}
+		err = s.tx(ctx, func(tx *gorm.DB) error {
+			if err := s.migrateCompanyVersions(tx); err != nil {
+				return err
+			}
+			if err := s.migrateListSchema(tx); err != nil {
+				return err
+			}
+			if err := backfillAccountZones(tx); err != nil {
+				return err
+			}
+			return record(tx)
+		})
+	}
+	if err != nil {
 		return err
 	}
-	return s.migrateListSchema(ctx)
+	s.schemaVersion = version
+	return nil
+}
+
+// schemaVersion is a fingerprint of the schema this program migrates to:
+// the Go definitions of its tables (names, types and tags, which is what
+// AutoMigrate reads) and the dialect's own statements. Any change to
+// either gives a new version, with nothing to remember to raise.
+func schemaVersion(dialect string) string {
+	h := sha256.New()
+	for _, m := range schemaModels() {
+		t := reflect.TypeOf(m).Elem()
+		fmt.Fprintf(h, "%s{", t.Name())
+		for i := range t.NumField() {
+			f := t.Field(i)
+			fmt.Fprintf(h, "%s %s %q;", f.Name, f.Type, f.Tag)
+		}
+		fmt.Fprint(h, "}\n")
+	}
+	ddl := slices.Concat(sqliteCompanyVersions, sqliteListSchema)
+	if dialect == "postgres" {
+		ddl = slices.Concat(postgresCompanyVersions, postgresListSchema)
+	}
+	for _, stmt := range ddl {
+		fmt.Fprintln(h, stmt)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Ready reports whether the server can serve: the database answers and
+// holds the schema this program migrated to (a database swapped or
+// restored underneath a running server may not).
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&SchemaMigration{}).Where("version = ?", s.schemaVersion).Count(&n).Error; err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("the database does not hold schema version %.12s of this program", s.schemaVersion)
+	}
+	return nil
 }
 
 // Ping reports whether the database answers.
@@ -181,6 +332,7 @@ func (s *Store) Close() error {
 		close(s.closed)
 		if s.writeTurn != nil {
 			s.writeTurn <- struct{}{} // nothing writes after this
+			<-s.eraserDone
 		}
 		if s.writerConn != nil {
 			s.writerConn.Close()

@@ -1,16 +1,7 @@
 package models
 
-import (
-	"context"
-
-	"gorm.io/gorm"
-)
-
 // PrefixRange is prefixRange, for tests outside the package.
 var PrefixRange = prefixRange
-
-// Tx is tx, for tests outside the package.
-func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }
 
 // PlanLimits are the users list's plan limits, for tests outside the package.
 type PlanLimits struct {
@@ -22,7 +13,7 @@ type PlanLimits struct {
 // SetPlanLimits replaces the users list's plan limits, so that a small
 // account takes every plan.
 func (s *Store) SetPlanLimits(l PlanLimits) {
-	s.limits = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, bound: l.Bound, readCost: l.ReadCost,
+	s.plan = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, bound: l.Bound, readCost: l.ReadCost,
 		walkDensity: l.WalkDensity, search: l.Search}
 }
 
@@ -46,3 +37,6 @@ func DefaultPlanLimits() PlanLimits {
 	l := defaultPlanLimits
 	return PlanLimits{Set: l.set, Filter: l.filter, Lookup: l.lookup, Bound: l.bound, ReadCost: l.readCost, WalkDensity: l.walkDensity, Search: l.search}
 }
+
+// ClaimSQL is claimSQL, for tests outside the package.
+func ClaimSQL(dialect string, q Queue, where string) string { return claimSQL(dialect, q, where) }

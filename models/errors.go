@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error so the HTTP layer can pick a status without
@@ -30,7 +31,10 @@ type Error struct {
 	Message string
 	// Fields holds per-field messages for forms (field name → message).
 	Fields map[string]string
-	Err    error
+	// RetryAt is when a refused attempt (TooManyRequests) may be made
+	// again; zero when unknown.
+	RetryAt time.Time
+	Err     error
 }
 
 func (e *Error) Error() string {

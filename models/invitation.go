@@ -74,7 +74,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, secret, password, confirm 
 	if err := ValidatePassword(password, confirm); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, PasswordAttempt{Client: ip}.slotKeys(), password)
 	if err != nil {
 		return nil, err
 	}

@@ -137,17 +137,17 @@ func TestAuthenticate_OnlyActiveMembersWithLogin(t *testing.T) {
 	store := modelstest.Open(t)
 	ctx := context.Background()
 	secret := bootstrap(t, store)
-	if _, err := store.Authenticate(ctx, "ada@example.com", "correct-staple-lamp-orbit"); models.ErrorCode(err) != models.Unauthorized {
+	if _, err := store.Authenticate(ctx, "ada@example.com", "correct-staple-lamp-orbit", models.PasswordAttempt{}); models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("pending invitee logged in: %v", err)
 	}
 	m, err := store.AcceptInvitation(ctx, secret, "correct-staple-lamp-orbit", "correct-staple-lamp-orbit", "")
 	if err != nil || m.Status != models.MemberActive {
 		t.Fatalf("accept: %+v %v", m, err)
 	}
-	if got, err := store.Authenticate(ctx, " ADA@example.com", "correct-staple-lamp-orbit"); err != nil || got.ID != m.ID {
+	if got, err := store.Authenticate(ctx, " ADA@example.com", "correct-staple-lamp-orbit", models.PasswordAttempt{}); err != nil || got.ID != m.ID {
 		t.Fatalf("Authenticate = %+v, %v", got, err)
 	}
-	if _, err := store.Authenticate(ctx, "ada@example.com", "Correct-staple-lamp-orbit"); models.ErrorCode(err) != models.Unauthorized {
+	if _, err := store.Authenticate(ctx, "ada@example.com", "Correct-staple-lamp-orbit", models.PasswordAttempt{}); models.ErrorCode(err) != models.Unauthorized {
 		t.Fatalf("wrong password: %v", err)
 	}
 }

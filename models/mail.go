@@ -46,6 +46,7 @@ type MailComposer interface {
 	AccessDeclined(AccessMail) (Mail, error)
 	PasswordChanged(PasswordChangedMail) (Mail, error)
 	PasswordReset(PasswordResetMail) (Mail, error)
+	LoginThrottled(LoginThrottledMail) (Mail, error)
 }
 
 // TypeChangedMail tells a person that an Admin promoted or demoted them, and

@@ -149,8 +149,8 @@ func TestMail_BuiltBeforeTheWriteLock(t *testing.T) {
 			}
 
 			// Passwords: changed, and a reset asked for.
-			must(t, store.ChangePassword(ctx, ada, "correct-staple-lamp-orbit", "another-staple-lamp-orbit", "another-staple-lamp-orbit", ""))
-			must(t, store.RequestPasswordReset(ctx, ada.Login.Email))
+			must(t, store.ChangePassword(ctx, ada, "correct-staple-lamp-orbit", "another-staple-lamp-orbit", "another-staple-lamp-orbit", models.PasswordAttempt{}))
+			must(t, store.RequestPasswordReset(ctx, ada.Login.Email, ""))
 
 			for _, kind := range []string{"invitation", "notification added", "type changed", "access requested", "access granted",
 				"access declined", "password changed", "password reset"} {

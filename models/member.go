@@ -38,6 +38,11 @@ type MemberDetail struct {
 	// EmailEditable: a pending invitee's address can still be corrected;
 	// an active member's address is their login and only they change it.
 	EmailEditable bool
+	// EmailProblem is set when an email to the person keeps failing.
+	EmailProblem *EmailProblem
+	// LoginThrottle is how failed logins slow down or lock the person's
+	// login (nil for someone without a login).
+	LoginThrottle *LoginThrottle
 }
 
 // TypePlan says what moving a person to another type means, from the one
@@ -126,9 +131,17 @@ func (s *Store) MemberForEdit(ctx context.Context, v *Viewer, id uint) (*MemberD
 	if d.Events, err = s.RecentEventsOf(ctx, v, m.ID, 10); err != nil {
 		return nil, err
 	}
+	if d.EmailProblem, err = s.emailProblemOf(ctx, v, m); err != nil {
+		return nil, err
+	}
 	db := s.db.WithContext(ctx)
 	if d.LastActiveAdmin, err = s.isLastActiveAdmin(db, m); err != nil {
 		return nil, err
+	}
+	if m.LoginID != nil {
+		if d.LoginThrottle, err = s.loginThrottleOf(db, m.Email); err != nil {
+			return nil, err
+		}
 	}
 	for _, to := range append(HigherTypes(m.Type), LowerTypes(m.Type)...) {
 		p := PlanTypeChange(*m, to)
@@ -445,6 +458,20 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			}
 		}
 
+		// The areas follow the new type (a Notification user leaves the
+		// ring groups…) in this same transaction, before the row changes.
+		var chosenIDs []uint
+		for _, c := range chosen {
+			chosenIDs = append(chosenIDs, c.ID)
+		}
+		change, err := typeChange(tx, m, in.To, chosenIDs)
+		if err != nil {
+			return err
+		}
+		if err := s.accessLost(tx, change, v.Actor(ip)); err != nil {
+			return err
+		}
+
 		now := s.Now()
 		from := m.Type
 		updates := map[string]any{"type": in.To, "updated_at": now}
@@ -518,7 +545,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			return err
 		}
 		if plan.SendsInvitation {
-			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.sent"); err != nil {
+			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
 		} else if err := s.enqueueMail(tx, m, "type_changed", notice); err != nil {
@@ -554,6 +581,9 @@ func (s *Store) DisableMember(ctx context.Context, v *Viewer, id uint, ip string
 			return Errorf(Conflict, "%s is already disabled.", m.FullName())
 		}
 		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
+		}
+		if err := s.accessLost(tx, disableChange(m), v.Actor(ip)); err != nil {
 			return err
 		}
 		was := m.Status
@@ -617,6 +647,9 @@ func (s *Store) DeleteMember(ctx context.Context, v *Viewer, id uint, ip string)
 			return err
 		}
 		if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+			return err
+		}
+		if err := s.accessLost(tx, removalChange(m, "deleted"), v.Actor(ip)); err != nil {
 			return err
 		}
 		// Sessions and links cascade with the membership; deleting the
@@ -740,7 +773,11 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			if err := s.cancelPendingEmails(tx, m.ID); err != nil {
 				return err
 			}
-			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent"); err != nil {
+			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent", true); err != nil {
+				var e *Error
+				if errors.As(err, &e) && e.Code == TooManyRequests {
+					e.Fields = map[string]string{"email": e.Message}
+				}
 				return err
 			}
 			inviter := v.Membership.ID

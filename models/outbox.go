@@ -71,6 +71,7 @@ func (s *Store) enqueueEmail(tx *gorm.DB, m *OutboxMessage) error {
 	m.Attempts = 0
 	m.SentAt = nil
 	m.LastError = ""
+	m.LeaseOwner, m.LeaseUntil = "", nil
 	m.NextAttemptAt = now
 	m.CreatedAt = now
 	if err := tx.Create(m).Error; err != nil {
@@ -91,6 +92,11 @@ func checkOutbox(m *OutboxMessage) error {
 			return err
 		}
 	}
+	// Subjects and names are made of what people typed (names, account
+	// and company names): a long one is cut, and the change it reports
+	// goes ahead. The checks below then hold by construction.
+	m.Subject = cutText(m.Subject, maxOutboxSubject)
+	m.ToName = cutText(m.ToName, maxOutboxToName)
 	to, err := CanonicalEmail(m.ToAddress)
 	if err != nil {
 		return &Error{Code: Invalid, Message: "The email's recipient is not a valid address.", Err: err}
@@ -126,27 +132,51 @@ func (s *Store) cancelPendingEmails(tx *gorm.DB, membershipID uint, kinds ...str
 	if len(kinds) > 0 {
 		q = q.Where("kind IN ?", kinds)
 	}
-	if err := q.Delete(&OutboxMessage{}).Error; err != nil {
-		return fmt.Errorf("cancel pending emails: %w", err)
+	res := q.Delete(&OutboxMessage{})
+	if res.Error != nil {
+		return fmt.Errorf("cancel pending emails: %w", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		// An unsent invitation or reset holds its link (dead by now, as
+		// every caller revokes it); it goes from the files too (erase.go).
+		forgetOnCommit(tx)
 	}
 	return nil
 }
 
-// DueEmails returns up to limit unsent messages whose next attempt is due,
-// the longest waiting first. The query walks idx_outbox_due (sent_at,
-// next_attempt_at) and is the same on SQLite and PostgreSQL.
-func (s *Store) DueEmails(ctx context.Context, limit int) ([]OutboxMessage, error) {
-	if limit <= 0 {
-		limit = 50
+// ClaimEmails leases up to limit unsent messages whose next attempt is due
+// to owner until now+lease, the longest waiting first, so that one worker
+// of one server sends each (jobs.go). The claim walks idx_outbox_due
+// (sent_at, next_attempt_at).
+func (s *Store) ClaimEmails(ctx context.Context, owner string, lease time.Duration, limit int) ([]OutboxMessage, error) {
+	ids, err := s.claim(ctx, OutboxQueue, owner, lease, limit, "")
+	if err != nil || len(ids) == 0 {
+		return nil, err
 	}
 	var out []OutboxMessage
-	err := s.db.WithContext(ctx).
-		Where("sent_at IS NULL AND next_attempt_at <= ?", s.Now()).
-		Order("next_attempt_at, id").Limit(limit).Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("due emails: %w", err)
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("next_attempt_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("load claimed emails: %w", err)
 	}
 	return out, nil
+}
+
+// OutboxBacklog returns how many messages are unsent, and when the one due
+// longest became due (the zero time when none is due now), for the metrics.
+func (s *Store) OutboxBacklog(ctx context.Context) (unsent int64, oldestDue time.Time, err error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&OutboxMessage{}).Where("sent_at IS NULL").Count(&unsent).Error; err != nil {
+		return 0, time.Time{}, fmt.Errorf("count unsent emails: %w", err)
+	}
+	var oldest []OutboxMessage
+	err = db.Select("next_attempt_at").Where("sent_at IS NULL AND next_attempt_at <= ?", s.Now()).
+		Order("next_attempt_at").Limit(1).Find(&oldest).Error
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("oldest due email: %w", err)
+	}
+	if len(oldest) == 1 {
+		oldestDue = oldest[0].NextAttemptAt
+	}
+	return unsent, oldestDue, nil
 }
 
 // secretMailKinds are the emails whose body carries a working link.
@@ -154,22 +184,34 @@ var secretMailKinds = []string{"invitation", "password_reset"}
 
 const sentSecretPlaceholder = "(sent; the body held a one-time link and is not kept)"
 
-// MarkEmailSent records a delivery. It only touches an unsent message, so a
-// second report of the same delivery changes nothing.
+// MarkEmailSent records a delivery and ends its lease. It only touches an
+// unsent message, so a second report of the same delivery changes nothing.
+// It does not ask who holds the lease: a message sent is sent, even by a
+// worker whose lease ran out meanwhile.
 func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
 	now := s.Now()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&OutboxMessage{}).
+		res := tx.Model(&OutboxMessage{}).
 			Where("id = ? AND sent_at IS NULL", id).
 			Updates(map[string]any{
-				"sent_at":    now,
-				"attempts":   gorm.Expr("attempts + 1"),
-				"last_error": "",
-				// A sent link lives on in the recipient's mailbox only: the
-				// database keeps the hash, never a working secret.
-				"text_body": gorm.Expr("CASE WHEN kind IN ? THEN ? ELSE text_body END", secretMailKinds, sentSecretPlaceholder),
-				"html_body": gorm.Expr("CASE WHEN kind IN ? THEN ? ELSE html_body END", secretMailKinds, sentSecretPlaceholder),
-			}).Error
+				"sent_at":     now,
+				"attempts":    gorm.Expr("attempts + 1"),
+				"last_error":  "",
+				"lease_owner": "",
+				"lease_until": nil,
+			})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		// A sent link lives on in the recipient's mailbox only: the
+		// database keeps the hash, never a working secret, and the old
+		// body leaves the files as well as the row (erase.go).
+		res = tx.Model(&OutboxMessage{}).Where("id = ? AND kind IN ?", id, secretMailKinds).
+			Updates(map[string]any{"text_body": sentSecretPlaceholder, "html_body": sentSecretPlaceholder})
+		if res.Error == nil && res.RowsAffected > 0 {
+			forgetOnCommit(tx)
+		}
+		return res.Error
 	})
 	if err != nil {
 		return fmt.Errorf("mark email %d sent: %w", id, err)
@@ -177,10 +219,12 @@ func (s *Store) MarkEmailSent(ctx context.Context, id uint) error {
 	return nil
 }
 
-// MarkEmailFailed records a failed attempt and schedules the next one by
-// EmailRetryDelay. The message stays in the outbox however often it fails.
-// A failure reported for a message already sent changes nothing.
-func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error {
+// MarkEmailFailed records a failed attempt by owner, ends its lease and
+// schedules the next attempt by EmailRetryDelay. The message stays in the
+// outbox however often it fails. A failure reported for a message already
+// sent changes nothing; one reported by a worker that no longer holds the
+// message's lease is refused with ErrLeaseLost, since another worker has it.
+func (s *Store) MarkEmailFailed(ctx context.Context, owner string, id uint, cause error) error {
 	text := "unknown error"
 	if cause != nil {
 		text = truncateText(cause.Error(), maxOutboxError)
@@ -190,7 +234,7 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error
 		// FOR UPDATE on PostgreSQL; SQLite's immediate transaction already
 		// holds the write lock.
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
-			Select("id", "attempts", "sent_at").Where("id = ?", id).Take(&m).Error
+			Select("id", "attempts", "sent_at", "lease_owner").Where("id = ?", id).Take(&m).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return ErrNotFound()
 		}
@@ -200,12 +244,17 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error
 		if m.SentAt != nil {
 			return nil
 		}
+		if m.LeaseOwner != owner {
+			return ErrLeaseLost
+		}
 		attempts := m.Attempts + 1
 		return tx.Model(&OutboxMessage{}).Where("id = ? AND sent_at IS NULL", id).
 			Updates(map[string]any{
 				"attempts":        attempts,
 				"last_error":      text,
 				"next_attempt_at": s.Now().Add(EmailRetryDelay(attempts)),
+				"lease_owner":     "",
+				"lease_until":     nil,
 			}).Error
 	})
 	if err != nil {
@@ -216,15 +265,8 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id uint, cause error) error
 
 // truncateText cuts s to at most max characters (the column is counted in
 // characters on PostgreSQL) and makes it valid UTF-8, since SMTP servers
-// answer in whatever bytes they like.
-func truncateText(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
-}
+// answer in whatever bytes they like; see cutText.
+func truncateText(s string, max int) string { return cutText(s, max) }
 
 // failingChunk keeps the IN list of FailingEmails well under every
 // database's limit on bound parameters.

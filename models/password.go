@@ -2,12 +2,14 @@ package models
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -32,6 +34,13 @@ const (
 // HashPassword returns an argon2id hash in the PHC string format, so the
 // parameters travel with the hash and can be raised later.
 func HashPassword(password string) (string, error) {
+	var h string
+	var err error
+	withArgonSlot(func() { h, err = hashPassword(password) })
+	return h, err
+}
+
+func hashPassword(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
@@ -45,6 +54,12 @@ func HashPassword(password string) (string, error) {
 // CheckPassword compares a password with a stored hash in constant time.
 // A malformed hash never matches.
 func CheckPassword(hash, password string) bool {
+	var ok bool
+	withArgonSlot(func() { ok = checkPassword(hash, password) })
+	return ok
+}
+
+func checkPassword(hash, password string) bool {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false
@@ -76,10 +91,129 @@ func CheckPassword(hash, password string) bool {
 // memory are.
 var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
-func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+// withArgonSlot runs fn, one argon2id computation, in a slot.
+func withArgonSlot(fn func()) {
 	argonSlots <- struct{}{}
 	defer func() { <-argonSlots }()
+	fn()
+}
+
+func argonKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
+
+// clientGate lets each client run one argon2id computation at a time. A
+// client is a session and a client address: a check for a client already
+// computing one waits for it before it may take a slot, so twelve loops
+// from one session queue behind each other instead of filling every slot
+// and making everyone else's login wait for them. It is per server, like
+// the slots (it guards this process's cores); the throttle in the database
+// is what limits attempts across servers.
+type clientGate struct {
+	mu   sync.Mutex
+	held map[string]*gateEntry
+}
+
+type gateEntry struct {
+	turn chan struct{} // holds a value while the key is in use
+	refs int           // holders and waiters, so the entry goes when unused
+}
+
+// acquire takes every key, in a fixed order (two callers sharing two keys
+// must not each hold one and wait for the other), waiting in line for
+// each. It returns the release, or ctx's error having taken nothing.
+func (g *clientGate) acquire(ctx context.Context, keys []string) (func(), error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	taken := make([]*gateEntry, 0, len(keys))
+	release := func() {
+		for i := len(taken) - 1; i >= 0; i-- {
+			<-taken[i].turn
+		}
+		g.mu.Lock()
+		for _, k := range keys {
+			g.unref(k)
+		}
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	entries := make([]*gateEntry, len(keys))
+	for i, k := range keys {
+		e := g.held[k]
+		if e == nil {
+			e = &gateEntry{turn: make(chan struct{}, 1)}
+			g.held[k] = e
+		}
+		e.refs++
+		entries[i] = e
+	}
+	g.mu.Unlock()
+	for _, e := range entries {
+		select {
+		case e.turn <- struct{}{}:
+			taken = append(taken, e)
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return release, nil
+}
+
+func (g *clientGate) unref(k string) {
+	if e := g.held[k]; e != nil {
+		if e.refs--; e.refs == 0 {
+			delete(g.held, k)
+		}
+	}
+}
+
+// passwordWork runs fn, one argon2id computation for the clients named by
+// keys: after their earlier computations, then in a slot.
+func (s *Store) passwordWork(ctx context.Context, keys []string, fn func()) error {
+	release, err := s.gate.acquire(ctx, keys)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// A client that has gone away stops waiting for a slot.
+	select {
+	case argonSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-argonSlots }()
+	if s.observeArgon != nil {
+		s.observeArgon(keys, 1)
+		defer s.observeArgon(keys, -1)
+	}
+	fn()
+	return nil
+}
+
+// WithArgonObserver calls observe with a client's keys and +1 when one of
+// its argon2id computations starts (holding a slot), -1 when it ends, so
+// tests can see how many run at once for one client.
+func WithArgonObserver(observe func(keys []string, delta int)) Option {
+	return func(s *Store) { s.observeArgon = observe }
+}
+
+// checkPassword is CheckPassword for a client.
+func (s *Store) checkPassword(ctx context.Context, keys []string, hash, password string) (bool, error) {
+	var ok bool
+	err := s.passwordWork(ctx, keys, func() { ok = checkPassword(hash, password) })
+	return ok, err
+}
+
+// hashPassword is HashPassword for a client.
+func (s *Store) hashPassword(ctx context.Context, keys []string, password string) (string, error) {
+	var h string
+	var herr error
+	if err := s.passwordWork(ctx, keys, func() { h, herr = hashPassword(password) }); err != nil {
+		return "", err
+	}
+	return h, herr
 }
 
 // dummyHash is checked against when a login does not exist, so that an
@@ -92,8 +226,12 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// SpendPasswordCheck does the work of one password check and discards it.
-func SpendPasswordCheck(password string) { CheckPassword(dummyHash(), password) }
+// spendPasswordCheck does the work of one password check for a client and
+// discards it.
+func (s *Store) spendPasswordCheck(ctx context.Context, keys []string, password string) error {
+	_, err := s.checkPassword(ctx, keys, dummyHash(), password)
+	return err
+}
 
 //go:embed common_passwords.txt
 var commonPasswordsText string

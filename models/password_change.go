@@ -12,10 +12,6 @@ import (
 // PasswordResetTTL is how long a "forgot password" link works.
 const PasswordResetTTL = time.Hour
 
-// maxResetsPerHour limits reset emails per login, quietly: the page answers
-// the same either way.
-const maxResetsPerHour = 3
-
 // PasswordChangedMail tells a person their password changed, so that a
 // change they did not make does not go unnoticed.
 type PasswordChangedMail struct {
@@ -31,14 +27,31 @@ type PasswordResetMail struct {
 }
 
 // ChangePassword replaces the viewer's password after checking the current
-// one. Every session of the login ends; the caller starts a fresh one.
-func (s *Store) ChangePassword(ctx context.Context, v *Viewer, current, password, confirm, ip string) error {
+// one, which goes through the same throttle as a login (password_check.go).
+// Every session of the login ends; the caller starts a fresh one.
+func (s *Store) ChangePassword(ctx context.Context, v *Viewer, current, password, confirm string, a PasswordAttempt) error {
+	a.Session = v.SessionID
+	delay, err := s.beginPasswordCheck(ctx, v.Login.Email, a)
+	if err != nil {
+		return err
+	}
+	if err := s.wait(ctx, delay); err != nil {
+		return err
+	}
 	var login Login
 	if err := s.db.WithContext(ctx).Take(&login, "id = ?", v.Login.ID).Error; err != nil {
 		return fmt.Errorf("find login: %w", err)
 	}
-	if !CheckPassword(login.PasswordHash, current) {
+	keys := a.slotKeys()
+	ok, err := s.checkPassword(ctx, keys, login.PasswordHash, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return FieldErrors(map[string]string{"current": "That is not your current password."})
+	}
+	if err := s.passwordCheckSucceeded(ctx, login.Email, a); err != nil {
+		return err
 	}
 	if err := ValidatePassword(password, confirm); err != nil {
 		return err
@@ -46,21 +59,15 @@ func (s *Store) ChangePassword(ctx context.Context, v *Viewer, current, password
 	if password == current {
 		return FieldErrors(map[string]string{"password": "Choose a password different from the current one."})
 	}
-	return s.setPassword(ctx, &login, password, v.Membership.FirstName, ip)
-}
-
-// setPassword stores a new hash, ends every session of the login, records
-// the change in each of its accounts and emails the person.
-func (s *Store) setPassword(ctx context.Context, login *Login, password, firstName, ip string) error {
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, keys, password)
 	if err != nil {
 		return err
 	}
-	change, err := s.composePasswordChange(login, firstName)
+	change, err := s.composePasswordChange(&login, v.Membership.FirstName)
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error { return s.storePassword(tx, login, hash, change, ip) })
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.storePassword(tx, &login, hash, change, a.Client) })
 }
 
 // passwordChange is when a password changes and the email that says so,
@@ -109,7 +116,10 @@ func (s *Store) storePassword(tx *gorm.DB, login *Login, hash string, change pas
 
 // RequestPasswordReset emails a reset link when the address has a login.
 // It answers nothing either way, so the page cannot tell who has a login.
-func (s *Store) RequestPasswordReset(ctx context.Context, email string) error {
+// Requests have limits of their own, never those of logins: per client
+// address (refused with TooManyRequests) and per login (quietly, as the
+// answer must not change).
+func (s *Store) RequestPasswordReset(ctx context.Context, email, client string) error {
 	canonical, err := CanonicalEmail(email)
 	if err != nil {
 		return FieldErrors(map[string]string{"email": ErrorMessage(err)})
@@ -134,6 +144,15 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email string) error {
 		return nil
 	}
 	return s.mailed(ctx, compose, func(tx *gorm.DB) error {
+		_, refused, err := s.hit(tx, s.limits.ResetClient, clientKey(client), "", true)
+		if err != nil {
+			return err
+		}
+		if refused != nil {
+			return tooMany("Too many reset requests",
+				"Several password resets were asked for from your network in the last hour. If you asked for one, the email is on its way: check your inbox and spam folder.",
+				refused)
+		}
 		now, nowMember, err := resetTarget(tx, canonical)
 		if err != nil {
 			return err
@@ -144,13 +163,9 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email string) error {
 		if m == nil {
 			return nil // no login, or no account to return to: a reset would lead nowhere
 		}
-		var recent int64
-		if err := tx.Model(&Token{}).Where("login_id = ? AND purpose = ? AND created_at > ?", login.ID, PurposePasswordReset, l.createdAt.Add(-time.Hour)).
-			Count(&recent).Error; err != nil {
-			return fmt.Errorf("count resets: %w", err)
-		}
-		if recent >= maxResetsPerHour {
-			return nil
+		_, refused, err = s.hit(tx, s.limits.ResetLogin, login.Email, "", true)
+		if err != nil || refused != nil {
+			return err // refused: quietly, nothing sent
 		}
 		// Only the newest reset link works.
 		if err := tx.Model(&Token{}).Where("login_id = ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", login.ID, PurposePasswordReset).
@@ -214,7 +229,7 @@ func (s *Store) ResetPassword(ctx context.Context, secret, password, confirm, ip
 	if err := ValidatePassword(password, confirm); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, PasswordAttempt{Client: ip}.slotKeys(), password)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,14 @@
 package models
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+)
 
 // UserType is the one type each member of an account has.
 type UserType string
@@ -182,6 +190,38 @@ func diff(has, without UserType) []string {
 	return append([]string{"See every company in the account, not only assigned ones"}, out...)
 }
 
+// Scope, and 404 versus 403: the one rule every handler and store method
+// follows.
+//
+// A person's scope is what they may know exists. For an Admin it is their
+// whole account: every company (disabled ones too), every person, the
+// access requests to the account. For everyone else it is the active
+// companies assigned to them (visibleCompanies) and the people
+// visibleMemberSQL names: the Admins, themselves, and whoever shares one of
+// those companies; access requests to the account are in Admins' scope
+// only. Everyone's scope also holds their own login's accounts and the
+// access requests they made. Another account is in nobody's scope.
+//
+// Nothing outside a person's scope appears on any page they can open: a
+// users list row names and counts only the viewer's companies
+// (companiesInView), filters and the header offer only theirs, and "Invite
+// user" lists only people they already see.
+//
+// A request is answered in this order:
+//  1. A request no form of ours produces (a malformed ID or form, a
+//     repeated field) is 400, whatever it names.
+//  2. Every object the request addresses (the IDs in its path, the company
+//     a list is filtered by, the person or company a form adds, removes or
+//     switches to) is looked up by (account, id) within the viewer's scope.
+//     Anything not found there is 404, exactly as if it did not exist.
+//  3. Only then is the right asked. A type that lacks it gets 403: the
+//     object is one the viewer already sees, so the answer says nothing
+//     new. Pages that address no object (a list, a create form) answer 403
+//     to a type without the right.
+//  4. Choices inside a form the viewer may use (the companies picked in the
+//     wizard, a type change or a grant) are input: one outside scope is
+//     refused next to its field (422), as a company disabled meanwhile is.
+
 // Console permissions: what a signed-in member may do in this console. They
 // derive from the matrix so there is still only one table.
 
@@ -216,6 +256,18 @@ func CanAssign(actor, target UserType) bool {
 		return target == Reporting || target == Notification
 	}
 	return false
+}
+
+// AssignableTypes lists the types of people actor may add to companies and
+// remove from them, in UserTypes order; none for a type that may do neither.
+func AssignableTypes(actor UserType) []UserType {
+	var out []UserType
+	for _, t := range UserTypes {
+		if CanAssign(actor, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // People management (issue 5): who may edit, promote, demote, disable and
@@ -260,4 +312,133 @@ func LowerTypes(t UserType) []UserType {
 		}
 	}
 	return out
+}
+
+// Company-aware rights: the matrix says what a type may do; where it may
+// do it is the companies it sees. An Admin holds a capability in every
+// active company of the account; everyone else only in the active
+// companies assigned to them. Areas ask these, never their own rule. They
+// follow the order above: a company outside the viewer's scope (another
+// account's, an unassigned or disabled one) is 404 whatever the type; one
+// in scope, for a type without the capability, is 403.
+
+// CompanyFor returns the company when the viewer holds capability c in it:
+// ErrNotFound when the company is outside the viewer's scope, Forbidden
+// when it is in scope but the viewer's type lacks c.
+func (s *Store) CompanyFor(ctx context.Context, v *Viewer, c Capability, companyID uint) (*Company, error) {
+	return CompanyFor(s.db.WithContext(ctx), v, c, companyID)
+}
+
+// CompanyFor is Store.CompanyFor inside a transaction (an area checks the
+// right again where it writes).
+func CompanyFor(db *gorm.DB, v *Viewer, c Capability, companyID uint) (*Company, error) {
+	if v == nil || companyID == 0 {
+		return nil, ErrNotFound()
+	}
+	var co Company
+	err := visibleCompanies(db, v).Where("companies.id = ? AND companies.status = ?", companyID, CompanyActive).Take(&co).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find company: %w", err)
+	}
+	if !Can(v.Type(), c) {
+		return nil, ErrLacksCapability(v.Type(), c)
+	}
+	return &co, nil
+}
+
+// ErrLacksCapability is the 403 of a type without a capability, asked
+// about something the viewer may see.
+func ErrLacksCapability(t UserType, c Capability) *Error {
+	label := CapabilityLabel(c)
+	return &Error{Code: Forbidden, Title: "Not something your type of user can do",
+		Message: fmt.Sprintf("%s users cannot %s. An Admin of the account can do it, or change your type.",
+			t.Label(), strings.ToLower(label[:1])+label[1:])}
+}
+
+// CapabilityLabel is the matrix's wording of a capability.
+func CapabilityLabel(c Capability) string {
+	for _, row := range matrix {
+		if row.cap == c {
+			return row.label
+		}
+	}
+	panic(fmt.Sprintf("models: capability %d is not in the matrix", c))
+}
+
+// CapabilityScope is every company where a viewer holds a capability.
+type CapabilityScope struct {
+	AccountID uint
+	// Companies are the active companies in scope, A → Z.
+	Companies []Company
+	// WholeAccount: the viewer is an Admin, so Companies are every active
+	// company of the account and a query may start from the account
+	// (leaving out Inactive, its disabled companies) instead of listing them.
+	WholeAccount bool
+	Inactive     []uint
+}
+
+// Has reports whether a company is in the scope.
+func (sc *CapabilityScope) Has(companyID uint) bool {
+	return slices.ContainsFunc(sc.Companies, func(c Company) bool { return c.ID == companyID })
+}
+
+// IDs lists the companies of the scope.
+func (sc *CapabilityScope) IDs() []uint {
+	ids := make([]uint, len(sc.Companies))
+	for i, c := range sc.Companies {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// ScopeOf returns where the viewer holds capability c; an empty scope for
+// a type without it.
+func (s *Store) ScopeOf(ctx context.Context, v *Viewer, c Capability) (*CapabilityScope, error) {
+	sc := &CapabilityScope{AccountID: v.Account.ID}
+	if !Can(v.Type(), c) {
+		return sc, nil
+	}
+	companies, err := s.VisibleCompanies(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	sc.Companies = companies
+	if v.Type().SeesAllCompanies() {
+		sc.WholeAccount = true
+		err := s.db.WithContext(ctx).Model(&Company{}).Where("account_id = ? AND status <> ?", v.Account.ID, CompanyActive).
+			Pluck("id", &sc.Inactive).Error
+		if err != nil {
+			return nil, fmt.Errorf("inactive companies: %w", err)
+		}
+	}
+	return sc, nil
+}
+
+// PeopleWhoCan returns those of ids who may exercise capability c in a
+// company of the account now: active, of a type that holds c, and Admins or
+// assigned to the company (which must be active). Areas ask it for people
+// as CompanyFor is asked for the viewer (a ring group takes only people who
+// may take the company's calls), inside their own transaction.
+func PeopleWhoCan(db *gorm.DB, accountID, companyID uint, c Capability, ids []uint) ([]Membership, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var types []UserType
+	for _, t := range UserTypes {
+		if Can(t, c) {
+			types = append(types, t)
+		}
+	}
+	var out []Membership
+	err := db.Joins("JOIN companies ON companies.id = ? AND companies.account_id = memberships.account_id AND companies.status = ?", companyID, CompanyActive).
+		Where("memberships.account_id = ? AND memberships.id IN ? AND memberships.status = ? AND memberships.type IN ?", accountID, ids, MemberActive, types).
+		Where("(memberships.type = ? OR EXISTS (SELECT 1 FROM assignments a WHERE a.membership_id = memberships.id AND a.company_id = companies.id))", Admin).
+		Order("memberships.sort_name, memberships.id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("people who can: %w", err)
+	}
+	return out, nil
 }

@@ -21,8 +21,11 @@ type Account struct {
 	WhiteLabel      bool          `gorm:"not null;default:false"`
 	WhiteLabelBrand string        `gorm:"size:120;not null;default:''"`
 	Plan            string        `gorm:"size:40;not null;default:standard"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// TimeZone is the account's IANA zone: what its people read times in
+	// unless they chose their own (Login.TimeZone). "" is UTC.
+	TimeZone  string `gorm:"size:64;not null;default:''"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // CompanyStatus: a disabled company is hidden from everyone but the Admins'
@@ -52,7 +55,10 @@ type Login struct {
 	Email             string `gorm:"size:254;not null;uniqueIndex"` // canonical form
 	PasswordHash      string `gorm:"size:255;not null"`
 	PasswordChangedAt time.Time
-	CreatedAt         time.Time
+	// TimeZone is the zone the person chose to read times in, in every
+	// account; "" follows the account's (Store.ZoneOf).
+	TimeZone  string `gorm:"size:64;not null;default:''"`
+	CreatedAt time.Time
 }
 
 // MemberStatus is where a person stands in one account.
@@ -168,7 +174,11 @@ type OutboxMessage struct {
 	NextAttemptAt time.Time  `gorm:"not null;index:idx_outbox_due,priority:2"`
 	SentAt        *time.Time `gorm:"index:idx_outbox_due,priority:1"`
 	LastError     string     `gorm:"size:1000;not null;default:''"`
-	CreatedAt     time.Time
+	// LeaseOwner is the delivery worker sending the message, until
+	// LeaseUntil (jobs.go); empty when nobody is.
+	LeaseOwner string `gorm:"size:64;not null;default:''"`
+	LeaseUntil *time.Time
+	CreatedAt  time.Time
 }
 
 // AuditEvent records who did what to whom. Names are copied so the history
@@ -184,6 +194,8 @@ type AuditEvent struct {
 	Detail     string    `gorm:"size:500;not null;default:''"`
 	IP         string    `gorm:"size:64;not null;default:''"`
 	CreatedAt  time.Time `gorm:"index:idx_audit_account_time,priority:2"`
+	// Label names the action for people; filled in when events are read.
+	Label string `gorm:"-"`
 }
 
 // Session is the server side of a login cookie: the cookie holds only the

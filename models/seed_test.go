@@ -57,7 +57,7 @@ func TestSeedAccount_RealisticAndConsistent(t *testing.T) {
 
 	// The seeded Admin and the listed logins can sign in.
 	for _, email := range append([]string{res.Admin.Email}, res.LoginEmails[:2]...) {
-		if _, err := store.Authenticate(ctx, email, "seed-correct-staple-lamp"); err != nil {
+		if _, err := store.Authenticate(ctx, email, "seed-correct-staple-lamp", models.PasswordAttempt{}); err != nil {
 			t.Errorf("log in as %s: %v", email, err)
 		}
 	}

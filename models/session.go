@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -209,7 +210,7 @@ func sessionFields(s *Session) []field {
 
 func loginFields(l *Login) []field {
 	return []field{{"id", &l.ID}, {"email", &l.Email}, {"password_hash", &l.PasswordHash},
-		{"password_changed_at", &l.PasswordChangedAt}, {"created_at", &l.CreatedAt}}
+		{"password_changed_at", &l.PasswordChangedAt}, {"time_zone", &l.TimeZone}, {"created_at", &l.CreatedAt}}
 }
 
 func membershipFields(m *Membership) []field {
@@ -222,7 +223,7 @@ func membershipFields(m *Membership) []field {
 
 func accountFields(a *Account) []field {
 	return []field{{"id", &a.ID}, {"number", &a.Number}, {"name", &a.Name}, {"status", &a.Status}, {"white_label", &a.WhiteLabel},
-		{"white_label_brand", &a.WhiteLabelBrand}, {"plan", &a.Plan}, {"created_at", &a.CreatedAt}, {"updated_at", &a.UpdatedAt}}
+		{"white_label_brand", &a.WhiteLabelBrand}, {"plan", &a.Plan}, {"time_zone", &a.TimeZone}, {"created_at", &a.CreatedAt}, {"updated_at", &a.UpdatedAt}}
 }
 
 // columns is the SELECT list of a table's fields.
@@ -269,26 +270,41 @@ func (s *Store) EndSession(ctx context.Context, secret string) error {
 
 // Authenticate checks an email and password and returns the membership to
 // sign in to: the most recently active one that may log in. Every failure is
-// the same error, and an unknown address costs the same hashing work, so the
-// answer says nothing about which part was wrong.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (*Membership, error) {
+// the same error, and an unknown address costs the same hashing work and
+// the same slow-down, so the answer says nothing about which part was
+// wrong. The attempt is throttled (password_check.go): it may wait first,
+// or be refused with TooManyRequests.
+func (s *Store) Authenticate(ctx context.Context, email, password string, a PasswordAttempt) (*Membership, error) {
 	failed := Errorf(Unauthorized, "That email and password do not match an active login. Check both and try again.")
 	canonical, err := CanonicalEmail(email)
-	if err != nil || len(password) > 4*MaxPasswordLength {
-		SpendPasswordCheck(password)
-		return nil, failed
+	if err != nil {
+		canonical = ""
+	}
+	delay, err := s.beginPasswordCheck(ctx, canonical, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.wait(ctx, delay); err != nil {
+		return nil, err
+	}
+	keys := a.slotKeys()
+	if canonical == "" || len(password) > 4*MaxPasswordLength {
+		return nil, cmp.Or(s.spendPasswordCheck(ctx, keys, password), error(failed))
 	}
 	db := s.db.WithContext(ctx)
 	var login Login
 	err = db.Where("email = ?", canonical).Take(&login).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		SpendPasswordCheck(password)
-		return nil, failed
+		return nil, cmp.Or(s.spendPasswordCheck(ctx, keys, password), error(failed))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find login: %w", err)
 	}
-	if !CheckPassword(login.PasswordHash, password) {
+	ok, err := s.checkPassword(ctx, keys, login.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, failed
 	}
 	var m Membership
@@ -299,6 +315,9 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*Memb
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find membership: %w", err)
+	}
+	if err := s.passwordCheckSucceeded(ctx, canonical, a); err != nil {
+		return nil, err
 	}
 	return &m, nil
 }

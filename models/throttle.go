@@ -1,133 +1,322 @@
 package models
 
 import (
-	"sync"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
 	"time"
+
+	"gorm.io/gorm"
 )
 
-// ThrottleRule says when repeated failures for one key are slowed down and
-// when they are refused for a while.
-type ThrottleRule struct {
-	Window     time.Duration // failures older than this are forgotten
-	SlowAfter  int           // from this many failures, each attempt waits
-	Step       time.Duration // added wait per failure past SlowAfter
-	MaxDelay   time.Duration
-	BlockAfter int           // from this many failures, attempts are refused
-	BlockFor   time.Duration // for this long after the last failure
+// Every throttle and rate limit of the console is counted here, in the
+// database: several servers on one database enforce the same limits as
+// one, and a restart forgets nothing. A counter is one row per key
+// ("login.client:203.0.113.7"), and counting a hit is one conditional
+// upsert that also says whether the hit was allowed: two servers counting
+// at once cannot both slip under a limit (PostgreSQL locks the row for the
+// upsert; SQLite has one writer), and a refused hit writes nothing.
+//
+// Times are Unix milliseconds: plain integers compare the same on both
+// databases and need no parsing.
+
+// ThrottleCounter is one counter. Subject is the login (canonical email) a
+// login counter slows down or locks, shown to Admins on Edit User and
+// cleared by them; it is empty for counters of an address, a person's
+// invitations or an account.
+type ThrottleCounter struct {
+	Bucket     string `gorm:"primaryKey;size:300"`
+	Subject    string `gorm:"size:254;not null;default:'';index"`
+	Hits       int    `gorm:"not null"`
+	StartedMS  int64  `gorm:"column:started_ms;not null"`
+	LastMS     int64  `gorm:"column:last_ms;not null;index"`
+	NotifiedMS *int64 `gorm:"column:notified_ms"`
 }
 
-// LoginThrottle counts failed logins per email and per client address.
-// It lives in memory: a restart forgets it, which is acceptable for a
-// single-process console and keeps the login path free of writes.
-type LoginThrottle struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	rules   map[string]ThrottleRule
-	entries map[string]*throttleEntry
+// Limit is one rule: how many hits a key may count in a window, how close
+// together, and how long an attempt waits once it has failed several times.
+type Limit struct {
+	// Name prefixes the keys of its counters.
+	Name string
+	// Max hits are allowed in a window; a hit beyond is refused. Zero
+	// never refuses (a slow-down only).
+	Max int
+	// Window is how long hits count: from the first hit (a rate: "five an
+	// hour"), or, with FromLast, until a quiet Window after the last one
+	// (failures, forgotten once they stop).
+	Window   time.Duration
+	FromLast bool
+	// Gap is the least time between two hits (zero: any).
+	Gap time.Duration
+	// From SlowAfter earlier hits in the window, an attempt first waits
+	// Step, doubled with every further hit, up to MaxDelay.
+	SlowAfter int
+	Step      time.Duration
+	MaxDelay  time.Duration
 }
 
-type throttleEntry struct {
-	failures int
-	last     time.Time
+func (l Limit) key(k string) string { return l.Name + ":" + k }
+
+// Delay is how long an attempt waits when it is hit number hits of its window.
+func (l Limit) Delay(hits int) time.Duration {
+	earlier := hits - 1
+	if l.SlowAfter <= 0 || earlier < l.SlowAfter {
+		return 0
+	}
+	doublings := min(earlier-l.SlowAfter, 30)
+	return min(l.Step<<doublings, l.MaxDelay)
 }
 
-// DefaultThrottleRules: per address of the account holder, then per client.
-func DefaultThrottleRules() map[string]ThrottleRule {
-	return map[string]ThrottleRule{
-		"email": {Window: 15 * time.Minute, SlowAfter: 3, Step: 500 * time.Millisecond, MaxDelay: 3 * time.Second, BlockAfter: 10, BlockFor: 15 * time.Minute},
-		"ip":    {Window: 15 * time.Minute, SlowAfter: 10, Step: 250 * time.Millisecond, MaxDelay: 3 * time.Second, BlockAfter: 50, BlockFor: 15 * time.Minute},
+// ThrottlePolicy holds every limit of the console.
+type ThrottlePolicy struct {
+	// Failed password checks (login, current password), per login: they
+	// slow further attempts down, exponentially, and never refuse one, so
+	// nobody can lock a person out by typing their address.
+	LoginAccount Limit
+	// ... per client address: slowed, then refused for a while.
+	LoginClient Limit
+	// ... per browser where the person has logged in before (known-device
+	// cookie): failures elsewhere do not touch it; its own lock it.
+	LoginDevice Limit
+	// Password reset requests, per client address (refused with a page)
+	// and per login (quietly: the page answers the same either way).
+	ResetClient Limit
+	ResetLogin  Limit
+	// Invitations, whatever sends them, per person and per account.
+	InvitePerson  Limit
+	InviteAccount Limit
+	// Requests for access to another account, per login.
+	AccessLogin Limit
+}
+
+// DefaultInvitationsPerDay is how many invitations an account may send in
+// 24 hours unless the server is told otherwise.
+const DefaultInvitationsPerDay = 1000
+
+// DefaultThrottlePolicy is the console's limits.
+func DefaultThrottlePolicy() ThrottlePolicy {
+	return ThrottlePolicy{
+		LoginAccount: Limit{Name: "login.account", Window: time.Hour, FromLast: true,
+			SlowAfter: 3, Step: time.Second, MaxDelay: 20 * time.Second},
+		LoginClient: Limit{Name: "login.client", Max: 50, Window: 15 * time.Minute, FromLast: true,
+			SlowAfter: 10, Step: 250 * time.Millisecond, MaxDelay: 3 * time.Second},
+		LoginDevice:   Limit{Name: "login.device", Max: 10, Window: 15 * time.Minute, FromLast: true},
+		ResetClient:   Limit{Name: "reset.client", Max: 20, Window: time.Hour},
+		ResetLogin:    Limit{Name: "reset.login", Max: 3, Window: time.Hour},
+		InvitePerson:  Limit{Name: "invite.person", Max: 5, Window: time.Hour, Gap: time.Minute},
+		InviteAccount: Limit{Name: "invite.account", Max: DefaultInvitationsPerDay, Window: 24 * time.Hour},
+		AccessLogin:   Limit{Name: "access.login", Max: 5, Window: time.Hour},
 	}
 }
 
-// NewLoginThrottle builds a throttle; kinds not in rules are not throttled.
-func NewLoginThrottle(rules map[string]ThrottleRule, now func() time.Time) *LoginThrottle {
-	if now == nil {
-		now = time.Now
+// longestWindow is the longest any counter of p counts for: a counter
+// untouched for longer is spent, whatever its limit.
+func (p ThrottlePolicy) longestWindow() time.Duration {
+	var w time.Duration
+	for _, l := range []Limit{p.LoginAccount, p.LoginClient, p.LoginDevice, p.ResetClient, p.ResetLogin,
+		p.InvitePerson, p.InviteAccount, p.AccessLogin} {
+		w = max(w, l.Window)
 	}
-	return &LoginThrottle{now: now, rules: rules, entries: map[string]*throttleEntry{}}
+	return w
 }
 
-// checkLocked returns how long to wait before trying the keys, and until
-// when they are refused (zero when they are not). keys maps a kind to its key.
-func (t *LoginThrottle) checkLocked(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
-	now := t.now()
-	for kind, key := range keys {
-		rule, ok := t.rules[kind]
-		e := t.entries[kind+":"+key]
-		if !ok || e == nil || now.Sub(e.last) > max(rule.Window, rule.BlockFor) {
-			continue
-		}
-		if e.failures >= rule.BlockAfter {
-			if until := e.last.Add(rule.BlockFor); until.After(now) && until.After(blockedUntil) {
-				blockedUntil = until
-			}
-			continue
-		}
-		if e.failures >= rule.SlowAfter {
-			d := min(rule.Step*time.Duration(e.failures-rule.SlowAfter+1), rule.MaxDelay)
-			delay = max(delay, d)
-		}
-	}
-	return delay, blockedUntil
+// WithThrottlePolicy replaces the limits (tests; the benchmark).
+func WithThrottlePolicy(p ThrottlePolicy) Option { return func(s *Store) { s.limits = p } }
+
+// WithInvitationsPerDay sets how many invitations an account may send in 24 hours.
+func WithInvitationsPerDay(n int) Option {
+	return func(s *Store) { s.limits.InviteAccount.Max = n }
 }
 
-// Attempt counts an attempt before its password is checked, so that many
-// attempts sent at once cannot all pass the check before any failure is
-// recorded. It returns how long to wait, or until when the keys are refused
-// (then nothing is counted). A successful attempt is taken back with
-// Succeed.
-func (t *LoginThrottle) Attempt(keys map[string]string) (delay time.Duration, blockedUntil time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delay, blockedUntil = t.checkLocked(keys)
-	if blockedUntil.IsZero() {
-		t.failLocked(keys)
-	}
-	return delay, blockedUntil
+// ThrottlePolicy returns the limits the store enforces.
+func (s *Store) ThrottlePolicy() ThrottlePolicy { return s.limits }
+
+// counter is a counter's state after a hit.
+type counter struct {
+	hits     int
+	started  time.Time
+	notified bool
 }
 
-// failLocked records a failed attempt for every key.
-func (t *LoginThrottle) failLocked(keys map[string]string) {
-	now := t.now()
-	if len(t.entries) > 100_000 {
-		t.pruneLocked(now)
+// refusal says why a hit was refused and when it would be allowed.
+type refusal struct {
+	until time.Time
+	// full: the window holds Max hits; otherwise the last hit was less
+	// than Gap ago.
+	full bool
+}
+
+// hitSQL counts a hit unless the limit refuses it. The window restarts
+// when the counter's anchor (its first or last hit) is older than it. Its
+// parameters, numbered: 1 the key, 2 the subject, 3 now, 4 "expired before",
+// 5 the limit, 6 "gap before". (Numbered parameters are written $n on
+// PostgreSQL and ?n on SQLite; the statement is otherwise the same.)
+func hitSQL(dialect, anchor string) string {
+	arg := func(n int) string {
+		if dialect == "postgres" {
+			return "$" + strconv.Itoa(n)
+		}
+		return "?" + strconv.Itoa(n)
 	}
-	for kind, key := range keys {
-		rule, ok := t.rules[kind]
-		if !ok {
-			continue
-		}
-		e := t.entries[kind+":"+key]
-		if e == nil || now.Sub(e.last) > max(rule.Window, rule.BlockFor) {
-			e = &throttleEntry{}
-			t.entries[kind+":"+key] = e
-		}
-		e.failures++
-		e.last = now
+	expired := "throttle_counters." + anchor + " <= " + arg(4)
+	return `INSERT INTO throttle_counters (bucket, subject, hits, started_ms, last_ms) VALUES (` + arg(1) + `, ` + arg(2) + `, 1, ` + arg(3) + `, ` + arg(3) + `)
+ON CONFLICT (bucket) DO UPDATE SET
+	hits = CASE WHEN ` + expired + ` THEN 1 ELSE throttle_counters.hits + 1 END,
+	started_ms = CASE WHEN ` + expired + ` THEN excluded.started_ms ELSE throttle_counters.started_ms END,
+	notified_ms = CASE WHEN ` + expired + ` THEN NULL ELSE throttle_counters.notified_ms END,
+	last_ms = excluded.last_ms
+WHERE ` + expired + ` OR (throttle_counters.hits < ` + arg(5) + ` AND throttle_counters.last_ms <= ` + arg(6) + `)
+RETURNING hits, started_ms, notified_ms`
+}
+
+// throttleStatements are the statements of a hit, in the store's dialect.
+type throttleStatements struct {
+	hitFromFirst, hitFromLast string
+}
+
+func newThrottleStatements(dialect string) throttleStatements {
+	return throttleStatements{hitFromFirst: hitSQL(dialect, "started_ms"), hitFromLast: hitSQL(dialect, "last_ms")}
+}
+
+// hit counts one hit of key under l inside tx. A refused hit writes
+// nothing and returns why. gap false lets this hit come sooner than l.Gap
+// after the last (it still counts towards Max). The statement runs
+// straight on the transaction's connection, prepared once: it is on the
+// path of every login and invitation, and GORM's statement building cost
+// more than the database's work.
+func (s *Store) hit(tx *gorm.DB, l Limit, key, subject string, gap bool) (counter, *refusal, error) {
+	now := s.Now()
+	nowMS := now.UnixMilli()
+	limit := l.Max
+	if limit <= 0 {
+		limit = math.MaxInt32
+	}
+	gapBefore := nowMS
+	if gap {
+		gapBefore = now.Add(-l.Gap).UnixMilli()
+	}
+	q := s.throttleSQL.hitFromFirst
+	if l.FromLast {
+		q = s.throttleSQL.hitFromLast
+	}
+	bucket := l.key(key)
+	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, q,
+		bucket, subject, nowMS, now.Add(-l.Window).UnixMilli(), limit, gapBefore)
+	if err != nil {
+		return counter{}, nil, fmt.Errorf("count %s: %w", l.Name, err)
+	}
+	var c counter
+	var started int64
+	var notified sql.NullInt64
+	found := rows.Next()
+	if found {
+		err = rows.Scan(&c.hits, &started, &notified)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
+		return counter{}, nil, fmt.Errorf("count %s: %w", l.Name, err)
+	}
+	if found {
+		c.started, c.notified = time.UnixMilli(started).UTC(), notified.Valid
+		return c, nil, nil
+	}
+	// Refused: count it for the metrics, and say until when.
+	s.ThrottleRefused(l.Name)
+	var row ThrottleCounter
+	if err := tx.Take(&row, "bucket = ?", bucket).Error; err != nil {
+		return counter{}, nil, fmt.Errorf("read %s: %w", l.Name, err)
+	}
+	anchor := row.StartedMS
+	if l.FromLast {
+		anchor = row.LastMS
+	}
+	r := &refusal{full: row.Hits >= limit, until: time.UnixMilli(anchor).Add(l.Window).UTC()}
+	if !r.full {
+		r.until = time.UnixMilli(row.LastMS).Add(l.Gap).UTC()
+	}
+	return counter{hits: row.Hits, started: time.UnixMilli(row.StartedMS).UTC()}, r, nil
+}
+
+// takeBack removes one hit of key (an attempt that turned out right).
+func (s *Store) takeBack(tx *gorm.DB, l Limit, key string) error {
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
+		"UPDATE throttle_counters SET hits = hits - 1 WHERE bucket = "+bindVar(s.Dialect, 1)+" AND hits > 0", l.key(key)); err != nil {
+		return fmt.Errorf("take back %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// forget deletes the counter of key.
+func (s *Store) forget(tx *gorm.DB, l Limit, key string) error {
+	if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
+		"DELETE FROM throttle_counters WHERE bucket = "+bindVar(s.Dialect, 1), l.key(key)); err != nil {
+		return fmt.Errorf("forget %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// PruneThrottles deletes the counters whose last hit is before olderThan
+// and returns how many went. A counter still counting is kept whatever
+// olderThan says: only those untouched for longer than the longest window
+// of any limit can go, so pruning never lifts a limit early. Meant to run
+// periodically (the scheduler calls it).
+func (s *Store) PruneThrottles(ctx context.Context, olderThan time.Time) (int64, error) {
+	cutoff := min(olderThan.UnixMilli(), s.Now().Add(-s.limits.longestWindow()).UnixMilli())
+	return s.pruneInBatches(ctx, "throttle_counters", "bucket", "last_ms < ?", cutoff)
+}
+
+// clientKey is the key of a client address: IPv4 as it is, IPv6 by its
+// /64, the block one subscriber usually holds (counting each address of it
+// apart would give them 2^64 tries).
+func clientKey(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil {
+		return truncateText(addr, 64)
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+func idKey(id uint) string { return strconv.FormatUint(uint64(id), 10) }
+
+// tooMany builds the 429 answer of a refused hit.
+func tooMany(title, message string, r *refusal) *Error {
+	return &Error{Code: TooManyRequests, Title: title, Message: message, RetryAt: r.until}
+}
+
+// sleep waits d, or until ctx ends.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// Succeed takes back an attempt that turned out right: the account's
-// failures are forgotten, and the client's count loses this one attempt
-// (not all of them, or one good login would wipe a client's record).
-func (t *LoginThrottle) Succeed(keys map[string]string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for kind, key := range keys {
-		if kind != "ip" {
-			delete(t.entries, kind+":"+key)
-			continue
-		}
-		if e := t.entries[kind+":"+key]; e != nil && e.failures > 0 {
-			e.failures--
-		}
+// wait holds a slowed-down password check back for d.
+func (s *Store) wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
 	}
+	return s.sleep(ctx, d)
 }
 
-func (t *LoginThrottle) pruneLocked(now time.Time) {
-	for k, e := range t.entries {
-		if now.Sub(e.last) > time.Hour {
-			delete(t.entries, k)
-		}
-	}
+// WithSleep replaces how a slowed-down password check waits (tests record
+// the waits instead of sitting through them).
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(s *Store) { s.sleep = sleep }
 }

@@ -104,8 +104,10 @@ type UserRow struct {
 	Companies    []string // the first few names, A → Z
 	CompanyCount int
 	Invitation   *InvitationState
-	// DeliveryProblem is the last error of an email to this person that
-	// keeps failing, so an Admin learns that an invitation is not arriving.
+	// DeliveryProblem says, in a few words anyone who sees the row may
+	// read (SummarizeEmailError), why an email to this person keeps
+	// failing, so an Admin learns that an invitation is not arriving. The
+	// mail server's own answer is on Edit User, for Admins.
 	DeliveryProblem string
 }
 
@@ -310,7 +312,7 @@ func (s *Store) userRows(ctx context.Context, v *Viewer, scope []uint, members [
 		return nil, err
 	}
 	for id, msg := range failing {
-		rows[index[id]].DeliveryProblem = msg.LastError
+		rows[index[id]].DeliveryProblem = SummarizeEmailError(msg.LastError)
 	}
 	return rows, nil
 }

@@ -351,21 +351,21 @@ func (q *listQuery) matchAccount(db *gorm.DB) (matchSet, error) {
 	all := q.counts.of("", "")
 	switch {
 	case q.search == nil && q.expiry() == "":
-		if float64(n) >= q.s.limits.walkDensity*float64(all) {
+		if float64(n) >= q.s.plan.walkDensity*float64(all) {
 			return matchSet{total: n}, nil
 		}
 		ids, err := q.filterPeople(db, f.Type, false)
 		return exact(ids), err
-	case q.search == nil || q.expiry() != "" || n <= q.s.limits.filter:
+	case q.search == nil || q.expiry() != "" || n <= q.s.plan.filter:
 		// Few people of this type and status: search their names and
 		// addresses along the filter index.
 		ids, err := q.filterPeople(db, f.Type, q.search != nil)
 		return exact(ids), err
 	}
-	limit := q.s.limits.search
+	limit := q.s.plan.search
 	if q.broadSearch() {
 		// Counting more of it would only raise the bound a little.
-		limit = q.s.limits.bound
+		limit = q.s.plan.bound
 	}
 	return q.searchPeople(db, f.Type, limit)
 }
@@ -374,7 +374,7 @@ func (q *listQuery) matchAccount(db *gorm.DB) (matchSet, error) {
 // in an account too large to read them all: one or two characters match
 // most people. Such a search is counted up to a bound at once.
 func (q *listQuery) broadSearch() bool {
-	return q.search != nil && len([]rune(q.search.text)) <= 2 && q.counts.of("", "") > int64(q.s.limits.set)
+	return q.search != nil && len([]rune(q.search.text)) <= 2 && q.counts.of("", "") > int64(q.s.plan.set)
 }
 
 // manyCompanies: a non-Admin with more companies than this has too many
@@ -427,12 +427,12 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 	}
 	if q.search != nil {
 		switch {
-		case len(people) <= q.s.limits.lookup:
+		case len(people) <= q.s.plan.lookup:
 			// The search's ranges if they are shorter than reading the
 			// people one by one, else the people.
 			if !q.broadSearch() {
 				var hits matchSet
-				if hits, err = q.searchPeople(db, f.Type, min(q.s.limits.set, len(people)*q.s.limits.readCost)); err != nil {
+				if hits, err = q.searchPeople(db, f.Type, min(q.s.plan.set, len(people)*q.s.plan.readCost)); err != nil {
 					return matchSet{}, err
 				}
 				if hits.ids != nil {
@@ -447,7 +447,7 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 			var hits matchSet
 			// Their IDs are at hand: a longer read of the search's
 			// ranges is cheaper than walking the list for a few of them.
-			if hits, err = q.searchPeople(db, f.Type, q.s.limits.set); err == nil {
+			if hits, err = q.searchPeople(db, f.Type, q.s.plan.set); err == nil {
 				if hits.ids == nil {
 					return q.broadScope(db, admins, companies)
 				}
@@ -481,15 +481,15 @@ func (q *listQuery) broadScope(db *gorm.DB, admins []uint, companies []uint) (ma
 	where, args := q.rowConditions(false)
 	where = append([]string{q.inCompanies(companies, "a.")}, where...)
 	n, err := q.count(db, "SELECT COUNT(*) FROM (SELECT DISTINCT a.membership_id FROM assignments a CROSS JOIN memberships WHERE memberships.id = a.membership_id AND "+
-		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.limits.bound+1)...)
+		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.plan.bound+1)...)
 	if err != nil {
 		return matchSet{}, err
 	}
-	total := int64(len(admins)) + min(n, int64(q.s.limits.bound))
+	total := int64(len(admins)) + min(n, int64(q.s.plan.bound))
 	if self := &q.v.Membership; !q.admin && q.f.CompanyID == 0 && len(q.scope) == 0 && q.selfMatches(self) {
 		total++ // a viewer without a company sees themselves all the same
 	}
-	return matchSet{total: total, atLeast: n > int64(q.s.limits.bound)}, nil
+	return matchSet{total: total, atLeast: n > int64(q.s.plan.bound)}, nil
 }
 
 // count runs a query returning one number.
@@ -548,11 +548,11 @@ func (q *listQuery) companyPeople(db *gorm.DB, companies []uint, t UserType, res
 	var n int64
 	var list *string
 	err := db.Raw("SELECT COUNT(*), "+q.s.idList("t.membership_id")+" FROM (SELECT a.membership_id FROM "+from+" WHERE "+
-		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.limits.set+1)...).Row().Scan(&n, &list)
+		strings.Join(where, " AND ")+" LIMIT ?) t", append(args, q.s.plan.set+1)...).Row().Scan(&n, &list)
 	if err != nil {
 		return nil, fmt.Errorf("people of companies: %w", err)
 	}
-	if n > int64(q.s.limits.set) {
+	if n > int64(q.s.plan.set) {
 		return nil, nil
 	}
 	if list == nil {
@@ -914,7 +914,7 @@ func (q *listQuery) answer(db *gorm.DB) (*UserPage, []Membership, error) {
 	limit := f.Size + 1 // one more tells whether there is another page
 	var members []Membership
 	switch {
-	case m.ids != nil && int64(len(m.ids))*int64(len(m.ids))*int64(q.s.limits.readCost) <= int64(limit)*q.counts.of("", ""):
+	case m.ids != nil && int64(len(m.ids))*int64(len(m.ids))*int64(q.s.plan.readCost) <= int64(limit)*q.counts.of("", ""):
 		members, err = q.readMatches(db, m.ids, p, limit)
 	case m.ids != nil:
 		members, err = q.pickMatches(db, m.ids, p, limit)

@@ -33,7 +33,6 @@ package models
 // helpers dialect.go gives them.
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -340,53 +339,47 @@ var postgresListSchema = []string{
 }
 
 // migrateListSchema creates the derived tables and their triggers, and
-// fills them from the rows already there when they are new.
-func (s *Store) migrateListSchema(ctx context.Context) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		freshCounts := !tx.Migrator().HasTable("member_counts")
-		freshSearch := !tx.Migrator().HasTable("member_search")
-		ddl := sqliteListSchema
-		if s.Dialect == "postgres" {
-			// Concurrent servers starting at once would race to replace
-			// the functions and triggers; one at a time.
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(7242001)").Error; err != nil {
-				return fmt.Errorf("lock for migration: %w", err)
-			}
-			ddl = postgresListSchema
+// fills them from the rows already there when they are new. It runs inside
+// the migration's transaction (migrate).
+func (s *Store) migrateListSchema(tx *gorm.DB) error {
+	freshCounts := !tx.Migrator().HasTable("member_counts")
+	freshSearch := !tx.Migrator().HasTable("member_search")
+	ddl := sqliteListSchema
+	if s.Dialect == "postgres" {
+		ddl = postgresListSchema
+	}
+	for _, stmt := range ddl {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migrate users list schema: %w", err)
 		}
-		for _, stmt := range ddl {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("migrate users list schema: %w", err)
-			}
+	}
+	if freshCounts {
+		if err := tx.Exec(`INSERT INTO member_counts (account_id, type, status, n)
+			SELECT account_id, type, status, COUNT(*) FROM memberships GROUP BY account_id, type, status`).Error; err != nil {
+			return fmt.Errorf("fill member counts: %w", err)
 		}
-		if freshCounts {
-			if err := tx.Exec(`INSERT INTO member_counts (account_id, type, status, n)
-				SELECT account_id, type, status, COUNT(*) FROM memberships GROUP BY account_id, type, status`).Error; err != nil {
-				return fmt.Errorf("fill member counts: %w", err)
-			}
+	}
+	if freshSearch {
+		err := tx.Exec(`INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + s.suffixesWhere("true")).Error
+		if err != nil {
+			return fmt.Errorf("fill member search: %w", err)
 		}
-		if freshSearch {
-			err := tx.Exec(`INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + s.suffixesWhere("true")).Error
-			if err != nil {
-				return fmt.Errorf("fill member search: %w", err)
-			}
+	}
+	// Derived columns of rows from before them; each statement finds
+	// nothing to do once done.
+	for _, stmt := range []string{
+		`UPDATE assignments SET member_kind = (SELECT ` + memberKindSQL("m") + ` FROM memberships m WHERE m.id = assignments.membership_id)
+			WHERE member_kind = ''`,
+		`UPDATE memberships SET invitation_expires_at = (SELECT MAX(expires_at) FROM tokens
+			WHERE membership_id = memberships.id AND purpose = 'invitation' AND used_at IS NULL AND revoked_at IS NULL)
+			WHERE status = 'invited' AND invitation_expires_at IS NULL`,
+		`UPDATE memberships SET invited_at = created_at WHERE invited_at IS NULL`,
+	} {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("fill users list columns: %w", err)
 		}
-		// Derived columns of rows from before them; each statement finds
-		// nothing to do once done.
-		for _, stmt := range []string{
-			`UPDATE assignments SET member_kind = (SELECT ` + memberKindSQL("m") + ` FROM memberships m WHERE m.id = assignments.membership_id)
-				WHERE member_kind = ''`,
-			`UPDATE memberships SET invitation_expires_at = (SELECT MAX(expires_at) FROM tokens
-				WHERE membership_id = memberships.id AND purpose = 'invitation' AND used_at IS NULL AND revoked_at IS NULL)
-				WHERE status = 'invited' AND invitation_expires_at IS NULL`,
-			`UPDATE memberships SET invited_at = created_at WHERE invited_at IS NULL`,
-		} {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("fill users list columns: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // suffixesWhere is the SELECT of the search rows of the memberships a

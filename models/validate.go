@@ -43,7 +43,7 @@ func CanonicalEmail(input string) (string, error) {
 		return "", bad
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
-	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
+	if err != nil || !hostName(ascii) {
 		return "", bad
 	}
 	canonical := strings.ToLower(local) + "@" + ascii
@@ -51,6 +51,28 @@ func CanonicalEmail(input string) (string, error) {
 		return "", Errorf(Invalid, "An email address can be at most %d characters.", MaxEmailLength)
 	}
 	return canonical, nil
+}
+
+// hostName reports whether an ASCII domain is a dotted host name: labels
+// of 1 to 63 letters, digits and hyphens, not starting or ending with a
+// hyphen. IDNA maps lookalikes such as the fullwidth full stop to ".",
+// so this is checked after the conversion ("a@．example" is ".example").
+func hostName(ascii string) bool {
+	labels := strings.Split(ascii, ".")
+	if len(ascii) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // CleanName trims a person's or company's name and checks its length and

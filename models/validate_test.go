@@ -25,6 +25,10 @@ func TestCanonicalEmail(t *testing.T) {
 		`"<script>"@example.com`, "ada@[127.0.0.1]", "ada(comment)@example.com",
 		"ada@example.com\r\nBcc: x@example.com", "ada@example.com.", "a b@example.com",
 		strings.Repeat("a", 250) + "@example.com", "ada@exa mple.com", "\xff@example.com",
+		// Found by FuzzCanonicalEmail: IDNA turns the fullwidth full stop
+		// into ".", which left an empty label that failed the next check.
+		"0@\uff0e0", "ada@\uff0eexample.com", "ada@.example.com", "ada@exa..mple.com", "ada@-example.com",
+		"ada@example-.com", "ada@" + strings.Repeat("a", 64) + ".com", "ada@my_host.example.com",
 	}
 	for _, in := range bad {
 		if got, err := models.CanonicalEmail(in); err == nil {

@@ -326,12 +326,20 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 	if !d.Type.CanLogIn() {
 		return &m, s.enqueueMail(tx, &m, "notification_added", notice)
 	}
-	return &m, s.sendInvitation(tx, v, &m, inv, actor, "invitation.sent")
+	return &m, s.sendInvitation(tx, v, &m, inv, actor, "invitation.sent", false)
 }
 
 // sendInvitation stores an invitation's link for m (revoking earlier ones)
-// and writes its email to the outbox, inside the caller's transaction.
-func (s *Store) sendInvitation(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string) error {
+// and writes its email, built before the transaction (inv), to the outbox,
+// inside the caller's transaction. Every path that sends an invitation
+// comes here, so every one counts against the same limits
+// (countInvitation); a refusal is an error that leaves the caller's
+// transaction, and so the database, untouched. newAddress is set when the
+// invitation goes to an address just corrected.
+func (s *Store) sendInvitation(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool) error {
+	if err := s.countInvitation(tx, m, newAddress); err != nil {
+		return err
+	}
 	// An older invitation still waiting in the outbox would arrive with a
 	// dead link; only the newest goes out.
 	if err := s.cancelPendingEmails(tx, m.ID, "invitation"); err != nil {
@@ -354,15 +362,43 @@ func (s *Store) enqueueMail(tx *gorm.DB, m *Membership, kind string, mail Mail) 
 		ToAddress: m.Email, ToName: m.FullName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
 }
 
-// Resend limits: one new link a minute per person, five an hour.
-const (
-	resendGap     = time.Minute
-	resendPerHour = 5
-)
+// countInvitation counts an invitation to m against the person's limit
+// (five an hour, a minute apart unless the address was just corrected) and
+// the account's daily cap, which no Admin, or stolen Admin session, can
+// exceed.
+func (s *Store) countInvitation(tx *gorm.DB, m *Membership, newAddress bool) error {
+	p := s.limits
+	_, refused, err := s.hit(tx, p.InvitePerson, idKey(m.ID), "", !newAddress)
+	if err != nil {
+		return err
+	}
+	if refused != nil && !refused.full {
+		return tooMany("Invitation sent recently",
+			fmt.Sprintf("An invitation to %s was sent moments ago. Give it a few minutes to arrive (and ask them to check spam) before sending another.", m.Email),
+			refused)
+	}
+	if refused != nil {
+		return tooMany("Too many invitations",
+			fmt.Sprintf("%s has been sent %d invitations in the last hour, the most allowed.", m.FullName(), p.InvitePerson.Max), refused)
+	}
+	_, refused, err = s.hit(tx, p.InviteAccount, idKey(m.AccountID), "", true)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return tooMany("Daily invitation limit reached",
+			fmt.Sprintf("This account has sent %d invitations in the last 24 hours, the most allowed in a day.", p.InviteAccount.Max), refused)
+	}
+	return nil
+}
 
 // ResendInvitation issues a new link to a pending invitee and kills the old.
 func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, ip string) (*Membership, error) {
 	if !CanManageUsers(v.Type()) {
+		// 404 for someone the viewer cannot see, 403 for someone they can.
+		if _, err := s.FindMember(ctx, v, memberID); err != nil {
+			return nil, err
+		}
 		return nil, Errorf(Forbidden, "Only Admins can resend invitations.")
 	}
 	var read, m *Membership
@@ -389,17 +425,7 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 		if !sameForMail(read, m) {
 			return errStaleMail
 		}
-		now := s.Now()
-		var recent []Token
-		if err := tx.Where("membership_id = ? AND purpose = ? AND created_at > ?", m.ID, PurposeInvitation, now.Add(-time.Hour)).
-			Order("created_at DESC").Find(&recent).Error; err != nil {
-			return fmt.Errorf("recent invitations: %w", err)
-		}
-		if len(recent) >= resendPerHour || (len(recent) > 0 && now.Sub(recent[0].CreatedAt) < resendGap) {
-			return &Error{Code: TooManyRequests, Title: "Invitation sent recently",
-				Message: fmt.Sprintf("An invitation to %s was sent moments ago. Give it a few minutes to arrive (and ask them to check spam) before sending another.", m.Email)}
-		}
-		return s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent")
+		return s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent", false)
 	})
 	if err != nil {
 		return nil, err
@@ -417,20 +443,7 @@ func resendable(m *Membership) error {
 
 // FindMember returns a person of the viewer's account that the viewer may see.
 func (s *Store) FindMember(ctx context.Context, v *Viewer, id uint) (*Membership, error) {
-	q := s.db.WithContext(ctx).Where("memberships.account_id = ? AND memberships.id = ?", v.Account.ID, id)
-	if !v.Type().SeesAllCompanies() {
-		sql, vars := visibleMemberSQL(v)
-		q = q.Where(sql, vars...)
-	}
-	var m Membership
-	err := q.Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, ErrNotFound()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find member: %w", err)
-	}
-	return &m, nil
+	return findVisibleMember(s.db.WithContext(ctx), v, id)
 }
 
 // CompaniesOf lists the active companies assigned to a member, A → Z.

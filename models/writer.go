@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -49,6 +50,14 @@ func (s *Store) openWriter(ctx context.Context, dsn string, cfg *gorm.Config) er
 		pool.Close()
 		return err
 	}
+	// The writer is what deletes and overwrites secrets (erase.go): refuse
+	// to run without secure_delete rather than leave them in the file.
+	var secureDelete int
+	if err := conn.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&secureDelete); err != nil || secureDelete != 1 {
+		conn.Close()
+		pool.Close()
+		return fmt.Errorf("the writer connection must have secure_delete on (got %d, %v)", secureDelete, err)
+	}
 	wcfg := *cfg
 	wcfg.DisableAutomaticPing = true // GORM pings a pool, not a connection
 	w, err := gorm.Open(sqlite.New(sqlite.Config{Conn: conn}), &wcfg)
@@ -59,6 +68,9 @@ func (s *Store) openWriter(ctx context.Context, dsn string, cfg *gorm.Config) er
 	}
 	s.w, s.writerConn, s.writerPool = w, conn, pool
 	s.writeTurn = make(chan struct{}, 1)
+	s.eraseKick = make(chan struct{}, 1)
+	s.eraserDone = make(chan struct{})
+	go s.eraser()
 	return nil
 }
 
@@ -148,7 +160,10 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 	defer func() { <-s.writeTurn }()
 	s.writing.Add(1)
-	defer s.writing.Add(-1)
+	defer func() {
+		s.lastWrite.Store(time.Now().UnixNano())
+		s.writing.Add(-1)
+	}()
 	if err := ctx.Err(); err != nil {
 		// The caller has gone while it waited: write nothing.
 		return err
@@ -166,7 +181,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 			_ = w.Exec("ROLLBACK").Error
 		}
 	}()
-	tx := s.w.WithContext(tctx)
+	// forget is set by fn when it removed a secret (forgetOnCommit).
+	var forget bool
+	tx := s.w.WithContext(context.WithValue(tctx, forgetKey{}, &forget))
 	tx.Statement.ConnPool = inTransaction{tx.Statement.ConnPool}
 	err := fn(tx)
 	if err == nil {
@@ -183,5 +200,13 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		_ = w.Exec("ROLLBACK").Error
 		return fmt.Errorf("commit: %w", err)
 	}
+	if forget {
+		s.mustErase()
+	}
 	return nil
 }
+
+// Tx runs fn as one write transaction, for the areas beside the core
+// (models/calls, …): the same writer and rules as the core's own
+// changes, so an area's writes never race the people core's.
+func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }

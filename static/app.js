@@ -1,5 +1,5 @@
 // Switchboard's few lines of script. Every page works without them; they
-// only make long lists quicker to use.
+// only make pages quicker to use and times easier to read.
 "use strict";
 document.addEventListener("input", function (event) {
   var input = event.target;
@@ -45,4 +45,22 @@ document.addEventListener("change", function (event) {
       cell.classList.toggle("highlight", i === column);
     });
   });
+});
+
+// Times a person must act on ("you can try again at …") are written by the
+// server in UTC or the account's zone, with the zone named; the browser
+// knows its own zone, so the time is shown again in it.
+document.querySelectorAll("time[data-local-time]").forEach(function (el) {
+  var when = new Date(el.getAttribute("datetime"));
+  if (isNaN(when.getTime()) || typeof Intl === "undefined") return;
+  var options = { hour: "numeric", minute: "2-digit", timeZoneName: "short" };
+  if (when.toDateString() !== new Date().toDateString()) {
+    options.month = "short";
+    options.day = "numeric";
+  }
+  try {
+    el.textContent = new Intl.DateTimeFormat(undefined, options).format(when);
+  } catch (e) {
+    // An old browser without these options keeps the server's text.
+  }
 });

@@ -1,6 +1,10 @@
 package views
 
-import "switchboard/models"
+import (
+	"strings"
+
+	"switchboard/models"
+)
 
 // AccountProps is the Account Settings page.
 type AccountProps struct {
@@ -8,6 +12,18 @@ type AccountProps struct {
 	// LastAdmin: leaving is refused; the page says why up front.
 	LastAdmin bool
 	Incoming  int64
+	Phone     PhoneProps
+}
+
+// PhoneProps is the "Your phone" part of Account settings: the number a
+// person answers calls on.
+type PhoneProps struct {
+	// TakesCalls: the person's type takes calls, so they may set one.
+	TakesCalls bool
+	// Phone is the stored number, formatted; Input what was typed.
+	Phone, Input, Error string
+	// Answering are the ring groups they answer.
+	Answering []string
 }
 
 // AccessRequestsProps is the requester's page: the form and their requests.
@@ -44,3 +60,12 @@ func accessStatusLabel(s models.AccessStatus) string {
 	}
 	return string(s)
 }
+
+func phoneValue(p PhoneProps) string {
+	if p.Input != "" || p.Error != "" {
+		return p.Input
+	}
+	return p.Phone
+}
+
+func joinComma(items []string) string { return strings.Join(items, ", ") }

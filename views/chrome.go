@@ -61,6 +61,9 @@ func navItems(v *models.Viewer) []navItem {
 		items = append(items, navItem{"users", "Users", "/users"})
 	}
 	items = append(items, navItem{"companies", "Companies", "/companies"})
+	if models.Can(v.Type(), models.CapReviewCalls) {
+		items = append(items, navItem{"calls", "Calls", "/calls"})
+	}
 	items = append(items, navItem{"account", "Account", "/account"})
 	if models.CanViewAudit(v.Type()) {
 		items = append(items, navItem{"audit", "Audit log", "/audit"})

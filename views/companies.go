@@ -59,6 +59,9 @@ type CompanyUsersProps struct {
 	Query      string
 	Candidates []models.Membership
 	More       bool
+	// Losses are what removing each person from the company takes away
+	// in the areas (ring groups…), by member.
+	Losses map[uint][]string
 }
 
 func canAssign(v *models.Viewer, m models.Membership) bool {

@@ -30,3 +30,20 @@ func (m Mailer) PasswordReset(in models.PasswordResetMail) (models.Mail, error) 
 		in.FirstName, in.Email, link, FormatDateTime(in.ExpiresAt))
 	return models.Mail{Subject: "Reset your Switchboard password", Text: text, HTML: html}, nil
 }
+
+// LoginThrottled tells a person that logins to their address are slowed
+// down after failed attempts, once per episode.
+func (m Mailer) LoginThrottled(in models.LoginThrottledMail) (models.Mail, error) {
+	reset := m.link("/password/forgot")
+	html, err := renderString(loginThrottledEmail(in, reset))
+	if err != nil {
+		return models.Mail{}, err
+	}
+	text := fmt.Sprintf("Hello %s,\n\nSomeone has typed a wrong password for your Switchboard login %s %d times since %s. "+
+		"To protect it, further attempts from browsers where you have not logged in before now wait a little longer each time.\n\n"+
+		"You can still log in as usual from a browser where you have logged in before. If these attempts were not yours, "+
+		"your password has not been given away, and there is nothing you need to do.\n\n"+
+		"If you have forgotten your password, choose a new one here (it also ends the slow-down):\n%s\n",
+		in.FirstName, in.Email, in.Failures, FormatDateTime(in.Since), reset)
+	return models.Mail{Subject: "Failed attempts to log in to your Switchboard login", Text: text, HTML: html}, nil
+}

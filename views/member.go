@@ -2,6 +2,7 @@ package views
 
 import (
 	"net/url"
+	"strconv"
 
 	"switchboard/models"
 )
@@ -11,6 +12,8 @@ type MemberForm struct {
 	FirstName, LastName, Email string
 	InvoiceEmails              bool
 	Errors                     map[string]string
+	// Refused is set when a limit refused the change.
+	Refused Refusal
 }
 
 // EditUserProps is the Edit User page.
@@ -19,6 +22,12 @@ type EditUserProps struct {
 	Form   MemberForm
 	// Account is the account's name, for sentences about access.
 	Account string
+	// DeleteLosses and TypeLosses are what deleting the person, or moving
+	// them to each type, takes away in the areas (ring groups…).
+	DeleteLosses []string
+	TypeLosses   map[models.UserType][]string
+	// CompanyLosses are what removing them from each company takes away.
+	CompanyLosses map[uint][]string
 }
 
 // NewMemberForm fills the form from the person as stored.
@@ -29,8 +38,10 @@ func NewMemberForm(m models.Membership) MemberForm {
 // TypeChangeProps is a promote or demote confirmation, as a dialog on Edit
 // User or as a page of its own (without JavaScript, and after an error).
 type TypeChangeProps struct {
-	Plan       models.TypePlan
-	Account    string
+	Plan    models.TypePlan
+	Account string
+	// Losses are what the move takes away in the areas (ring groups…).
+	Losses     []string
 	Message    string
 	CompanyIDs []uint
 	Errors     map[string]string
@@ -44,6 +55,8 @@ type DeleteProps struct {
 	LastActiveAdmin bool
 	// Return is where Cancel leads.
 	Return string
+	// Losses are what deleting takes away in the areas (ring groups…).
+	Losses []string
 }
 
 // SelfConfirmProps is the second confirmation when people delete or demote
@@ -65,6 +78,8 @@ type SelfConfirmProps struct {
 type AuditProps struct {
 	Page   *models.AuditPage
 	Filter models.AuditFilter
+	// Actions are the kinds of event offered in the filter.
+	Actions []models.AuditAction
 }
 
 // MemberPath is the address of a person's pages: Edit User, or suffix
@@ -143,4 +158,11 @@ func selfConfirmAction(p SelfConfirmProps) string {
 		return MemberPath(p.Member.ID, "/delete")
 	}
 	return MemberPath(p.Member.ID, "/type")
+}
+
+func lockedBrowsers(n int) string {
+	if n == 1 {
+		return "One browser where they have logged in before is locked"
+	}
+	return strconv.Itoa(n) + " browsers where they have logged in before are locked"
 }

@@ -16,6 +16,8 @@ type WizardProps struct {
 	Companies []models.Company
 	// Chosen are the draft's companies, resolved (summary).
 	Chosen []models.Company
+	// Refused is set when a limit refused the last step.
+	Refused Refusal
 }
 
 func (p WizardProps) err(field string) string {

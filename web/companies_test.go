@@ -15,10 +15,32 @@ import (
 type tenants struct {
 	ts                           *testServer
 	own, other, foreign          uint // companies: A's assigned, A's unassigned, B's
-	admin, manager, reporting    uint // members of A (manager and reporting on own)
+	supply                       uint // A's second company of the Manager (not Rita's)
+	admin, manager, reporting    uint // members of A (manager on own and supply, reporting on own)
 	otherReporting, notification uint // A's: reporting on other; notification on own
 	managerOther                 uint // A's manager of the other company
 	foreignMember                uint // B's reporting user
+	// supplyReporting (Gus) is on supply only: the Manager sees him and may
+	// add him to own. shared (Sam) is on own and other: both see him, but
+	// neither may learn of his other company.
+	supplyReporting, shared uint
+}
+
+// outOfScope lists what the viewer's pages must never show, for the
+// tenants' logins: names and addresses of the people and companies outside
+// their scope (policy.go).
+func (tn *tenants) outOfScope(email string) []string {
+	foreign := []string{"Beta Calls", "bea@example.com", "Bea Beta", "finn@example.com", "Finn Test"}
+	switch email {
+	case "ada@example.com":
+		return foreign
+	case "max@example.com":
+		return append(foreign, "Other Roofing", "olly@example.com", "Olly Test", "mona@example.com", "Mona Test")
+	case "rita@example.com":
+		return append(foreign, "Other Roofing", "olly@example.com", "Olly Test", "mona@example.com", "Mona Test",
+			"Acme Supply", "gus@example.com", "Gus Test")
+	}
+	panic("no scope known for " + email)
 }
 
 func (ts *testServer) viewerFor(email string, accountName string) *models.Viewer {
@@ -51,19 +73,24 @@ func (ts *testServer) addMember(by *models.Viewer, typ models.UserType, first, e
 	return m.ID
 }
 
-func newTenants(t *testing.T) *tenants {
-	ts := newTestServer(t)
+func newTenants(t *testing.T) *tenants { return newTenantsOn(t, newTestServer(t)) }
+
+// newTenantsOn builds the tenants on a server configured by the test.
+func newTenantsOn(t *testing.T, ts *testServer) *tenants {
 	ts.setupAccount("ada@example.com")
 	tn := &tenants{ts: ts}
 	admin := ts.viewerFor("ada@example.com", "Acme Calls")
 	tn.admin = admin.Membership.ID
 	fmt.Sscan(ts.companyID("Acme Plumbing"), &tn.own)
 	fmt.Sscan(ts.addCompany("Other Roofing"), &tn.other)
-	tn.manager = ts.addMember(admin, models.Manager, "Max", "max@example.com", tn.own)
+	fmt.Sscan(ts.addCompany("Acme Supply"), &tn.supply)
+	tn.manager = ts.addMember(admin, models.Manager, "Max", "max@example.com", tn.own, tn.supply)
 	tn.reporting = ts.addMember(admin, models.Reporting, "Rita", "rita@example.com", tn.own)
 	tn.otherReporting = ts.addMember(admin, models.Reporting, "Olly", "olly@example.com", tn.other)
 	tn.notification = ts.addMember(admin, models.Notification, "Nora", "nora@example.com", tn.own)
 	tn.managerOther = ts.addMember(admin, models.Manager, "Mona", "mona@example.com", tn.other)
+	tn.supplyReporting = ts.addMember(admin, models.Reporting, "Gus", "gus@example.com", tn.supply)
+	tn.shared = ts.addMember(admin, models.Reporting, "Sam", "sam@example.com", tn.own, tn.other)
 
 	secret, err := ts.store.Bootstrap(context.Background(), models.AccountInput{AccountName: "Beta Calls", Email: "bea@example.com", FirstName: "Bea", LastName: "Beta"})
 	if err != nil {
@@ -205,17 +232,57 @@ func TestCompanies_ManagerWorksWithinTheirCompanies(t *testing.T) {
 	if !strings.Contains(got, "rita@example.com") || strings.Contains(got, "olly@example.com") || strings.Contains(got, "finn@example.com") {
 		t.Errorf("manager's users list: %q", got)
 	}
+	// Invite user offers the Reporting and Notification people of his
+	// other company, and nobody he cannot see elsewhere.
+	cands := max.get("/companies/" + own + "/users?invite=1").text(`[data-testid="candidates"]`)
+	if !strings.Contains(cands, "gus@example.com") || strings.Contains(cands, "olly@example.com") || strings.Contains(cands, "mona@example.com") {
+		t.Errorf("manager's candidates = %q", cands)
+	}
 	// Add and remove existing Reporting and Notification people on their company.
-	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.otherReporting)}}), http.StatusSeeOther)
-	wantStatus(t, max.post(fmt.Sprintf("/companies/%s/users/%d/remove", own, tn.otherReporting), nil), http.StatusSeeOther)
+	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.supplyReporting)}}), http.StatusSeeOther)
+	wantStatus(t, max.post(fmt.Sprintf("/companies/%s/users/%d/remove", own, tn.supplyReporting), nil), http.StatusSeeOther)
 	wantStatus(t, max.post(fmt.Sprintf("/companies/%s/users/%d/remove", own, tn.notification), nil), http.StatusSeeOther)
-	// Nothing else.
-	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.managerOther)}}), http.StatusForbidden)
+	// Nothing else: a Manager he shares a company with is not his to add;
+	// people he cannot see are not there at all, even by a forged form, and
+	// nothing is written.
+	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.manager)}}), http.StatusForbidden)
+	before := ts.fingerprint()
+	for _, member := range []uint{tn.otherReporting, tn.managerOther, tn.foreignMember} {
+		wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(member)}}), http.StatusNotFound)
+	}
 	wantStatus(t, max.post("/companies/"+other+"/users", url.Values{"member": {fmt.Sprint(tn.reporting)}}), http.StatusNotFound)
+	if after := ts.fingerprint(); after != before {
+		t.Errorf("a refused add changed the database:\n%s\n%s", before, after)
+	}
 	wantStatus(t, max.get("/companies/"+other+"/users"), http.StatusNotFound)
 	wantStatus(t, max.post("/companies", url.Values{"name": {"Mine"}, "time_zone": {"UTC"}}), http.StatusForbidden)
 	wantStatus(t, max.post("/companies/"+own+"/disable", nil), http.StatusForbidden)
+	wantStatus(t, max.post("/companies/"+other+"/disable", nil), http.StatusNotFound)
 	wantStatus(t, max.get("/companies?status=disabled"), http.StatusForbidden)
+}
+
+// fingerprint sums up what scope tests must find unchanged after a refused
+// request: people, their companies, companies, links, email and the audit
+// log (sessions and last-active times may move).
+func (ts *testServer) fingerprint() string {
+	ts.t.Helper()
+	var parts []string
+	for _, q := range []string{
+		"SELECT id || ':' || type || ':' || status || ':' || email || ':' || first_name || ':' || last_name FROM memberships ORDER BY id",
+		"SELECT membership_id || ':' || company_id FROM assignments ORDER BY membership_id, company_id",
+		"SELECT id || ':' || name || ':' || status || ':' || time_zone FROM companies ORDER BY id",
+		"SELECT COUNT(*) FROM tokens",
+		"SELECT COUNT(*) FROM outbox_messages",
+		"SELECT COUNT(*) FROM audit_events",
+		"SELECT id || ':' || status FROM access_requests ORDER BY id",
+	} {
+		var rows []string
+		if err := ts.store.DB().Raw(q).Scan(&rows).Error; err != nil {
+			ts.t.Fatalf("fingerprint %q: %v", q, err)
+		}
+		parts = append(parts, strings.Join(rows, ","))
+	}
+	return strings.Join(parts, " | ")
 }
 
 func TestCompanies_DisablingHidesItAtTheNextRequest(t *testing.T) {
@@ -239,85 +306,109 @@ func TestCompanies_DisablingHidesItAtTheNextRequest(t *testing.T) {
 }
 
 // The IDOR table of SECURITY.md: each type × each company/person/account
-// action × own company / other company / other account.
+// action × own company / other company / other account. The answers follow
+// policy.go: outside the actor's scope 404, inside it without the right 403.
+// Each actor starts from fresh tenants, so one actor's changes (a person
+// removed, a company renamed) never decide another's answers.
 func TestScope_EveryTypeEveryActionEveryTarget(t *testing.T) {
-	tn := newTenants(t)
-	ts := tn.ts
-	browsers := map[string]*browser{
-		"admin":     ts.login("ada@example.com", strongPassword),
-		"manager":   ts.login("max@example.com", strongPassword),
-		"reporting": ts.login("rita@example.com", strongPassword),
-		"anonymous": ts.browser(),
-	}
-	browsers["anonymous"].get("/login")
-	company := map[string]uint{"own": tn.own, "other": tn.other, "foreign": tn.foreign}
-	person := map[string]uint{"own": tn.otherReporting, "other": tn.otherReporting, "foreign": tn.foreignMember}
-	person["own"] = tn.notification
-
 	type action struct {
 		name   string
 		method string
-		path   func(target string) string
-		form   func(target string) url.Values
+		path   func(tn *tenants, target string) string
+		form   func(tn *tenants, target string) url.Values
+	}
+	company := func(tn *tenants, t string) uint {
+		return map[string]uint{"own": tn.own, "other": tn.other, "foreign": tn.foreign}[t]
+	}
+	// The person of each target: Nora on own, Olly on other, Finn in B.
+	person := func(tn *tenants, t string) uint {
+		return map[string]uint{"own": tn.notification, "other": tn.otherReporting, "foreign": tn.foreignMember}[t]
+	}
+	add := func(member func(tn *tenants) uint) func(tn *tenants, t string) url.Values {
+		return func(tn *tenants, _ string) url.Values { return url.Values{"member": {fmt.Sprint(member(tn))}} }
 	}
 	actions := []action{
-		{"view company users", "GET", func(t string) string { return fmt.Sprintf("/companies/%d/users", company[t]) }, nil},
-		{"invite list", "GET", func(t string) string { return fmt.Sprintf("/companies/%d/users?invite=1", company[t]) }, nil},
-		{"add to company", "POST", func(t string) string { return fmt.Sprintf("/companies/%d/users", company[t]) },
-			func(t string) url.Values { return url.Values{"member": {fmt.Sprint(tn.otherReporting)}} }},
-		{"remove from company", "POST", func(t string) string {
-			return fmt.Sprintf("/companies/%d/users/%d/remove", company[t], person[t])
+		{"view company users", "GET", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/users", company(tn, t)) }, nil},
+		{"invite list", "GET", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/users?invite=1", company(tn, t)) }, nil},
+		// Gus is the Manager's (on supply), not Rita's.
+		{"add to company", "POST", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/users", company(tn, t)) },
+			add(func(tn *tenants) uint { return tn.supplyReporting })},
+		// Olly is on other only: outside every non-Admin's scope here.
+		{"add someone out of scope", "POST", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/users", company(tn, t)) },
+			add(func(tn *tenants) uint { return tn.otherReporting })},
+		{"add an Admin", "POST", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/users", company(tn, t)) },
+			add(func(tn *tenants) uint { return tn.admin })},
+		{"edit company", "GET", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/edit", company(tn, t)) }, nil},
+		{"rename company", "POST", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d", company(tn, t)) },
+			func(_ *tenants, t string) url.Values {
+				return url.Values{"name": {"Renamed " + t}, "time_zone": {"UTC"}}
+			}},
+		{"confirm disable", "GET", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/disable", company(tn, t)) }, nil},
+		{"resend invitation", "POST", func(tn *tenants, t string) string { return fmt.Sprintf("/users/%d/resend", person(tn, t)) }, nil},
+		{"created page", "GET", func(tn *tenants, t string) string { return fmt.Sprintf("/users/%d/created", person(tn, t)) }, nil},
+		{"filter users by company", "GET", func(tn *tenants, t string) string { return fmt.Sprintf("/users?company=%d", company(tn, t)) }, nil},
+		{"remove from company", "POST", func(tn *tenants, t string) string {
+			return fmt.Sprintf("/companies/%d/users/%d/remove", company(tn, t), person(tn, t))
 		}, nil},
-		{"edit company", "GET", func(t string) string { return fmt.Sprintf("/companies/%d/edit", company[t]) }, nil},
-		{"rename company", "POST", func(t string) string { return fmt.Sprintf("/companies/%d", company[t]) },
-			func(t string) url.Values { return url.Values{"name": {"Renamed " + t}, "time_zone": {"UTC"}} }},
-		{"resend invitation", "POST", func(t string) string { return fmt.Sprintf("/users/%d/resend", person[t]) }, nil},
-		{"filter users by company", "GET", func(t string) string { return fmt.Sprintf("/users?company=%d", company[t]) }, nil},
 		// Last: it takes the company away from everyone else.
-		{"disable company", "POST", func(t string) string { return fmt.Sprintf("/companies/%d/disable", company[t]) }, nil},
+		{"disable company", "POST", func(tn *tenants, t string) string { return fmt.Sprintf("/companies/%d/disable", company(tn, t)) }, nil},
 	}
 	// want[actor][action][target]: the status, or 0 for "2xx/3xx success".
 	const ok = 0
+	all := func(own, other, foreign int) map[string]int {
+		return map[string]int{"own": own, "other": other, "foreign": foreign}
+	}
 	want := map[string]map[string]map[string]int{
 		"admin": {
-			"view company users": {"own": ok, "other": ok, "foreign": 404}, "invite list": {"own": ok, "other": ok, "foreign": 404},
-			"add to company": {"own": ok, "other": ok, "foreign": 404}, "remove from company": {"own": ok, "other": ok, "foreign": 404},
-			"edit company": {"own": ok, "other": ok, "foreign": 404}, "rename company": {"own": ok, "other": ok, "foreign": 404},
-			"disable company":         {"own": ok, "other": ok, "foreign": 404},
-			"resend invitation":       {"own": 409, "other": 409, "foreign": 404},
-			"filter users by company": {"own": ok, "other": ok, "foreign": 404},
+			"view company users": all(ok, ok, 404), "invite list": all(ok, ok, 404),
+			"add to company": all(ok, ok, 404), "add someone out of scope": all(ok, ok, 404), "add an Admin": all(409, 409, 404),
+			"edit company": all(ok, ok, 404), "rename company": all(ok, ok, 404), "confirm disable": all(ok, ok, 404),
+			"resend invitation": all(409, 409, 404), "created page": all(ok, ok, 404),
+			"filter users by company": all(ok, ok, 404), "remove from company": all(ok, ok, 404),
+			"disable company": all(ok, ok, 404),
 		},
 		"manager": {
-			"view company users": {"own": ok, "other": 404, "foreign": 404}, "invite list": {"own": ok, "other": 404, "foreign": 404},
-			"add to company": {"own": ok, "other": 404, "foreign": 404}, "remove from company": {"own": ok, "other": 404, "foreign": 404},
-			"edit company": {"own": 403, "other": 403, "foreign": 403}, "rename company": {"own": 403, "other": 403, "foreign": 403},
-			"disable company":         {"own": 403, "other": 403, "foreign": 403},
-			"resend invitation":       {"own": 403, "other": 403, "foreign": 403},
-			"filter users by company": {"own": ok, "other": 404, "foreign": 404},
+			"view company users": all(ok, 404, 404), "invite list": all(ok, 404, 404),
+			"add to company": all(ok, 404, 404), "add someone out of scope": all(404, 404, 404), "add an Admin": all(409, 404, 404),
+			"edit company": all(403, 404, 404), "rename company": all(403, 404, 404), "confirm disable": all(403, 404, 404),
+			"resend invitation": all(403, 404, 404), "created page": all(403, 404, 404),
+			"filter users by company": all(ok, 404, 404), "remove from company": all(ok, 404, 404),
+			"disable company": all(403, 404, 404),
 		},
 		"reporting": {
-			"view company users": {"own": 403, "other": 403, "foreign": 403}, "invite list": {"own": 403, "other": 403, "foreign": 403},
-			"add to company": {"own": 403, "other": 404, "foreign": 404}, "remove from company": {"own": 403, "other": 404, "foreign": 404},
-			"edit company": {"own": 403, "other": 403, "foreign": 403}, "rename company": {"own": 403, "other": 403, "foreign": 403},
-			"disable company":         {"own": 403, "other": 403, "foreign": 403},
-			"resend invitation":       {"own": 403, "other": 403, "foreign": 403},
-			"filter users by company": {"own": 403, "other": 403, "foreign": 403},
+			"view company users": all(403, 404, 404), "invite list": all(403, 404, 404),
+			"add to company": all(404, 404, 404), "add someone out of scope": all(404, 404, 404), "add an Admin": all(403, 404, 404),
+			"edit company": all(403, 404, 404), "rename company": all(403, 404, 404), "confirm disable": all(403, 404, 404),
+			"resend invitation": all(403, 404, 404), "created page": all(403, 404, 404),
+			"filter users by company": all(403, 404, 404), "remove from company": all(403, 404, 404),
+			"disable company": all(403, 404, 404),
 		},
 	}
-	// The Admin goes last: their disabling would change the others' answers.
-	for _, actor := range []string{"manager", "reporting", "anonymous", "admin"} {
-		b := browsers[actor]
+	emails := map[string]string{"admin": "ada@example.com", "manager": "max@example.com", "reporting": "rita@example.com"}
+	for _, actor := range []string{"admin", "manager", "reporting", "anonymous"} {
+		tn := newTenants(t)
+		ts := tn.ts
+		var b *browser
+		var hidden []string
+		if actor == "anonymous" {
+			b = ts.browser()
+			b.get("/login")
+		} else {
+			b = ts.login(emails[actor], strongPassword)
+			hidden = tn.outOfScope(emails[actor])
+		}
 		for _, a := range actions {
 			for _, target := range []string{"own", "other", "foreign"} {
+				before := ts.fingerprint()
 				var p *page
 				if a.method == "GET" {
-					p = b.get(a.path(target))
+					p = b.get(a.path(tn, target))
 				} else {
 					var form url.Values
 					if a.form != nil {
-						form = a.form(target)
+						form = a.form(tn, target)
 					}
-					p = b.post(a.path(target), form)
+					p = b.post(a.path(tn, target), form)
 				}
 				name := fmt.Sprintf("%s / %s / %s", actor, a.name, target)
 				toLogin := p.status == http.StatusSeeOther && strings.HasPrefix(p.header.Get("Location"), "/login")
@@ -334,11 +425,18 @@ func TestScope_EveryTypeEveryActionEveryTarget(t *testing.T) {
 					if (a.method == "GET" && p.status != http.StatusOK) || p.status >= 400 || toLogin {
 						t.Errorf("%s: status %d to %q, want success", name, p.status, p.header.Get("Location"))
 					}
-				} else if p.status != w {
-					t.Errorf("%s: status %d, want %d", name, p.status, w)
+				} else {
+					if p.status != w {
+						t.Errorf("%s: status %d, want %d", name, p.status, w)
+					}
+					if after := ts.fingerprint(); after != before {
+						t.Errorf("%s: refused with %d, but the database changed:\n%s\n%s", name, p.status, before, after)
+					}
 				}
-				if p.status == http.StatusNotFound && strings.Contains(p.body, "Beta Calls") {
-					t.Errorf("%s: a 404 shows the other account's data", name)
+				for _, h := range hidden {
+					if strings.Contains(p.body, h) {
+						t.Errorf("%s: the answer (%d) shows %q, which is outside the actor's scope", name, p.status, h)
+					}
 				}
 			}
 		}
@@ -360,19 +458,33 @@ func TestCompanies_HeaderShowsCompanyAndSwitches(t *testing.T) {
 	}
 	wantStatus(t, admin.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.foreign)}}), http.StatusNotFound)
 
+	// A Manager with one company has nothing to switch to.
+	mona := ts.login("mona@example.com", strongPassword)
+	got := mona.get("/").text(`[data-testid="current-company"]`)
+	if !strings.Contains(got, "Other Roofing") || strings.Contains(got, "Switch") {
+		t.Errorf("manager header = %q", got)
+	}
+	// One with two switches between his own only.
+	max := ts.login("max@example.com", strongPassword)
+	if got := max.get("/").text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Plumbing") || !strings.Contains(got, "Switch") {
+		t.Errorf("manager header = %q", got)
+	}
+	sw := max.get("/switch-company")
+	if got := sw.text("main"); !strings.Contains(got, "Acme Supply") || strings.Contains(got, "Other Roofing") {
+		t.Errorf("manager's switcher = %q", got)
+	}
+	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.supply)}}), http.StatusSeeOther)
+	if got := max.get("/").text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Supply") {
+		t.Errorf("after switching: %q", got)
+	}
+	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.other)}}), http.StatusNotFound)
+	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.foreign)}}), http.StatusNotFound)
+
 	// Disabling the company in use falls back to one still visible.
 	wantStatus(t, admin.post(fmt.Sprintf("/companies/%d/disable", tn.other), nil), http.StatusSeeOther)
 	if got := admin.get("/").text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Plumbing") {
 		t.Errorf("after disabling the current company: %q", got)
 	}
-
-	// A Manager with one company has nothing to switch to.
-	max := ts.login("max@example.com", strongPassword)
-	got := max.get("/").text(`[data-testid="current-company"]`)
-	if !strings.Contains(got, "Acme Plumbing") || strings.Contains(got, "Switch") {
-		t.Errorf("manager header = %q", got)
-	}
-	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.other)}}), http.StatusNotFound)
 }
 
 // TestUsers_ManyCompaniesPickedOnTheirOwnPage: with more companies than a

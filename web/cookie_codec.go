@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // cookieSerializer encodes the session cookie's values as a small JSON
@@ -11,7 +12,8 @@ import (
 // than the rest of reading a session. The cookie holds only what this
 // package puts there: strings (session secret, CSRF token), a uint (the
 // company in use) and a list of strings (flash messages); anything else
-// is refused when written, so a new kind of value cannot go unnoticed.
+// is refused when written, so a new kind of value cannot go unnoticed, and
+// so is text that is not UTF-8, which JSON would silently change.
 type cookieSerializer struct{}
 
 type cookieValues struct {
@@ -28,11 +30,14 @@ func (cookieSerializer) Serialize(src any) ([]byte, error) {
 	var out cookieValues
 	for k, v := range values {
 		key, ok := k.(string)
-		if !ok {
-			return nil, fmt.Errorf("session cookie: key %v is not a string", k)
+		if !ok || !utf8.ValidString(key) {
+			return nil, fmt.Errorf("session cookie: key %q is not a string of UTF-8", k)
 		}
 		switch v := v.(type) {
 		case string:
+			if !utf8.ValidString(v) {
+				return nil, fmt.Errorf("session cookie: %s is not UTF-8", key)
+			}
 			out.Strings = setKey(out.Strings, key, v)
 		case uint:
 			out.Uints = setKey(out.Uints, key, v)
@@ -42,6 +47,9 @@ func (cookieSerializer) Serialize(src any) ([]byte, error) {
 				s, ok := item.(string)
 				if !ok {
 					return nil, fmt.Errorf("session cookie: %s holds a %T", key, item)
+				}
+				if !utf8.ValidString(s) {
+					return nil, fmt.Errorf("session cookie: %s is not UTF-8", key)
 				}
 				list[i] = s
 			}

@@ -11,18 +11,38 @@ import (
 // CSRF token, with a wrong one, and any cross-site request. The walk covers
 // routes added later without anyone remembering to list them here.
 func TestCSRF_EveryNonGetRouteRefusesBadTokens(t *testing.T) {
-	ts := newTestServer(t)
+	// Telephony is configured, so a refused webhook is refused for its
+	// signature, not for want of a token to check it with.
+	ts := newTestServer(t, withTwilio("http://127.0.0.1:1"))
 	b := ts.setupAccount("ada@example.com")
 	b.get("/users")
 	good := b.csrf
 
-	routes := 0
+	routes, webhooks := 0, 0
 	for _, r := range ts.app.Echo.Routes() {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.Method, "echo_") {
 			continue
 		}
 		routes++
-		path := strings.NewReplacer(":token", strings.Repeat("a", 43), ":id", "1", "*", "x").Replace(r.Path)
+		path := strings.NewReplacer(":token", strings.Repeat("a", 43), ":id", "1", ":number", "1", ":note", "1", ":tag", "1", ":member", "1", "*", "x").Replace(r.Path)
+		if ts.app.webhooks[r.Path] {
+			// Twilio's webhooks skip the CSRF check only because their
+			// signature is checked first: without a valid one they are
+			// refused even with the session's own token.
+			webhooks++
+			for name, sig := range map[string]string{"unsigned": "", "bad signature": "bm90IGEgc2lnbmF0dXJl"} {
+				form := url.Values{"CallSid": {"CA00000000000000000000000000000001"}, "_csrf": {good}}
+				req, _ := http.NewRequest(r.Method, ts.srv.URL+path, strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				if sig != "" {
+					req.Header.Set("X-Twilio-Signature", sig)
+				}
+				if p := b.do(req); p.status != http.StatusForbidden {
+					t.Errorf("%s %s (%s, with the session's CSRF token): status %d, want 403", r.Method, r.Path, name, p.status)
+				}
+			}
+			continue
+		}
 		cases := []struct {
 			name   string
 			token  string
@@ -51,6 +71,9 @@ func TestCSRF_EveryNonGetRouteRefusesBadTokens(t *testing.T) {
 	}
 	if routes < 4 {
 		t.Fatalf("walked only %d state-changing routes", routes)
+	}
+	if webhooks != len(ts.app.webhooks) || webhooks < 3 {
+		t.Errorf("walked %d webhook routes of %d registered", webhooks, len(ts.app.webhooks))
 	}
 	// The session survived all of that and the real token still works.
 	b.csrf = good

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -53,7 +52,7 @@ var defaultMessages = map[int]string{
 
 // errorHandler turns any error into a friendly page with the right status.
 // Internals go to the log, never to the page.
-func errorHandler(h *handlers.Handlers, log *slog.Logger) echo.HTTPErrorHandler {
+func errorHandler(h *handlers.Handlers) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -68,11 +67,15 @@ func errorHandler(h *handlers.Handlers, log *slog.Logger) echo.HTTPErrorHandler 
 			if appErr.Code != models.Internal {
 				p.Message = appErr.Message
 			}
+			if !appErr.RetryAt.IsZero() {
+				p.RetryAt, p.Now = appErr.RetryAt, h.Store.Now()
+				handlers.SetRetryAfter(c, p.RetryAt, p.Now)
+			}
 		case errors.As(err, &httpErr):
 			p.Status = httpErr.Code
 		}
 		if p.Status == 0 || p.Status >= 500 {
-			log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
+			requestLogger(c).Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 			if p.Status == 0 {
 				p.Status = http.StatusInternalServerError
 			}
@@ -101,7 +104,7 @@ func errorHandler(h *handlers.Handlers, log *slog.Logger) echo.HTTPErrorHandler 
 			return
 		}
 		if rerr := h.Render(c, p.Status, views.ErrorPage(p)); rerr != nil {
-			log.Error("render error page", "err", rerr)
+			requestLogger(c).Error("render error page", "err", rerr)
 			_ = c.String(p.Status, p.Title)
 		}
 	}

@@ -199,7 +199,9 @@ func (f *FileMailer) Send(ctx context.Context, m models.OutboxMessage) error {
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
 		return fmt.Errorf("mail folder: %w", err)
 	}
-	tmp, err := os.CreateTemp(f.Dir, ".writing-*.eml")
+	// Not named *.eml until it is whole: whoever watches the folder for
+	// *.eml (a developer's tool, a test) never reads half a message.
+	tmp, err := os.CreateTemp(f.Dir, ".writing-*.tmp")
 	if err != nil {
 		return fmt.Errorf("mail file: %w", err)
 	}

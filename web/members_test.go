@@ -193,19 +193,27 @@ func TestMembers_ActionTable(t *testing.T) {
 	}
 	stranger := ts.addPerson(person{typ: models.Reporting, email: "stranger@example.com", account: otherAccount.ID})
 	roofer := ts.addPerson(person{typ: models.Reporting, email: "roofer@example.com", companies: []string{roofing}})
+	// The actions outside the type-change table: resending, and Edit User's
+	// company add and remove.
+	outOfTable := []action{
+		{name: "resend", path: "/resend"},
+		{name: "add a company", path: "/companies/add", form: url.Values{"company": {plumbing}}},
+		{name: "remove a company", path: "/companies/remove", form: url.Values{"company": {plumbing}}},
+	}
+	before := ts.fingerprint()
 	for actorType, b := range actors {
 		targets := []models.Membership{stranger}
 		if actorType != models.Admin {
 			targets = append(targets, roofer)
 		}
 		for _, target := range targets {
-			for _, a := range actionsFor(models.Reporting) {
+			for _, a := range append(actionsFor(models.Reporting), outOfTable...) {
 				p := b.post(userPath(target.ID, a.path), a.form)
 				if p.status != http.StatusNotFound {
 					t.Errorf("%s on %s: %s: status %d, want 404", actorType, target.Email, a.name, p.status)
 				}
 			}
-			for _, get := range []string{"", "/delete", "/promote?to=manager", "/demote?to=notification"} {
+			for _, get := range []string{"", "/delete", "/promote?to=manager", "/demote?to=notification", "/created"} {
 				if p := b.get(userPath(target.ID, get)); p.status != http.StatusNotFound {
 					t.Errorf("%s GET %s of %s: status %d, want 404", actorType, get, target.Email, p.status)
 				}
@@ -215,16 +223,40 @@ func TestMembers_ActionTable(t *testing.T) {
 			t.Fatalf("another account's person changed: %+v", after)
 		}
 	}
-	// The Admin's own pages for a visible person: 200 for Admins, 403 for the others.
+	if after := ts.fingerprint(); after != before {
+		t.Errorf("requests about people out of scope changed the database:\n%s\n%s", before, after)
+	}
+	// A visible person with a company outside the actor's scope: the
+	// company decides, 404, before the right is asked.
 	rex := ts.memberByEmail("rex@example.com")
+	for actorType, b := range actors {
+		if actorType == models.Admin {
+			continue
+		}
+		for _, path := range []string{"/companies/add", "/companies/remove"} {
+			if p := b.post(userPath(rex.ID, path), url.Values{"company": {roofing}}); p.status != http.StatusNotFound {
+				t.Errorf("%s %s with another company: status %d, want 404", actorType, path, p.status)
+			}
+		}
+	}
+	// The Admin's own pages for a visible person: 200 for Admins, 403 for
+	// the others, who see Rex but may not act on him.
 	for actorType, b := range actors {
 		want := http.StatusOK
 		if actorType != models.Admin {
 			want = http.StatusForbidden
 		}
-		for _, get := range []string{"", "/delete", "/promote?to=manager"} {
+		for _, get := range []string{"", "/delete", "/promote?to=manager", "/created"} {
 			if p := b.get(userPath(rex.ID, get)); p.status != want {
 				t.Errorf("%s GET %s: status %d, want %d", actorType, get, p.status, want)
+			}
+		}
+		if actorType == models.Admin {
+			continue
+		}
+		for _, a := range outOfTable {
+			if p := b.post(userPath(rex.ID, a.path), a.form); p.status != http.StatusForbidden {
+				t.Errorf("%s %s of a visible person: status %d, want 403", actorType, a.name, p.status)
 			}
 		}
 	}

@@ -1,20 +1,21 @@
 package web
 
 import (
-	"net/http"
-
 	"github.com/labstack/echo/v4"
 
 	"switchboard/handlers"
+	"switchboard/models"
 	"switchboard/static"
 )
 
 // routes is the whole surface of the console in one place. Role gates that
 // apply to a whole group are set once on the group; per-object rules are
-// asked of models by each handler.
+// asked of models by each handler. Every GET route also answers HEAD
+// (answerHEAD in server.go).
 func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/healthz", h.Health)
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static.Files))))
+	e.GET("/readyz", h.Ready)
+	e.GET("/static/*", staticFiles(static.Files))
 
 	// Anonymous pages: first start, login, invitation links.
 	e.GET("/setup/:token", h.SetupForm)
@@ -55,6 +56,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/users/:id/enable", h.EnableUser, requireLogin)
 	e.GET("/users/:id/delete", h.DeleteUserForm, requireLogin)
 	e.POST("/users/:id/delete", h.DeleteUser, requireLogin)
+	e.POST("/users/:id/login-throttle/clear", h.ClearLoginThrottle, requireLogin)
 	e.GET("/audit", h.Audit, requireLogin)
 
 	// Companies (journeys 9 and 10): Admins manage them; everyone sees and
@@ -88,4 +90,42 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/switch-account", h.SwitchAccount, requireLogin)
 	e.POST("/switch-account", h.SwitchAccountPost, requireLogin)
 	e.POST("/switch-company", h.SwitchCompanyPost, requireLogin)
+
+	// The calls area (issue 16). Each gate names the row of the permission
+	// matrix the route needs and how the object in its path is found: one
+	// outside the viewer's scope is 404, a type without the row 403
+	// (models/policy.go); models/calls asks the same row for the company of
+	// every object.
+	e.GET("/companies/:id", h.Company, requireLogin)
+	e.GET("/companies/:id/numbers", h.Numbers, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.POST("/companies/:id/numbers", h.CreateNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.GET("/companies/:id/numbers/:number", h.EditNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.POST("/companies/:id/numbers/:number", h.UpdateNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.POST("/companies/:id/numbers/:number/disable", h.DisableNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.POST("/companies/:id/numbers/:number/enable", h.EnableNumber, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.GET("/companies/:id/numbers/:number/flow", h.Flow, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.POST("/companies/:id/numbers/:number/flow", h.SaveFlow, requireLogin, can(models.CapTrackingNumbers, h.CompanyInScope))
+	e.GET("/calls", h.CallLog, requireLogin, can(models.CapReviewCalls))
+	e.GET("/companies/:id/calls", h.CompanyCallLog, requireLogin, can(models.CapReviewCalls, h.CompanyInScope))
+	e.GET("/calls/:id", h.Call, requireLogin, can(models.CapReviewCalls, h.CallInScope))
+	e.GET("/calls/:id/recording", h.CallRecording, requireLogin, can(models.CapReviewCalls, h.CallInScope))
+	e.POST("/calls/:id/tags", h.AddCallTag, requireLogin, can(models.CapClassifyCalls, h.CallInScope))
+	e.POST("/calls/:id/tags/:tag/remove", h.RemoveCallTag, requireLogin, can(models.CapClassifyCalls, h.CallInScope))
+	e.POST("/calls/:id/notes", h.AddCallNote, requireLogin, can(models.CapClassifyCalls, h.CallInScope))
+	e.POST("/calls/:id/notes/:note", h.EditCallNote, requireLogin, can(models.CapClassifyCalls, h.CallInScope))
+	e.POST("/calls/:id/qualified", h.SetCallQualified, requireLogin, can(models.CapClassifyCalls, h.CallInScope))
+	e.POST("/calls/:id/call-back", h.CallBack, requireLogin, can(models.CapTakeCalls, h.CallInScope))
+	e.GET("/companies/:id/reports", h.Report, requireLogin, can(models.CapReviewCalls, h.CompanyInScope))
+	e.GET("/companies/:id/reports.csv", h.ReportCSV, requireLogin, can(models.CapReviewCalls, h.CompanyInScope))
+	e.POST("/account/phone", h.SetPhone, requireLogin, can(models.CapTakeCalls))
+
+	// Twilio's webhooks (DESIGN.md contracts): no session and no CSRF token,
+	// because each is verified by its X-Twilio-Signature first (webhooks.go).
+	s.twilioWebhook(e, handlers.VoicePath, h.Voice)
+	s.twilioWebhook(e, handlers.DialPath, h.Dial)
+	s.twilioWebhook(e, handlers.WhisperPath, h.Whisper)
+	s.twilioWebhook(e, handlers.StatusPath, h.Status)
+	s.twilioWebhook(e, handlers.RecordingPath, h.Recording)
+	s.twilioWebhook(e, handlers.DonePath, h.Done)
+	s.twilioWebhook(e, handlers.SMSPath, h.SMS)
 }

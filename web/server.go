@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +20,10 @@ import (
 
 	"switchboard/handlers"
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
+	"switchboard/web/outbound"
+	"switchboard/web/telephony"
 )
 
 // Config is everything the server is told from the command line.
@@ -27,12 +32,14 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; with
 	// none, the client address is the TCP peer and headers are ignored.
 	TrustedProxies []*net.IPNet
-	// Throttle rules for logins; nil means the defaults.
-	ThrottleRules map[string]models.ThrottleRule
-	// Sleep is used to slow down repeated failed logins; nil means time.Sleep.
-	Sleep func(time.Duration)
 	// Mailer carries the outbox's email; nil means no delivery worker.
 	Mailer Mailer
+	// Calls is the calls area (cmd opens it and registers it on the store).
+	Calls *calls.Service
+	// Twilio is the telephony account; empty values leave it unconfigured.
+	Twilio telephony.Config
+	// OutboundAllow lists private ranges outgoing requests may reach.
+	OutboundAllow []netip.Prefix
 }
 
 // Server is the console's HTTP side.
@@ -41,9 +48,18 @@ type Server struct {
 	store *models.Store
 	log   *slog.Logger
 	https bool
-	// Delivery is the outbox worker (nil without a Mailer); the caller
-	// runs it, and Wake nudges it.
+	// Delivery is the outbox worker (nil without a Mailer); Wake nudges it.
 	Delivery *Delivery
+	// Jobs runs background jobs, Scheduler enqueues the periodic ones.
+	// RunBackground runs them and Delivery until the server stops.
+	Jobs      *Jobs
+	Scheduler *Scheduler
+	// Metrics is what /metrics serves, on its own listener (ServeMetrics).
+	Metrics *Metrics
+	twilio  *telephony.Twilio
+	// webhooks are the routes verified by signature instead of a session
+	// (webhooks.go).
+	webhooks map[string]bool
 }
 
 // New wires the router, middleware and handlers around a store.
@@ -51,29 +67,29 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	if cfg.BaseURL == nil {
 		return nil, errors.New("web: base URL is required")
 	}
+	if cfg.Calls == nil {
+		return nil, errors.New("web: the calls area is required")
+	}
+	out := outbound.New(outbound.Config{Allow: cfg.OutboundAllow})
+	tw, err := telephony.New(cfg.Twilio, cfg.BaseURL, out)
+	if err != nil {
+		return nil, err
+	}
 	https := cfg.BaseURL.Scheme == "https"
 	sessions, err := newSessionManager(ctx, store, https)
 	if err != nil {
 		return nil, err
 	}
-	rules := cfg.ThrottleRules
-	if rules == nil {
-		rules = models.DefaultThrottleRules()
-	}
-	sleep := cfg.Sleep
-	if sleep == nil {
-		sleep = time.Sleep
-	}
-	h := &handlers.Handlers{
-		Store: store, Sessions: sessions, Log: log, Sleep: sleep,
-		Throttle: models.NewLoginThrottle(rules, store.Now),
-	}
+	h := &handlers.Handlers{Store: store, Sessions: sessions, Log: log, Calls: cfg.Calls, Telephony: tw}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Echo's default RealIP believes any X-Forwarded-For; only configured
-	// proxies may speak for the client.
+	// proxies may speak for the client. Its X-Forwarded-For extractor also
+	// trusts every loopback, link-local and private peer unless told not
+	// to, which would let anyone on the same machine or network forge the
+	// address that throttles, sessions and the audit log record.
 	if len(cfg.TrustedProxies) > 0 {
-		var opts []echo.TrustOption
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 		for _, n := range cfg.TrustedProxies {
 			opts = append(opts, echo.TrustIPRange(n))
 		}
@@ -81,25 +97,77 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	e.HTTPErrorHandler = errorHandler(h, log)
+	e.HTTPErrorHandler = errorHandler(h)
 
 	store.UseMail(views.Mailer{BaseURL: cfg.BaseURL})
-	s := &Server{Echo: e, store: store, log: log, https: https}
+	metrics := NewMetrics(store)
+	owner := workerID()
+	jobs := &Jobs{Store: store, Log: log, Metrics: metrics, Owner: owner}
+	s := &Server{Echo: e, store: store, log: log, https: https, Metrics: metrics, Jobs: jobs,
+		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log},
+		twilio:    tw, webhooks: map[string]bool{}}
 	h.MailQueued = s.Wake
 	if cfg.Mailer != nil {
-		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log}
+		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log, Metrics: metrics, Owner: owner}
 	}
+	s.registerTasks()
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
-		middleware.RequestID(),
+		metrics.middleware,
+		requestID(),
 		requestLog(log),
 		securityHeaders(https),
 		middleware.BodyLimit("256K"),
-		sessions.middleware,
-		csrfProtect(cfg.BaseURL),
+		skipFor(s.isWebhook, sessions.middleware),
+		skipFor(s.isWebhook, csrfProtect(cfg.BaseURL)),
 	)
 	s.routes(e, h)
+	metrics.knowRoutes(e)
 	return s, nil
+}
+
+// RunBackground runs the server's background workers (email delivery,
+// jobs, the scheduler) until ctx ends, and returns once each has stopped
+// and handed back the work it had claimed but not finished.
+func (s *Server) RunBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context){s.Jobs.Run, s.Scheduler.Run} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(ctx) }()
+	}
+	if s.Delivery != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Delivery.Run(ctx) }()
+	}
+	wg.Wait()
+}
+
+// ServeMetrics answers GET /metrics on l until ctx ends. It is a listener
+// of its own (--metrics-addr), so that the metrics are never public by
+// accident through the console's address.
+func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return serveUntil(ctx, l, &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	})
+}
+
+// skipFor runs a middleware except where skip says so (the signed
+// webhooks, for the session and CSRF middleware).
+func skipFor(skip func(echo.Context) bool, mw echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		wrapped := mw(next)
+		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
+			return wrapped(c)
+		}
+	}
 }
 
 // Wake tells the delivery worker that email was just enqueued.
@@ -110,13 +178,13 @@ func (s *Server) Wake() {
 }
 
 // Handler is the server as an http.Handler (for tests and the benchmark).
-func (s *Server) Handler() http.Handler { return s.Echo }
+func (s *Server) Handler() http.Handler { return answerHEAD(s.Echo) }
 
 // Serve answers on l until ctx ends, then shuts down gracefully, letting
 // requests under way finish.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.Echo,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -124,6 +192,13 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	return serveUntil(ctx, l, srv)
+}
+
+// serveUntil serves on l until ctx ends, then shuts down gracefully: it
+// stops accepting, and waits (up to shutdownTimeout) for the requests under
+// way to be answered.
+func serveUntil(ctx context.Context, l net.Listener, srv *http.Server) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -131,7 +206,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -142,11 +217,44 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
-func staticHandler(files fs.FS) http.Handler {
-	fileServer := http.FileServerFS(files)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// shutdownTimeout bounds the wait for requests under way at shutdown.
+const shutdownTimeout = 15 * time.Second
+
+// staticFiles serves GET /static/*: the embedded files, and never a
+// listing of a folder (nobody needs one, and it tells what is there).
+func staticFiles(files fs.FS) echo.HandlerFunc {
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(files))
+	return func(c echo.Context) error {
+		name := c.Param("*")
+		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
+			return echo.ErrNotFound
+		}
 		// Files are embedded in the binary, so they change only with it.
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fileServer.ServeHTTP(w, r)
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
+
+// answerHEAD answers a HEAD request as the GET of the same address would
+// be answered, without the body, so that every page answers HEAD (uptime
+// monitors use it) without each route registering it. Echo routes by the
+// method of the request it was given, so the handler sees a GET copy; the
+// body is dropped here.
+func answerHEAD(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		get := r.WithContext(r.Context())
+		get.Method = http.MethodGet
+		h.ServeHTTP(headWriter{w}, get)
 	})
 }
+
+// headWriter passes on the status and headers of a response and drops its
+// body.
+type headWriter struct{ http.ResponseWriter }
+
+func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -30,6 +31,9 @@ const (
 type sessionManager struct {
 	cookies *sessions.CookieStore
 	store   *models.Store
+	// devices signs the known-device cookies (models/device.go).
+	devices *models.KnownDevices
+	secure  bool
 }
 
 func newSessionManager(ctx context.Context, store *models.Store, secure bool) (*sessionManager, error) {
@@ -52,7 +56,29 @@ func newSessionManager(ctx context.Context, store *models.Store, secure bool) (*
 	// decides the real lifetime.
 	cs.Options = &sessions.Options{Path: "/", MaxAge: 0, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	cs.MaxAge(0)
-	return &sessionManager{cookies: cs, store: store}, nil
+	devices, err := store.KnownDevices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("known-device key: %w", err)
+	}
+	return &sessionManager{cookies: cs, store: store, devices: devices, secure: secure}, nil
+}
+
+// KnownDevice is the device ID of this browser's known-device cookie for
+// the login email, or "" when it has no valid one.
+func (m *sessionManager) KnownDevice(c echo.Context, email string) string {
+	ck, err := c.Cookie(m.devices.CookieName(email))
+	if err != nil {
+		return ""
+	}
+	return m.devices.Verify(email, ck.Value)
+}
+
+// RememberDevice gives this browser a fresh known-device cookie for the
+// login email: long-lived, out of reach of scripts, sent on same-site
+// requests and top-level navigations only, over HTTPS only when served so.
+func (m *sessionManager) RememberDevice(c echo.Context, email string) {
+	c.SetCookie(&http.Cookie{Name: m.devices.CookieName(email), Value: m.devices.Issue(email), Path: "/",
+		MaxAge: int(models.DeviceCookieLifetime / time.Second), HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // session returns the cookie session; a tampered or stale cookie decodes

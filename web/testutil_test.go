@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/models/modelstest"
 )
 
@@ -28,6 +29,7 @@ type testServer struct {
 	base  *url.URL
 	logs  *syncBuffer
 	app   *Server
+	calls *calls.Service
 
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -55,19 +57,35 @@ type serverOption func(*Config)
 
 func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
+	return newTestServerWithStore(t, nil, opts...)
+}
+
+// newTestServerWithStore is newTestServer with options for its store.
+func newTestServerWithStore(t *testing.T, storeOpts []models.Option, opts ...serverOption) *testServer {
+	t.Helper()
 	clock := modelstest.NewClock()
 	ts := &testServer{t: t, clock: clock, logs: &syncBuffer{}}
-	ts.store = modelstest.Open(t, models.WithClock(clock.Now))
-	ts.srv = httptest.NewUnstartedServer(nil)
-	ts.base, _ = url.Parse("http://" + ts.srv.Listener.Addr().String())
-	cfg := Config{BaseURL: ts.base, Sleep: func(d time.Duration) {
+	// Slowed-down password checks are recorded, not waited for.
+	storeOpts = append([]models.Option{models.WithClock(clock.Now), models.WithSleep(func(_ context.Context, d time.Duration) error {
 		ts.mu.Lock()
 		ts.sleeps = append(ts.sleeps, d)
 		ts.mu.Unlock()
-	}}
+		return nil
+	})}, storeOpts...)
+	ts.store = modelstest.Open(t, storeOpts...)
+	ts.srv = httptest.NewUnstartedServer(nil)
+	ts.base, _ = url.Parse("http://" + ts.srv.Listener.Addr().String())
+	cfg := Config{BaseURL: ts.base}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	area, err := calls.Open(context.Background(), ts.store)
+	if err != nil {
+		t.Fatalf("open calls: %v", err)
+	}
+	ts.store.RegisterArea(area.Area())
+	ts.calls = area
+	cfg.Calls = area
 	log := slog.New(slog.NewTextHandler(ts.logs, nil))
 	s, err := New(context.Background(), cfg, ts.store, log)
 	if err != nil {
@@ -213,5 +231,15 @@ func cloneValues(v url.Values) url.Values {
 	for k, vs := range v {
 		out[k] = append([]string(nil), vs...)
 	}
+	return out
+}
+
+// takeSleeps returns the waits of slowed-down password checks so far and
+// forgets them.
+func (ts *testServer) takeSleeps() []time.Duration {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	out := ts.sleeps
+	ts.sleeps = nil
 	return out
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/models/modelstest"
 )
 
@@ -47,7 +48,12 @@ func BenchmarkUsersRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	base, _ := url.Parse("http://switchboard.test")
-	srv, err := New(ctx, Config{BaseURL: base}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	area, err := calls.Open(ctx, store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store.RegisterArea(area.Area())
+	srv, err := New(ctx, Config{BaseURL: base, Calls: area}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

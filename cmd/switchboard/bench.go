@@ -33,6 +33,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/models"
+	"switchboard/models/calls"
 	"switchboard/views"
 	"switchboard/web"
 )
@@ -40,6 +41,7 @@ import (
 // benchOptions are the flags of `switchboard bench`.
 type benchOptions struct {
 	members, companies int
+	calls              int
 	duration           time.Duration
 	conns, writers     int
 	edits              int
@@ -82,18 +84,21 @@ type editsResult struct {
 
 // benchReport is everything `switchboard bench` prints.
 type benchReport struct {
-	Members      int           `json:"members"`
-	Companies    int           `json:"companies"`
-	Database     string        `json:"database"`
-	Duration     string        `json:"duration"`
-	Conns        int           `json:"conns"`
-	Writers      int           `json:"writers"`
-	CPUs         int           `json:"cpus"`
-	GoVersion    string        `json:"go_version"`
-	SeedSeconds  float64       `json:"seed_seconds"`
-	Hello        benchResult   `json:"hello"`
-	Scenarios    []benchResult `json:"scenarios"`
-	PeakRSSBytes int64         `json:"peak_rss_bytes"`
+	Members     int     `json:"members"`
+	Calls       int     `json:"calls"`
+	Companies   int     `json:"companies"`
+	Database    string  `json:"database"`
+	Duration    string  `json:"duration"`
+	Conns       int     `json:"conns"`
+	Writers     int     `json:"writers"`
+	CPUs        int     `json:"cpus"`
+	GoVersion   string  `json:"go_version"`
+	SeedSeconds float64 `json:"seed_seconds"`
+	// CallsSeedSeconds is the calls' share of the seeding (bench_calls.go).
+	CallsSeedSeconds float64       `json:"calls_seed_seconds"`
+	Hello            benchResult   `json:"hello"`
+	Scenarios        []benchResult `json:"scenarios"`
+	PeakRSSBytes     int64         `json:"peak_rss_bytes"`
 	// PeakRSSBeforeLoginBytes is the high-water mark before the login
 	// scenario, whose password hashing needs memory of its own.
 	PeakRSSBeforeLoginBytes int64 `json:"peak_rss_before_login_bytes"`
@@ -112,6 +117,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	var o benchOptions
 	fs.IntVar(&o.members, "members", 100000, "people in the seeded account")
 	fs.IntVar(&o.companies, "companies", 1000, "companies in the seeded account")
+	fs.IntVar(&o.calls, "calls", 1000000, "calls and texts seeded over the companies (0: no calls scenarios)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs")
 	fs.IntVar(&o.conns, "conns", 32, "concurrent connections of each reading scenario (and Managers signed in)")
 	fs.IntVar(&o.writers, "writers", 8, "concurrent writers of the create-user scenario")
@@ -130,8 +136,8 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
-	if o.members < 10 || o.companies < 3 || o.conns < 1 || o.writers < 1 || o.edits < 1 || o.duration <= 0 {
-		return errors.New("bench: need --members ≥ 10, --companies ≥ 3, --conns ≥ 1, --writers ≥ 1, --edits ≥ 1 and a positive --duration")
+	if o.members < 10 || o.companies < 3 || o.conns < 1 || o.writers < 1 || o.edits < 1 || o.duration <= 0 || o.calls < 0 {
+		return errors.New("bench: need --members ≥ 10, --companies ≥ 3, --conns ≥ 1, --writers ≥ 1, --edits ≥ 1, --calls ≥ 0 and a positive --duration")
 	}
 	rep, err := runBench(ctx, o, stderr)
 	if err != nil {
@@ -155,13 +161,16 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 		return nil, err
 	}
 	defer cleanup()
-	store, err := models.Open(ctx, dsn)
+	// The wizard scenario creates thousands of people a minute, far past
+	// the daily invitation cap of a real account; the cap is still
+	// counted for each of them, as in production.
+	store, err := models.Open(ctx, dsn, models.WithInvitationsPerDay(math.MaxInt32))
 	if err != nil {
 		return nil, err
 	}
 	defer func() { store.Close() }()
 
-	rep := &benchReport{Members: o.members, Companies: o.companies, Database: store.Dialect, Duration: o.duration.String(),
+	rep := &benchReport{Members: o.members, Calls: o.calls, Companies: o.companies, Database: store.Dialect, Duration: o.duration.String(),
 		Conns: o.conns, Writers: o.writers, CPUs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
 	start := time.Now()
 	bar := progressBar{w: stderr, label: "seeding"}
@@ -169,6 +178,18 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 		Password: benchPassword, Progress: bar.update, Seed: 7})
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
+	}
+	bar.done(fmt.Sprintf("seeded %s people and %s companies in %.1fs", views.FormatCount(int64(o.members)), views.FormatCount(int64(o.companies)), time.Since(start).Seconds()))
+	// Calls (bench_calls.go).
+	callsArea, err := openCalls(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	var callsSeed *calls.SeedResult
+	if o.calls > 0 {
+		if callsSeed, rep.CallsSeedSeconds, err = seedCallsForBench(ctx, callsArea, seed, o.calls, stderr); err != nil {
+			return nil, fmt.Errorf("seed calls: %w", err)
+		}
 	}
 	rep.SeedSeconds = time.Since(start).Seconds()
 	// The seeding is not the server: the server gets a store of its own
@@ -180,10 +201,12 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	if store, err = models.Open(ctx, dsn); err != nil {
 		return nil, err
 	}
+	if callsArea, err = openCalls(ctx, store); err != nil {
+		return nil, err
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	releaseCMemory()
-	bar.done(fmt.Sprintf("seeded %s people and %s companies in %.1fs", views.FormatCount(int64(o.members)), views.FormatCount(int64(o.companies)), rep.SeedSeconds))
 
 	// The real server: the same router, middleware, sessions, CSRF,
 	// templates and request log as serve. The log goes to a file, as a
@@ -208,7 +231,12 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	// The load generator speaks for many clients through loopback, like a
 	// proxy; logins name each worker's own client address.
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: []*net.IPNet{loopback}}, store, newLogger(logFile))
+	log, err := newLogger("text", logFile)
+	if err != nil {
+		appL.Close()
+		return nil, err
+	}
+	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: []*net.IPNet{loopback}, Calls: callsArea}, store, log)
 	if err != nil {
 		appL.Close()
 		return nil, err
@@ -291,6 +319,17 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 			r.Edits.FirstError = e
 		}
 		rep.Scenarios = append(rep.Scenarios, r)
+	}
+	if callsSeed != nil {
+		cb, err := newCallsBench(ctx, store, app, world.admin, seed, callsSeed)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range cb.reads {
+			if selected(r.name) {
+				rep.Scenarios = append(rep.Scenarios, run(r.name, o.conns, cb.op(r)))
+			}
+		}
 	}
 	if selected(scWizard) {
 		rep.Scenarios = append(rep.Scenarios, run(scWizard, o.writers, world.wizardOp(app)))
@@ -405,6 +444,8 @@ func judge(r *benchResult) bool {
 		r.Target = fmt.Sprintf("0 errors, p99 < %dms", maxWizardP99Ms)
 		ok := r.Errors == 0 && r.P99Ms < maxWizardP99Ms
 		r.Met = &ok
+	default:
+		judgeCalls(r)
 	}
 	return r.Met == nil || *r.Met
 }
@@ -549,7 +590,7 @@ func printReport(w io.Writer, rep *benchReport) {
 	if rep.FirstLogError != "" {
 		fmt.Fprintf(w, "  first: %.300s\n", rep.FirstLogError)
 	}
-	fmt.Fprintf(w, "seeding took %.1fs\n", rep.SeedSeconds)
+	fmt.Fprintf(w, "seeding took %.1fs (calls %.1fs)\n", rep.SeedSeconds, rep.CallsSeedSeconds)
 	if rep.TargetsMissed == 0 {
 		fmt.Fprintln(w, "every target met")
 	} else {
@@ -571,6 +612,8 @@ type progressBar struct {
 	w     io.Writer
 	label string
 	last  time.Time
+	// unit names what is counted ("people" when empty).
+	unit string
 }
 
 func (p *progressBar) update(done, total int) {
@@ -580,8 +623,12 @@ func (p *progressBar) update(done, total int) {
 	p.last = time.Now()
 	const width = 30
 	filled := width * done / max(total, 1)
-	fmt.Fprintf(p.w, "\r%s [%s%s] %s/%s people", p.label, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		views.FormatCount(int64(done)), views.FormatCount(int64(total)))
+	unit := p.unit
+	if unit == "" {
+		unit = "people"
+	}
+	fmt.Fprintf(p.w, "\r%s [%s%s] %s/%s %s", p.label, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		views.FormatCount(int64(done)), views.FormatCount(int64(total)), unit)
 }
 
 func (p *progressBar) done(msg string) { fmt.Fprintf(p.w, "\r\033[K%s\n", msg) }

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var benchScenarios = append(append([]string{}, listScenarios...), scWizard, scLogin)
+var benchScenarios = append(append(append([]string{}, listScenarios...), callsScenarioNames...), scWizard, scLogin)
 
 // TestBench_TinyRun runs the whole benchmark at a tiny scale, as JSON and
 // as a table: every scenario runs against the real server and none fails.
@@ -20,7 +20,7 @@ func TestBench_TinyRun(t *testing.T) {
 	getenv := func(string) string { return "" }
 	// A second per scenario: enough for a few argon2id logins even when the
 	// other test packages keep both cores busy.
-	args := []string{"bench", "--members", "300", "--companies", "20", "--duration", "1s", "--conns", "2", "--writers", "2"}
+	args := []string{"bench", "--members", "300", "--companies", "20", "--calls", "3000", "--duration", "1s", "--conns", "2", "--writers", "2"}
 
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), append(args, "--json"), getenv, &stdout, &stderr); err != nil {

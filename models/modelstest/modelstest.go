@@ -5,10 +5,14 @@
 package modelstest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,15 +68,7 @@ func OpenDialect(t testing.TB, dialect string, opts ...models.Option) *models.St
 func OpenServers(t testing.TB, dialect string, n int, opts ...models.Option) []*models.Store {
 	t.Helper()
 	ctx := context.Background()
-	var dsn string
-	switch dialect {
-	case "sqlite":
-		dsn = filepath.Join(t.TempDir(), "test.db")
-	case "postgres":
-		dsn = postgresSchema(t)
-	default:
-		t.Fatalf("unknown dialect %q", dialect)
-	}
+	dsn := DSN(t, dialect)
 	stores := make([]*models.Store, n)
 	for i := range stores {
 		s, err := models.Open(ctx, dsn, opts...)
@@ -83,6 +79,30 @@ func OpenServers(t testing.TB, dialect string, n int, opts ...models.Option) []*
 		stores[i] = s
 	}
 	return stores
+}
+
+// DSN names a fresh, empty database of the given dialect, removed after
+// the test: an SQLite file in a temporary folder, or a PostgreSQL schema
+// of its own.
+func DSN(t testing.TB, dialect string) string {
+	t.Helper()
+	switch dialect {
+	case "sqlite":
+		return filepath.Join(t.TempDir(), "test.db")
+	case "postgres":
+		return postgresSchema(t)
+	}
+	t.Fatalf("unknown dialect %q", dialect)
+	return ""
+}
+
+// PostgresURL returns a postgres:// URL naming a fresh, empty schema of
+// its own, dropped after the test, for tests that open the database
+// themselves (the command-line tests). It skips or fails like Dialects
+// when no server is configured.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return DSN(t, "postgres")
 }
 
 // postgresSchema creates a schema of its own for one test, so tests can run
@@ -122,4 +142,46 @@ func postgresSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// SQLiteFiles reads the raw bytes of a store's SQLite database file and of
+// its write-ahead log and shared-memory index, when they exist, by file
+// name. It reads them as they are: no checkpoint is run.
+func SQLiteFiles(t testing.TB, s *models.Store) map[string][]byte {
+	t.Helper()
+	var seq int
+	var name, path string
+	if err := s.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path); err != nil || path == "" {
+		t.Fatalf("database file of the store: %q %v", path, err)
+	}
+	files := map[string][]byte{}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", p, err)
+		}
+		files[filepath.Base(p)] = b
+	}
+	return files
+}
+
+// SecretTraces says where in files any part of secret can be read: any run
+// of 12 of its characters, so that a secret split by a quoted-printable
+// line break or cut at a page's edge is still found, while a chance match
+// of 72 random bits is not. Empty means no trace.
+func SecretTraces(files map[string][]byte, secret string) []string {
+	const window = 12
+	var found []string
+	for name, b := range files {
+		for i := 0; i+window <= len(secret); i++ {
+			if n := bytes.Count(b, []byte(secret[i:i+window])); n > 0 {
+				found = append(found, fmt.Sprintf("%s holds %q (%d times)", name, secret[i:i+window], n))
+				break
+			}
+		}
+	}
+	return found
 }

@@ -1,0 +1,104 @@
+package models_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard/models"
+	"switchboard/models/modelstest"
+)
+
+// The other secrets the console hands out (the first-start setup link, the
+// set-password link bootstrap prints, session secrets) are stored only as
+// hashes: none is anywhere in the database's files, log included.
+func TestSecrets_OnlyHashesReachTheDatabaseFiles(t *testing.T) {
+	store := modelstest.Open(t)
+	ctx := context.Background()
+	setup, err := store.IssueSetupLink(ctx)
+	if err != nil || setup == "" {
+		t.Fatalf("setup link: %q %v", setup, err)
+	}
+	invite, err := store.Bootstrap(ctx, models.AccountInput{AccountName: "Acme", Email: "ada@example.com", FirstName: "Ada", LastName: "Admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.AcceptInvitation(ctx, invite, "correct-staple-lamp-orbit", "correct-staple-lamp-orbit", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, err := store.StartSession(ctx, m, "127.0.0.1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := modelstest.SQLiteFiles(t, store)
+	if len(files["test.db-wal"]) == 0 {
+		t.Fatal("no write-ahead log to search")
+	}
+	for what, secret := range map[string]string{"setup link": setup, "bootstrap link": invite, "session": session} {
+		if found := modelstest.SecretTraces(files, secret); len(found) > 0 {
+			t.Errorf("the %s is stored as it was handed out: %v", what, found)
+		}
+	}
+}
+
+// Every SQLite connection zeroes what it deletes: the writer's (checked at
+// open) and the readers' alike.
+func TestSQLite_SecureDeleteOnEveryConnection(t *testing.T) {
+	store := modelstest.Open(t)
+	var on int
+	if err := store.DB().Raw("PRAGMA secure_delete").Row().Scan(&on); err != nil || on != 1 {
+		t.Fatalf("a reading connection has secure_delete = %d (%v), want 1", on, err)
+	}
+	err := store.Tx(context.Background(), func(tx *gorm.DB) error {
+		return tx.Raw("PRAGMA secure_delete").Row().Scan(&on)
+	})
+	if err != nil || on != 1 {
+		t.Fatalf("the writer has secure_delete = %d (%v), want 1", on, err)
+	}
+}
+
+// A reader holding an old snapshot cannot keep a removed secret in the log
+// for good: the writer's attempt fails under it, and the log is emptied
+// once the reader lets go.
+func TestSecrets_ErasedOnceALongReaderLetsGo(t *testing.T) {
+	store := modelstest.Open(t)
+	ctx := context.Background()
+	const secret = "Qm9vdHN0cmFwLWxpbmstdGhhdC1tdXN0LWdvLWF3YXk"
+	msg := models.OutboxMessage{Kind: "invitation", ToAddress: "rita@example.com", ToName: "Rita", Subject: "Join Acme",
+		TextBody: "Set your password: https://switchboard.example/invite/" + secret,
+		HTMLBody: `<a href="https://switchboard.example/invite/` + secret + `">Set your password</a>`}
+	must(t, store.EnqueueEmail(ctx, &msg))
+
+	var seq int
+	var name, path string
+	must(t, store.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path))
+	other, err := sql.Open("sqlite3", "file:"+path)
+	must(t, err)
+	defer other.Close()
+	reader, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	must(t, err)
+	var n int
+	must(t, reader.QueryRow("SELECT COUNT(*) FROM outbox_messages").Scan(&n)) // its snapshot starts here
+
+	must(t, store.MarkEmailSent(ctx, msg.ID))
+	// The writer tries once it is idle and gives up after eraseBusyTimeout;
+	// the reader holds on for longer than both, so that the try happens
+	// under it.
+	time.Sleep(600 * time.Millisecond)
+	if len(modelstest.SecretTraces(modelstest.SQLiteFiles(t, store), secret)) == 0 {
+		t.Fatal("the log was emptied under a reader of an older snapshot: the test shows nothing")
+	}
+	must(t, reader.Rollback())
+	deadline := time.Now().Add(30 * time.Second)
+	for len(modelstest.SecretTraces(modelstest.SQLiteFiles(t, store), secret)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the link is still in the files after the reader let go: %v",
+				modelstest.SecretTraces(modelstest.SQLiteFiles(t, store), secret))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
