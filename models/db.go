@@ -191,7 +191,7 @@ func sqliteDSN(dsn string) (path, full string) {
 func schemaModels() []any {
 	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{},
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{}, &BulkItem{},
 		&SchemaMigration{},
 	}
 }
