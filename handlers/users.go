@@ -86,6 +86,7 @@ func (h *Handlers) Users(c echo.Context) error {
 	}
 	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
 		Page: page, Filter: view.filter, Companies: view.companies, Now: h.Store.Now(), IncomingRequests: incoming,
+		BulkKey: newFormKey(),
 	}))
 }
 

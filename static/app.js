@@ -64,3 +64,12 @@ document.querySelectorAll("time[data-local-time]").forEach(function (el) {
     // An old browser without these options keeps the server's text.
   }
 });
+
+// "Tick everyone on this page": the header checkbox (hidden without
+// script, where the bulk form's "Everyone on this page" does the same).
+document.querySelectorAll("[data-select-all]").forEach(function (all) {
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    document.querySelectorAll("input[data-bulk-id]").forEach(function (box) { box.checked = all.checked; });
+  });
+});

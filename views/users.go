@@ -18,6 +18,9 @@ type UsersProps struct {
 	Now       time.Time
 	// IncomingRequests counts access requests waiting for an Admin.
 	IncomingRequests int64
+	// BulkKey is the bulk form's one-time key (a double submit starts
+	// one job).
+	BulkKey string
 }
 
 func pluralWord(n int64, one, many string) string {
@@ -304,12 +307,12 @@ func moreSuffix(r *models.UserRow) string {
 // rowRights is what the viewer may do from a row, worked out once a page
 // rather than fifty times.
 type rowRights struct {
-	edit, manage bool
+	edit, manage, bulk bool
 }
 
 func rowRightsOf(ctx context.Context) rowRights {
 	t := viewer(ctx).Type()
-	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t)}
+	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), bulk: canBulk(t)}
 }
 
 // canResend reports whether a row offers "Resend invitation".

@@ -107,10 +107,12 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log},
 		twilio:    tw, webhooks: map[string]bool{}}
 	h.MailQueued = s.Wake
+	h.JobQueued = jobs.Wake
 	if cfg.Mailer != nil {
 		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log, Metrics: metrics, Owner: owner}
 	}
 	s.registerTasks()
+	s.registerBulk()
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
 		metrics.middleware,
