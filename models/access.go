@@ -64,7 +64,8 @@ type AccessMail struct {
 	AccountName string
 	To          Membership // the Admin told of a new request (empty otherwise)
 	ActorName   string     // who granted or declined
-	Type        UserType   // the type granted
+	ActorEmail  string
+	Type        UserType // the type granted
 	Companies   []string
 }
 
@@ -337,7 +338,7 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if read, err = s.incomingRequest(s.db.WithContext(ctx), v, id); err != nil {
 			return err
 		}
-		if mail, err = s.mail.AccessGranted(AccessMail{Request: *read, AccountName: v.Account.Name, ActorName: v.Membership.FullName(),
+		if mail, err = s.mail.AccessGranted(AccessMail{Request: *read, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
 			Type: in.Type, Companies: companyNames(check.Companies)}); err != nil {
 			return fmt.Errorf("compose access granted email: %w", err)
 		}
@@ -436,7 +437,8 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 		}
 		account := v.Account.ID
 		return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, Kind: "access_declined", ToAddress: r.RequesterEmail,
-			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML,
+			ReplyToName: mail.ReplyTo.Name, ReplyToAddress: mail.ReplyTo.Email})
 	})
 	if err != nil {
 		return nil, err

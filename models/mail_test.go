@@ -107,6 +107,8 @@ func TestMail_BuiltBeforeTheWriteLock(t *testing.T) {
 			nell := create(models.Notification, "nell@example.com")
 			// A resend an hour after the first link; a corrected address.
 			must(t, db.Model(&models.Token{}).Where("membership_id = ?", rita.ID).Update("created_at", time.Now().Add(-2*time.Hour)).Error)
+			// and the invitation limits' counts with it.
+			must(t, db.Where("1 = 1").Delete(&models.ThrottleCounter{}).Error)
 			if _, err := store.ResendInvitation(ctx, ada, rita.ID, ""); err != nil {
 				t.Fatalf("resend: %v", err)
 			}
@@ -183,6 +185,8 @@ func TestMail_BuiltAgainWhenThePersonChangedMeanwhile(t *testing.T) {
 				LastName: "Old", Email: "rita@example.com", CompanyIDs: []uint{company.ID}}, "")
 			must(t, err)
 			must(t, db.Model(&models.Token{}).Where("membership_id = ?", rita.ID).Update("created_at", time.Now().Add(-2*time.Hour)).Error)
+			// and the invitation limits' counts with it.
+			must(t, db.Where("1 = 1").Delete(&models.ThrottleCounter{}).Error)
 			before := mailer.rendered["invitation"]
 			mailer.meanwhile = func() {
 				if _, err := store.UpdateMember(ctx, ada, rita.ID, models.MemberUpdate{FirstName: "Reta", LastName: "Renamed"}, ""); err != nil {

@@ -435,7 +435,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			inv, err = s.composeInvitation(v, will, message)
 			return err
 		}
-		if notice, err = s.mail.TypeChanged(TypeChangedMail{Member: will, ActorName: v.Membership.FullName(),
+		if notice, err = s.mail.TypeChanged(TypeChangedMail{Member: will, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
 			AccountName: v.Account.Name, From: m.Type, To: in.To, Gained: plan.Gained, Lost: plan.Lost}); err != nil {
 			return fmt.Errorf("compose type-changed email: %w", err)
 		}

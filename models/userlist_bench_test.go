@@ -35,6 +35,7 @@ func BenchmarkFindUsers(b *testing.B) {
 			b.Run(v.Name+"/"+q.Name, func(b *testing.B) {
 				b.ReportAllocs()
 				var total int64
+				cpu := processCPU()
 				for b.Loop() {
 					p, err := store.FindUsers(ctx, v.Viewer, q.Filter)
 					if err != nil {
@@ -42,6 +43,7 @@ func BenchmarkFindUsers(b *testing.B) {
 					}
 					total = p.Total
 				}
+				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64(total), "matches")
 			})
 		}
