@@ -59,6 +59,19 @@ func TestBrowser_SelectAllMatchingAddToCompany(t *testing.T) {
 		t.Errorf("admins note %q", got)
 	}
 
+	// The company picker (for accounts with many companies) filters as
+	// one types.
+	visit(t, ctx, ts, "/users/company")
+	step(t, ctx, "type in the picker", chromedp.SendKeys(chromedp.ID("f-find"), "roof"))
+	shown := stepValue(t, ctx, "count shown", chromedp.Evaluate[int](`Array.from(document.querySelectorAll("[data-company-option]")).filter(e => !e.hidden).length`))
+	if shown != 1 {
+		t.Errorf("typing “roof” leaves %d companies shown, want 1", shown)
+	}
+	submit(t, ctx, `[data-company-option]:not([hidden]) a`)
+	if got := textOf(t, ctx, `[data-testid="admins-note"]`); !strings.Contains(got, "Other Roofing included") {
+		t.Errorf("after picking: %q", got)
+	}
+
 	// At 1280 every row is one line of name over email; at 390 a compact
 	// list, no sideways scroll, rows at most 96 px, tap targets 44 px.
 	visit(t, ctx, ts, "/users?size=50")
