@@ -63,6 +63,9 @@ func (h *Handlers) parseUsersView(c echo.Context) (usersView, error) {
 		}
 		filter.CompanyID = id
 	}
+	if !models.CanViewUsers(v.Type()) {
+		return usersView{}, models.Errorf(models.Forbidden, "Your type of user cannot see the users list.")
+	}
 	return usersView{filter: filter, companies: companies}, nil
 }
 

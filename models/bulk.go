@@ -575,12 +575,17 @@ func (r *BulkReport) Summary() string {
 func (s *Store) BulkReportOf(ctx context.Context, v *Viewer, id uint) (*BulkReport, error) {
 	db := s.db.WithContext(ctx)
 	var job Job
-	err := db.Where("id = ? AND kind = ? AND account_id = ? AND created_by_id = ?", id, BulkJobKind, v.Account.ID, v.Membership.ID).Take(&job).Error
+	err := db.Where("id = ? AND kind = ? AND account_id = ?", id, BulkJobKind, v.Account.ID).Take(&job).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find bulk job: %w", err)
+	}
+	// Scope first (the account's), then whose it is: only its starter
+	// follows it.
+	if job.CreatedByID == nil || *job.CreatedByID != v.Membership.ID {
+		return nil, Errorf(Forbidden, "Only the person who started this bulk action can follow it.")
 	}
 	var p bulkPayload
 	if err := job.Decode(&p); err != nil {

@@ -90,7 +90,7 @@ func TestBulk_AllMatchingAddedToACompanyWithoutScript(t *testing.T) {
 		t.Errorf("%d audit events, want one per person added (2)", events)
 	}
 	// Someone else's job is not theirs to see.
-	wantStatus(t, ts.login("max@example.com", strongPassword).get(status), http.StatusNotFound)
+	wantStatus(t, ts.login("max@example.com", strongPassword).get(status), http.StatusForbidden)
 	wantStatus(t, ts.login("bea@example.com", strongPassword).get(status), http.StatusNotFound)
 }
 
