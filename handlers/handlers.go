@@ -74,6 +74,8 @@ type Handlers struct {
 	// MailQueued nudges the delivery worker after emails were written to
 	// the outbox; nil when nothing delivers (tests without a worker).
 	MailQueued func()
+	// JobQueued nudges the job runner after a job was recorded.
+	JobQueued func()
 }
 
 // Keys of values the middleware puts in the Echo context.

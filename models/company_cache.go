@@ -137,6 +137,24 @@ func (s *Store) activeCompaniesAt(ctx context.Context, accountID uint, version i
 // account's cached active companies (list), so the database is asked only
 // for the pairs, from the assignments primary key.
 func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, scope []uint, ids []uint, rows []UserRow, index map[uint]int) error {
+	ranks, err := s.memberCompanyRanks(db, accountID, list, scope, ids)
+	if err != nil {
+		return err
+	}
+	for member, rs := range ranks {
+		row := &rows[index[member]]
+		row.CompanyCount = len(rs)
+		for _, r := range rs[:min(len(rs), shownCompanies)] {
+			row.Companies = append(row.Companies, list[r].Name)
+		}
+	}
+	return nil
+}
+
+// memberCompanyRanks returns each person's active companies as their
+// places in list (the account's active companies, A → Z), sorted; with a
+// scope (a non-Admin's companies), only those among it.
+func (s *Store) memberCompanyRanks(db *gorm.DB, accountID uint, list []Company, scope []uint, ids []uint) (map[uint][]int, error) {
 	rank := s.companyRanks(accountID, list)
 	// The pairs come as one string, "member:company,…": a row through the
 	// SQLite driver costs more than the few bytes of a pair.
@@ -144,7 +162,7 @@ func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, sco
 	err := db.Raw("SELECT "+s.idList("membership_id || ':' || company_id")+" FROM assignments WHERE "+s.inIDs("membership_id"),
 		s.idsArg(ids)).Row().Scan(&pairs)
 	if err != nil {
-		return fmt.Errorf("companies of users: %w", err)
+		return nil, fmt.Errorf("companies of users: %w", err)
 	}
 	ranks := make(map[uint][]int, len(ids))
 	for rest := derefOr(pairs, ""); rest != ""; {
@@ -154,7 +172,7 @@ func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, sco
 		member, err1 := strconv.ParseUint(m, 10, 64)
 		company, err2 := strconv.ParseUint(c, 10, 64)
 		if !ok || err1 != nil || err2 != nil {
-			return fmt.Errorf("companies of users: unreadable pair %q", pair)
+			return nil, fmt.Errorf("companies of users: unreadable pair %q", pair)
 		}
 		if scope != nil {
 			if _, mine := slices.BinarySearch(scope, uint(company)); !mine {
@@ -166,15 +184,10 @@ func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, sco
 			ranks[uint(member)] = append(ranks[uint(member)], r)
 		}
 	}
-	for member, rs := range ranks {
+	for _, rs := range ranks {
 		slices.Sort(rs)
-		row := &rows[index[member]]
-		row.CompanyCount = len(rs)
-		for _, r := range rs[:min(len(rs), shownCompanies)] {
-			row.Companies = append(row.Companies, list[r].Name)
-		}
 	}
-	return nil
+	return ranks, nil
 }
 
 // companyRanks maps each company of a cached list to its position in it.

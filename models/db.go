@@ -56,6 +56,8 @@ type Store struct {
 	mail    MailComposer
 	// plan are the users list's plan limits (userlist_query.go).
 	plan planLimits
+	// exportBatchSize, when set, replaces exportBatch (tests).
+	exportBatchSize int
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
 	// areas are the hooks and vocabulary of the areas around the people
@@ -190,7 +192,7 @@ func sqliteDSN(dsn string) (path, full string) {
 func schemaModels() []any {
 	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{},
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{}, &BulkItem{},
 		&SchemaMigration{},
 	}
 }

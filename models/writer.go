@@ -138,6 +138,16 @@ func (inTransaction) Rollback() error {
 // tx runs fn as one transaction (see the top of this file).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	defer s.writes.Add(1)
+	if also, ok := ctx.Value(withinTxKey{}).(func(tx *gorm.DB) error); ok {
+		// Another write asked to be part of this change (withinTx).
+		inner := fn
+		fn = func(tx *gorm.DB) error {
+			if err := inner(tx); err != nil {
+				return err
+			}
+			return also(tx)
+		}
+	}
 	st := &txState{}
 	tctx := context.WithValue(ctx, txStateKey{}, st)
 	if s.writeTurn == nil {
@@ -210,3 +220,15 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // (models/calls, …): the same writer and rules as the core's own
 // changes, so an area's writes never race the people core's.
 func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }
+
+type withinTxKey struct{}
+
+// withinTx returns a context whose next write transaction also runs also,
+// after its own work, so that both are committed or neither: a bulk job
+// records a person's outcome with their change this way. Only the
+// transaction that commits counts; one that rolls back takes also's
+// writes with it. The single actions a bulk job calls each commit one
+// transaction.
+func withinTx(ctx context.Context, also func(tx *gorm.DB) error) context.Context {
+	return context.WithValue(ctx, withinTxKey{}, also)
+}

@@ -79,3 +79,12 @@ document.addEventListener("keydown", function (event) {
   var summary = menu.querySelector("summary");
   if (summary) summary.focus();
 });
+
+// "Tick everyone on this page": the header checkbox (hidden without
+// script, where the bulk form's "Everyone on this page" does the same).
+document.querySelectorAll("[data-select-all]").forEach(function (all) {
+  all.hidden = false;
+  all.addEventListener("change", function () {
+    document.querySelectorAll("input[data-bulk-id]").forEach(function (box) { box.checked = all.checked; });
+  });
+});

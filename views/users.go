@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"switchboard/models"
@@ -17,6 +18,9 @@ type UsersProps struct {
 	Now       time.Time
 	// IncomingRequests counts access requests waiting for an Admin.
 	IncomingRequests int64
+	// BulkKey is the bulk form's one-time key (a double submit starts
+	// one job).
+	BulkKey string
 }
 
 func pluralWord(n int64, one, many string) string {
@@ -235,9 +239,8 @@ func invitedOn(r *models.UserRow) string {
 // maxCompanyOptions is the most companies the filter lists as options.
 const maxCompanyOptions = 25
 
-// filterCompany is the company the "Only …" filter offers: the one filtered
-// by, else the one being worked in.
-func filterCompany(p UsersProps, current *models.Company) *models.Company {
+// filterCompany is the company the list is filtered by, or nil.
+func filterCompany(p UsersProps) *models.Company {
 	if p.Filter.CompanyID != 0 {
 		for i := range p.Companies {
 			if p.Companies[i].ID == p.Filter.CompanyID {
@@ -245,18 +248,71 @@ func filterCompany(p UsersProps, current *models.Company) *models.Company {
 			}
 		}
 	}
-	return current
+	return nil
+}
+
+// withCompany is the first page of the view filtered by another company
+// (0: every company).
+func withCompany(f models.UserFilter, id uint) models.UserFilter {
+	f = firstPage(f)
+	f.CompanyID = id
+	return f
+}
+
+// companyPickerURL is the page that chooses the company of a view.
+func companyPickerURL(f models.UserFilter) string {
+	return "/users/company" + strings.TrimPrefix(usersURL(firstPage(f)), "/users")
+}
+
+// CompanyPickerProps is the page that chooses the company the list is
+// filtered by.
+type CompanyPickerProps struct {
+	Filter    models.UserFilter
+	Companies []models.Company // those whose name contains Find
+	Total     int              // companies the viewer may see
+	Find      string
+}
+
+// personAriaSort is the aria-sort of the column that holds the name and
+// the email address: the direction of whichever of them sorts the list.
+func personAriaSort(f models.UserFilter) string {
+	if f.Sort == models.SortByEmail {
+		return ariaSort(f, models.SortByEmail)
+	}
+	return ariaSort(f, models.SortByName)
+}
+
+// invitationDetail is where an invitee's link stands, for the status's
+// tooltip: "Sent 3 Nov 2026 · expires 10 Nov 2026".
+func invitationDetail(r *models.UserRow) string {
+	switch {
+	case r.Status != models.MemberInvited:
+		return ""
+	case r.Invitation == nil:
+		return "Invitation not sent"
+	case r.Invitation.Expired:
+		return "Sent " + FormatDate(r.Invitation.SentAt) + " · expired " + FormatDate(r.Invitation.ExpiresAt)
+	}
+	return "Sent " + FormatDate(r.Invitation.SentAt) + " · expires " + FormatDate(r.Invitation.ExpiresAt)
+}
+
+// moreSuffix says, in a tooltip, that a row names only some companies.
+func moreSuffix(r *models.UserRow) string {
+	if more := moreCompanies(r); more != "" {
+		return " (" + more + ")"
+	}
+	return ""
 }
 
 // rowRights is what the viewer may do from a row, worked out once a page
 // rather than fifty times.
 type rowRights struct {
-	edit, manage bool
+	edit, manage, bulk bool
 }
 
 func rowRightsOf(ctx context.Context) rowRights {
 	t := viewer(ctx).Type()
-	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t)}
+	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), bulk: canBulk(t)}
 }
 
 // canResend reports whether a row offers "Resend invitation".
@@ -265,3 +321,8 @@ func (can rowRights) canResend(r *models.UserRow) bool {
 }
 
 func resendAction(r *models.UserRow) string { return "/users/" + idString(r.ID) + "/resend" }
+
+// exportURL is the CSV export of a view: all its pages.
+func exportURL(f models.UserFilter) string {
+	return "/users/export.csv" + strings.TrimPrefix(usersURL(firstPage(f)), "/users")
+}

@@ -487,7 +487,10 @@ func TestCompanies_HeaderShowsCompanyAndSwitches(t *testing.T) {
 	}
 }
 
-func TestUsers_ManyCompaniesFilterByTheCompanyInUse(t *testing.T) {
+// TestUsers_ManyCompaniesPickedOnTheirOwnPage: with more companies than a
+// select holds comfortably, the company filter is a page that searches
+// them, keeps the rest of the view, and says the Admins see every company.
+func TestUsers_ManyCompaniesPickedOnTheirOwnPage(t *testing.T) {
 	ts := newTestServer(t)
 	admin := ts.setupAccount("ada@example.com")
 	for i := range 30 {
@@ -497,22 +500,58 @@ func TestUsers_ManyCompaniesFilterByTheCompanyInUse(t *testing.T) {
 	var branch uint
 	fmt.Sscan(ts.companyID("Branch 07"), &branch)
 	ts.addMember(adminV, models.Reporting, "Rita", "rita@example.com", branch)
-	wantStatus(t, admin.post("/switch-company", url.Values{"company": {fmt.Sprint(branch)}}), http.StatusSeeOther)
 
-	p := admin.get("/users")
+	p := admin.get("/users?sort=email&size=25")
 	if p.doc.Find("select#f-company").Length() != 0 {
 		t.Error("31 companies are listed as options")
 	}
-	box := p.doc.Find(`.company-only input[name="company"]`)
-	if v, _ := box.Attr("value"); v != fmt.Sprint(branch) || !strings.Contains(p.text(".company-only"), "Only Branch 07") {
-		t.Fatalf("company filter offers %q: %q", v, p.text(".company-only"))
+	href, ok := p.doc.Find(`[data-testid="choose-company"]`).Attr("href")
+	if !ok || !strings.HasPrefix(href, "/users/company?") || !strings.Contains(href, "sort=email") {
+		t.Fatalf("the company picker link is %q", href)
 	}
-	filtered := admin.get(fmt.Sprintf("/users?company=%d", branch))
+	picker := admin.get(href)
+	wantStatus(t, picker, http.StatusOK)
+	if n := picker.doc.Find(`[data-company-option]`).Length(); n != 31 {
+		t.Errorf("the picker lists %d companies, want 31", n)
+	}
+	if !strings.Contains(picker.text(`[data-testid="picker-count"]`), "Admins see every company") {
+		t.Errorf("the picker does not say where the Admins are: %q", picker.text(`[data-testid="picker-count"]`))
+	}
+	// Without script the search is submitted; it keeps the view.
+	found := admin.get(href + "&find=" + url.QueryEscape("ch 07"))
+	options := found.doc.Find(`[data-company-option] a`)
+	if options.Length() != 1 || options.Text() != "Branch 07" {
+		t.Fatalf("searching “ch 07” lists %d: %q", options.Length(), options.Text())
+	}
+	if v, _ := found.doc.Find(`form.picker-search input[name="sort"]`).Attr("value"); v != "email" {
+		t.Errorf("the search forgets the sort (%q)", v)
+	}
+	if n := admin.get(href + "&find=nothing-like-it").doc.Find(`[data-testid="picker-empty"]`).Length(); n != 1 {
+		t.Error("a search that finds no company says nothing")
+	}
+	chosen, _ := options.Attr("href")
+	if !strings.Contains(chosen, fmt.Sprintf("company=%d", branch)) || !strings.Contains(chosen, "sort=email") || !strings.Contains(chosen, "size=25") {
+		t.Fatalf("choosing the company leads to %q", chosen)
+	}
+	filtered := admin.get(chosen)
 	if got := filtered.text(`[data-testid="user-count"]`); !strings.HasPrefix(got, "1 person") {
 		t.Errorf("filtered count = %q", got)
 	}
-	if _, checked := filtered.doc.Find(`.company-only input`).Attr("checked"); !checked {
-		t.Error("the active company filter is not shown as checked")
+	if got := filtered.text(`[data-testid="picked-company"]`); got != "Branch 07" {
+		t.Errorf("the chosen company shows as %q", got)
 	}
+	if v, _ := filtered.doc.Find(`.company-pick input[name="company"]`).Attr("value"); v != fmt.Sprint(branch) {
+		t.Errorf("applying other filters would drop the company (%q)", v)
+	}
+	if got := filtered.text(`[data-testid="admins-note"]`); !strings.Contains(got, "Admins see every company, Branch 07 included") {
+		t.Errorf("filtering by a company does not say the Admins see it: %q", got)
+	}
+	// Export keeps the company.
+	if exp, _ := filtered.doc.Find(`[data-testid="export"]`).Attr("href"); !strings.Contains(exp, fmt.Sprintf("company=%d", branch)) {
+		t.Errorf("the export link forgets the company: %q", exp)
+	}
+	// Bad input: a company of another account, an overlong search.
+	wantStatus(t, admin.get("/users/company?company=999999"), http.StatusNotFound)
+	wantStatus(t, admin.get("/users/company?find="+strings.Repeat("x", 101)), http.StatusBadRequest)
 	wantStatus(t, admin.get("/static/icons.svg"), http.StatusOK)
 }

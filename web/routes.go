@@ -35,6 +35,11 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	// addresses with a login redirect instead of 404.
 	e.GET("/", h.Home, requireLogin)
 	e.GET("/users", h.Users, requireLogin)
+	e.GET("/users/company", h.UsersCompanyPicker, requireLogin)
+	e.GET("/users/export.csv", h.ExportUsers, requireLogin)
+	e.POST("/users/bulk", h.BulkConfirm, requireLogin)
+	e.POST("/users/bulk/start", h.BulkStart, requireLogin)
+	e.GET("/users/bulk/:id", h.BulkStatus, requireLogin)
 	e.GET("/users/new", h.NewUser, requireLogin)
 	e.POST("/users/new/:step", h.NewUserStep, requireLogin)
 	e.GET("/users/:id/created", h.UserCreated, requireLogin)

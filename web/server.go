@@ -126,10 +126,12 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log},
 		twilio:    tw, webhooks: map[string]bool{}, signedLinks: map[string]bool{}, notify: cfg.Notify}
 	h.MailQueued = s.Wake
+	h.JobQueued = jobs.Wake
 	if cfg.Mailer != nil {
 		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log, Metrics: metrics, Owner: owner}
 	}
 	s.registerTasks()
+	s.registerBulk()
 	s.registerNotifyTasks(cfg.Notify)
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),

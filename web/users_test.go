@@ -86,7 +86,7 @@ func TestUsersList_TheURLHoldsTheView(t *testing.T) {
 			t.Errorf("position %q, want %q", got, c.want)
 		}
 	}
-	if back.text(`[data-testid="user-row"] td[data-label="Email"]`) != p2.text(`[data-testid="user-row"] td[data-label="Email"]`) {
+	if back.text(`[data-testid="user-row"] td.person .email`) != p2.text(`[data-testid="user-row"] td.person .email`) {
 		t.Error("Previous from the third page is not the second")
 	}
 
@@ -155,4 +155,53 @@ func TestUsersList_ResendFromTheRow(t *testing.T) {
 	if got := admin.get("/users?status=expired").text(`[data-testid="user-count"]`); got != "No one matches these filters." && !strings.HasPrefix(got, "0 people") {
 		t.Errorf("after the resend: %q", got)
 	}
+}
+
+// TestUsersExport_TheViewAndOnlyWhomTheViewerMaySee: the export holds the
+// view's people (its filters applied, every page), as a download, and a
+// Manager's holds only the people he may see; a company outside his scope
+// is answered 404.
+func TestUsersExport_TheViewAndOnlyWhomTheViewerMaySee(t *testing.T) {
+	tn := newTenants(t)
+	ts := tn.ts
+	admin := ts.login("ada@example.com", strongPassword)
+	exported := func(b *browser, path string) []string {
+		t.Helper()
+		p := b.get(path)
+		wantStatus(t, p, http.StatusOK)
+		if ct := p.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+			t.Errorf("%s: content type %q", path, ct)
+		}
+		if cd := p.header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="users-`) {
+			t.Errorf("%s: disposition %q", path, cd)
+		}
+		if !strings.HasPrefix(p.body, "\uFEFFFirst name,Last name,Email,Type,Companies,Status,") {
+			t.Fatalf("%s: starts %q", path, p.body[:min(len(p.body), 60)])
+		}
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(p.body), "\r\n")[1:] {
+			out = append(out, strings.Split(line, ",")[2])
+		}
+		return out
+	}
+	everyone := exported(admin, "/users/export.csv")
+	if len(everyone) != 8 {
+		t.Errorf("the Admin's export holds %v, want the account's 8 people", everyone)
+	}
+	if got := exported(admin, "/users/export.csv?type=reporting&sort=email&dir=desc"); strings.Join(got, " ") != "sam@example.com rita@example.com olly@example.com gus@example.com" {
+		t.Errorf("the Reporting users, Z to A: %v", got)
+	}
+	max := ts.login("max@example.com", strongPassword)
+	mine := exported(max, "/users/export.csv")
+	if strings.Join(mine, " ") != "ada@example.com gus@example.com max@example.com nora@example.com rita@example.com sam@example.com" {
+		t.Errorf("the Manager's export holds %v", mine)
+	}
+	// The export link of the page is the view.
+	if href, _ := admin.get("/users?q=example&status=active").doc.Find(`[data-testid="export"]`).Attr("href"); href != "/users/export.csv?q=example&status=active" {
+		t.Errorf("the page's export link is %q", href)
+	}
+	wantStatus(t, max.get(fmt.Sprintf("/users/export.csv?company=%d", tn.other)), http.StatusNotFound)
+	wantStatus(t, admin.get(fmt.Sprintf("/users/export.csv?company=%d", tn.foreign)), http.StatusNotFound)
+	wantStatus(t, admin.get("/users/export.csv?sort=phone"), http.StatusBadRequest)
+	wantStatus(t, ts.browser().get("/users/export.csv"), http.StatusSeeOther)
 }

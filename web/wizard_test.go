@@ -443,7 +443,7 @@ func TestInvitation_ResendKillsOldLinkAndIsRateLimited(t *testing.T) {
 	// Expiry shows on the users list.
 	ts.clock.Advance(models.InvitationLinkTTL + time.Hour)
 	admin = ts.login("ada@example.com", strongPassword)
-	if got := admin.get("/users?q=max").text(`[data-testid="user-row"]`); !strings.Contains(got, "Expired") {
+	if got := admin.get("/users?q=max").text(`[data-testid="user-row"]`); !strings.Contains(got, "Invitation expired") {
 		t.Errorf("expired invitation row = %q", got)
 	}
 	wantStatus(t, ts.browser().get("/invite/"+second), http.StatusGone)
