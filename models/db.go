@@ -185,7 +185,7 @@ func schemaModels() []any {
 	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
 		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{},
-		&SchemaMigration{},
+		&Import{}, &ImportRow{}, &SchemaMigration{},
 	}
 }
 

@@ -262,6 +262,12 @@ func (s *Store) memberByCreationKey(ctx context.Context, accountID uint, key str
 }
 
 func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, ip string) (*Membership, error) {
+	return s.createMemberCounted(tx, v, d, check, ip, s.limits.InviteAccount)
+}
+
+// createMemberCounted is createMember with the account's invitation limit
+// it counts against: the wizard's daily cap, or an import's (importLimit).
+func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, ip string, accountLimit Limit) (*Membership, error) {
 	now := s.Now()
 	first, _ := CleanName(d.FirstName, "First name", MaxNameLength)
 	last, _ := CleanName(d.LastName, "Last name", MaxNameLength)
@@ -300,7 +306,7 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 		}
 		return &m, s.enqueueMail(tx, &m, "notification_added", mail)
 	}
-	return &m, s.invite(tx, v, &m, message, actor, "invitation.sent", false)
+	return &m, s.inviteCounted(tx, v, &m, message, actor, "invitation.sent", false, accountLimit)
 }
 
 // invite issues a new invitation link for m (revoking earlier ones) and
@@ -311,6 +317,10 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 // untouched. newAddress is set when the invitation goes to an address just
 // corrected.
 func (s *Store) invite(tx *gorm.DB, v *Viewer, m *Membership, message string, actor Actor, action string, newAddress bool) error {
+	return s.inviteCounted(tx, v, m, message, actor, action, newAddress, s.limits.InviteAccount)
+}
+
+func (s *Store) inviteCounted(tx *gorm.DB, v *Viewer, m *Membership, message string, actor Actor, action string, newAddress bool, accountLimit Limit) error {
 	if err := s.countPersonInvitation(tx, m, newAddress); err != nil {
 		return err
 	}
@@ -335,7 +345,7 @@ func (s *Store) invite(tx *gorm.DB, v *Viewer, m *Membership, message string, ac
 	if err := s.audit(tx, m.AccountID, actor, action, m, "Link expires "+tok.ExpiresAt.Format("Jan 2, 2006 15:04 UTC")); err != nil {
 		return err
 	}
-	return s.countAccountInvitation(tx, m)
+	return s.countAccountInvitation(tx, m, accountLimit)
 }
 
 func (s *Store) enqueueMail(tx *gorm.DB, m *Membership, kind string, mail Mail) error {
@@ -372,15 +382,14 @@ func (s *Store) countPersonInvitation(tx *gorm.DB, m *Membership, newAddress boo
 // until the transaction ends, so the less comes after it the less the
 // account's other invitations wait (measured: BenchmarkServe_Wizard-
 // AcrossInstances in cmd/switchboard).
-func (s *Store) countAccountInvitation(tx *gorm.DB, m *Membership) error {
-	p := s.limits
-	_, refused, err := s.hit(tx, p.InviteAccount, idKey(m.AccountID), "", true)
+func (s *Store) countAccountInvitation(tx *gorm.DB, m *Membership, limit Limit) error {
+	_, refused, err := s.hit(tx, limit, idKey(m.AccountID), "", true)
 	if err != nil {
 		return err
 	}
 	if refused != nil {
 		return tooMany("Daily invitation limit reached",
-			fmt.Sprintf("This account has sent %d invitations in the last 24 hours, the most allowed in a day.", p.InviteAccount.Max), refused)
+			fmt.Sprintf("This account has sent %d invitations in the last 24 hours, the most allowed in a day.", limit.Max), refused)
 	}
 	return nil
 }
