@@ -71,6 +71,9 @@ type Handlers struct {
 	// MailQueued nudges the delivery worker after emails were written to
 	// the outbox; nil when nothing delivers (tests without a worker).
 	MailQueued func()
+	// JobsQueued nudges the job runner after a job was recorded (an
+	// import); nil when nothing runs jobs.
+	JobsQueued func()
 }
 
 // Keys of values the middleware puts in the Echo context.

@@ -680,7 +680,7 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 	firstOf := map[string]int{}
 	for i := range p.Rows {
 		pr := &p.Rows[i]
-		classifyRow(pr, st, look, oneCompany, unknown, firstOf, i)
+		classifyRow(pr, st, look, oneCompany, unknown, firstOf)
 		p.Totals[pr.Kind]++
 	}
 	for _, name := range unknown {
@@ -701,7 +701,7 @@ func OwnCompanyName(first, last string) string {
 
 // classifyRow decides a row's kind with the wizard's checks of names,
 // email, type and companies (the account's state comes from look).
-func classifyRow(pr *PreviewRow, st ImportSettings, look *importLookups, oneCompany string, unknown map[string]string, firstOf map[string]int, index int) {
+func classifyRow(pr *PreviewRow, st ImportSettings, look *importLookups, oneCompany string, unknown map[string]string, firstOf map[string]int) {
 	invalid := func(msg string) { pr.Kind, pr.Problem = RowInvalid, msg }
 	first, err := CleanName(pr.FirstName, "First name", MaxNameLength)
 	if err != nil {
@@ -867,10 +867,10 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 		return fmt.Errorf("load import rows: %w", err)
 	}
 	if v == nil {
-		return s.finishImport(ctx, &imp, rows, "The Admin who started this import is no longer an Admin of the account.")
+		return s.finishImport(ctx, &imp, "The Admin who started this import is no longer an Admin of the account.")
 	}
 	st := imp.Choices()
-	if err := s.createImportCompanies(ctx, v, &imp, rows, st); err != nil {
+	if err := s.createImportCompanies(ctx, v, &imp, rows); err != nil {
 		return err
 	}
 	p, err := s.previewRows(ctx, v, &imp, rows)
@@ -903,7 +903,7 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 			}
 		}
 	}
-	return s.finishImport(ctx, &imp, nil, "")
+	return s.finishImport(ctx, &imp, "")
 }
 
 // importViewer is the Admin who started the import, as they are now: nil
@@ -928,7 +928,7 @@ func (s *Store) importViewer(ctx context.Context, imp *Import) (*Viewer, error) 
 }
 
 // finishImport marks the import done; rows not done yet get reason.
-func (s *Store) finishImport(ctx context.Context, imp *Import, rows []ImportRow, reason string) error {
+func (s *Store) finishImport(ctx context.Context, imp *Import, reason string) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if reason != "" {
@@ -945,7 +945,7 @@ func (s *Store) finishImport(ctx context.Context, imp *Import, rows []ImportRow,
 // the Admin chose to create: the unknown ones of the Companies column and
 // the Campaign Monitors' own. A company of that name that exists (made by
 // an earlier, interrupted run, or meanwhile) is used as it is.
-func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Import, rows []ImportRow, st ImportSettings) error {
+func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Import, rows []ImportRow) error {
 	p, err := s.previewRows(ctx, v, imp, rows)
 	if err != nil {
 		return err
@@ -1181,4 +1181,24 @@ func NeutralizeCSVCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// ImportProgressOf counts an import's rows per outcome without reading
+// them, for the progress of one under way.
+func (s *Store) ImportProgressOf(ctx context.Context, imp *Import) (*ImportPreview, error) {
+	var counts []struct {
+		Outcome RowOutcome
+		N       int
+	}
+	err := s.db.WithContext(ctx).Model(&ImportRow{}).Select("outcome, COUNT(*) AS n").
+		Where("import_id = ? AND outcome <> ''", imp.ID).Group("outcome").Scan(&counts).Error
+	if err != nil {
+		return nil, fmt.Errorf("import progress: %w", err)
+	}
+	p := &ImportPreview{Import: imp, Settings: imp.Choices(), Totals: map[RowKind]int{}, Outcomes: map[RowOutcome]int{}}
+	for _, c := range counts {
+		p.Outcomes[c.Outcome] = c.N
+		p.Done += c.N
+	}
+	return p, nil
 }

@@ -64,3 +64,11 @@ document.querySelectorAll("time[data-local-time]").forEach(function (el) {
     // An old browser without these options keeps the server's text.
   }
 });
+
+// A page following background work (an import under way) reloads itself
+// every data-refresh seconds until the work is done; without script, the
+// page says to reload it.
+document.querySelectorAll("[data-refresh]").forEach(function (el) {
+  var seconds = parseInt(el.getAttribute("data-refresh"), 10) || 2;
+  setTimeout(function () { window.location.reload(); }, seconds * 1000);
+});
