@@ -223,10 +223,10 @@ type ImportSettings struct {
 type RowKind string
 
 const (
-	RowInvite          RowKind = "invite"
-	RowNotification    RowKind = "notification"
-	RowInAccount       RowKind = "in_account"
-	RowLoginElsewhere  RowKind = "login_elsewhere"
+	RowInvite         RowKind = "invite"
+	RowNotification   RowKind = "notification"
+	RowInAccount      RowKind = "in_account"
+	RowLoginElsewhere RowKind = "login_elsewhere"
 	RowInvalid        RowKind = "invalid"
 )
 
@@ -667,7 +667,9 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 	for _, c := range look.companies {
 		p.Companies = append(p.Companies, c)
 	}
-	sort.Slice(p.Companies, func(i, j int) bool { return strings.ToLower(p.Companies[i].Name) < strings.ToLower(p.Companies[j].Name) })
+	sort.Slice(p.Companies, func(i, j int) bool {
+		return strings.ToLower(p.Companies[i].Name) < strings.ToLower(p.Companies[j].Name)
+	})
 	var oneCompany string
 	if st.OneCompanyID != 0 {
 		for _, c := range look.companies {
