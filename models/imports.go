@@ -891,19 +891,52 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 			pending = append(pending, &p.Rows[i])
 		}
 	}
-	for chunk := range slices.Chunk(pending, importChunk) {
-		if err := ctx.Err(); err != nil {
+	// Rows are checked a chunk ahead of the chunk being written, so that
+	// the reads of one overlap the transaction of the other. The rows of
+	// the two chunks have different addresses (duplicates in the file are
+	// refused by the preview), so a check does not depend on the chunk
+	// before it; a race with someone else is caught by the unique index.
+	planned := make(chan plannedChunk, 1)
+	planCtx, stopPlanning := context.WithCancel(ctx)
+	defer stopPlanning()
+	go func() {
+		defer close(planned)
+		for chunk := range slices.Chunk(pending, importChunk) {
+			pc := plannedChunk{plans: make([]rowPlan, 0, len(chunk))}
+			for _, r := range chunk {
+				plan, err := s.planRow(planCtx, v, &imp, r, look, message)
+				if err != nil {
+					pc.err = err
+					break
+				}
+				pc.plans = append(pc.plans, plan)
+			}
+			select {
+			case planned <- pc:
+			case <-planCtx.Done():
+				return
+			}
+			if pc.err != nil {
+				return
+			}
+		}
+	}()
+	for pc := range planned {
+		if pc.err != nil {
+			return pc.err
+		}
+		if err := s.applyPlans(ctx, v, pc.plans); err != nil {
 			return err
 		}
-		if err := s.importChunk(ctx, v, &imp, chunk, look, message); err != nil {
-			return err
-		}
-		done += len(chunk)
+		done += len(pc.plans)
 		if progress != nil {
 			if err := progress(done, len(rows)); err != nil {
 				return err
 			}
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	return s.finishImport(ctx, &imp, "")
 }
@@ -991,19 +1024,11 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 	})
 }
 
-// importChunk acts on a few rows in one transaction. When the transaction
+// applyPlans acts on a few rows in one transaction. When the transaction
 // fails (someone added one of the addresses meanwhile, a limit was
 // reached), the rows are done one by one so that each gets its own
 // outcome.
-func (s *Store) importChunk(ctx context.Context, v *Viewer, imp *Import, rows []*PreviewRow, look *importLookups, message string) error {
-	plans := make([]rowPlan, len(rows))
-	for i, r := range rows {
-		plan, err := s.planRow(ctx, v, imp, r, look, message)
-		if err != nil {
-			return err
-		}
-		plans[i] = plan
-	}
+func (s *Store) applyPlans(ctx context.Context, v *Viewer, plans []rowPlan) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		for _, plan := range plans {
 			if err := s.applyRow(tx, v, plan); err != nil {
@@ -1012,18 +1037,24 @@ func (s *Store) importChunk(ctx context.Context, v *Viewer, imp *Import, rows []
 		}
 		return nil
 	})
-	if err == nil || ctx.Err() != nil || len(rows) == 1 {
-		if err != nil && len(rows) == 1 && ctx.Err() == nil {
-			return s.failRow(ctx, plans[0], err)
-		}
+	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	for _, r := range rows {
-		if err := s.importChunk(ctx, v, imp, []*PreviewRow{r}, look, message); err != nil {
+	if len(plans) == 1 {
+		return s.failRow(ctx, plans[0], err)
+	}
+	for _, plan := range plans {
+		if err := s.applyPlans(ctx, v, []rowPlan{plan}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// plannedChunk is a chunk of rows checked and ready to be written.
+type plannedChunk struct {
+	plans []rowPlan
+	err   error
 }
 
 // rowPlan is what the job will do with one row.
