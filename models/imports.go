@@ -634,7 +634,7 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 		pr.Role = cell(rec, col(FieldRole))
 		key := normalizeRole(pr.Role)
 		roleCount[key]++
-		pr.Type = st.Roles[key]
+		pr.Type = roleType(st, key)
 		pr.CampaignMonitor = key == campaignMonitor
 		if pr.CampaignMonitor {
 			p.CampaignMonitors++
@@ -657,7 +657,7 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 	}
 	for role, n := range roleCount {
 		def, known := DefaultRoleType(role)
-		p.Roles = append(p.Roles, RoleChoice{Role: role, Count: n, Type: st.Roles[role], Default: def, Known: known})
+		p.Roles = append(p.Roles, RoleChoice{Role: role, Count: n, Type: roleType(st, role), Default: def, Known: known})
 	}
 	sort.Slice(p.Roles, func(i, j int) bool { return p.Roles[i].Role < p.Roles[j].Role })
 	look, err := s.importLookups(ctx, v, emails)
@@ -690,6 +690,17 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 	}
 	sort.Strings(p.UnknownCompanies)
 	return p, nil
+}
+
+// roleType is the type a role of the file maps to: the Admin's choice, or,
+// for a role not seen before (another column was just chosen), its
+// default.
+func roleType(st ImportSettings, role string) UserType {
+	if t, ok := st.Roles[role]; ok {
+		return t
+	}
+	t, _ := DefaultRoleType(role)
+	return t
 }
 
 // OwnCompanyName is the name of the company offered to a Campaign Monitor.
