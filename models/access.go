@@ -64,7 +64,8 @@ type AccessMail struct {
 	AccountName string
 	To          Membership // the Admin told of a new request (empty otherwise)
 	ActorName   string     // who granted or declined
-	Type        UserType   // the type granted
+	ActorEmail  string
+	Type        UserType // the type granted
 	Companies   []string
 }
 
@@ -348,7 +349,7 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "access.granted", &m, detail); err != nil {
 			return err
 		}
-		mail, err := s.mail.AccessGranted(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), Type: in.Type, Companies: names})
+		mail, err := s.mail.AccessGranted(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email, Type: in.Type, Companies: names})
 		if err != nil {
 			return fmt.Errorf("compose access granted email: %w", err)
 		}
@@ -390,7 +391,8 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 		}
 		account := v.Account.ID
 		return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, Kind: "access_declined", ToAddress: r.RequesterEmail,
-			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML,
+			ReplyToName: mail.ReplyTo.Name, ReplyToAddress: mail.ReplyTo.Email})
 	})
 	if err != nil {
 		return nil, err

@@ -5,27 +5,39 @@ import "time"
 // Mail is a composed email: subject and both bodies.
 type Mail struct {
 	Subject, Text, HTML string
+	// ReplyTo is the person who acted, for an email that invites a reply
+	// (an Admin's invitation, a change an Admin made, a request for
+	// access); replies reach them, not the console's no-reply sender. The
+	// other emails have none and ask for no reply.
+	ReplyTo MailAddress
+}
+
+// MailAddress is a person as an email header names them.
+type MailAddress struct {
+	Name, Email string
 }
 
 // InvitationMail is what an invitation says. Link is built by the composer
 // from the configured base URL and the secret; nothing here comes from a
 // request's Host.
 type InvitationMail struct {
-	Member      Membership
-	InviterName string
-	AccountName string
-	Message     string
-	Secret      string
-	ExpiresAt   time.Time
+	Member       Membership
+	InviterName  string
+	InviterEmail string
+	AccountName  string
+	Message      string
+	Secret       string
+	ExpiresAt    time.Time
 }
 
 // NotificationMail tells a Notification user which companies they will get
 // emails about.
 type NotificationMail struct {
-	Member      Membership
-	InviterName string
-	AccountName string
-	Companies   []string
+	Member       Membership
+	InviterName  string
+	InviterEmail string
+	AccountName  string
+	Companies    []string
 }
 
 // MailComposer renders the console's emails; views implements it so that
@@ -47,6 +59,7 @@ type MailComposer interface {
 type TypeChangedMail struct {
 	Member      Membership
 	ActorName   string
+	ActorEmail  string
 	AccountName string
 	From, To    UserType
 	Gained      []string

@@ -511,7 +511,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 				return err
 			}
 		} else {
-			mail, err := s.mail.TypeChanged(TypeChangedMail{Member: *m, ActorName: v.Membership.FullName(),
+			mail, err := s.mail.TypeChanged(TypeChangedMail{Member: *m, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
 				AccountName: account.Name, From: from, To: in.To, Gained: plan.Gained, Lost: plan.Lost})
 			if err != nil {
 				return fmt.Errorf("compose type-changed email: %w", err)

@@ -148,19 +148,23 @@ type Token struct {
 // OutboxMessage is an email waiting to be delivered, written in the same
 // transaction as the change it reports.
 type OutboxMessage struct {
-	ID            uint       `gorm:"primaryKey"`
-	AccountID     *uint      `gorm:"index"`
-	MembershipID  *uint      `gorm:"index"`
-	Kind          string     `gorm:"size:40;not null"`
-	ToAddress     string     `gorm:"size:254;not null"`
-	ToName        string     `gorm:"size:201;not null;default:''"`
-	Subject       string     `gorm:"size:255;not null"`
-	TextBody      string     `gorm:"type:text;not null"`
-	HTMLBody      string     `gorm:"type:text;not null"`
-	Attempts      int        `gorm:"not null;default:0"`
-	NextAttemptAt time.Time  `gorm:"not null;index:idx_outbox_due,priority:2"`
-	SentAt        *time.Time `gorm:"index:idx_outbox_due,priority:1"`
-	LastError     string     `gorm:"size:1000;not null;default:''"`
+	ID           uint   `gorm:"primaryKey"`
+	AccountID    *uint  `gorm:"index"`
+	MembershipID *uint  `gorm:"index"`
+	Kind         string `gorm:"size:40;not null"`
+	ToAddress    string `gorm:"size:254;not null"`
+	ToName       string `gorm:"size:201;not null;default:''"`
+	// ReplyToName and ReplyToAddress are whom a reply reaches, for the
+	// emails that invite one (Mail.ReplyTo); empty otherwise.
+	ReplyToName    string     `gorm:"size:201;not null;default:''"`
+	ReplyToAddress string     `gorm:"size:254;not null;default:''"`
+	Subject        string     `gorm:"size:255;not null"`
+	TextBody       string     `gorm:"type:text;not null"`
+	HTMLBody       string     `gorm:"type:text;not null"`
+	Attempts       int        `gorm:"not null;default:0"`
+	NextAttemptAt  time.Time  `gorm:"not null;index:idx_outbox_due,priority:2"`
+	SentAt         *time.Time `gorm:"index:idx_outbox_due,priority:1"`
+	LastError      string     `gorm:"size:1000;not null;default:''"`
 	// LeaseOwner is the delivery worker sending the message, until
 	// LeaseUntil (jobs.go); empty when nobody is.
 	LeaseOwner string `gorm:"size:64;not null;default:''"`

@@ -299,7 +299,7 @@ func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *Draf
 		return nil, err
 	}
 	if !d.Type.CanLogIn() {
-		mail, err := s.mail.NotificationAdded(NotificationMail{Member: m, InviterName: v.Membership.FullName(),
+		mail, err := s.mail.NotificationAdded(NotificationMail{Member: m, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
 			AccountName: v.Account.Name, Companies: names})
 		if err != nil {
 			return nil, fmt.Errorf("compose notification email: %w", err)
@@ -334,7 +334,7 @@ func (s *Store) inviteCounted(tx *gorm.DB, v *Viewer, m *Membership, message str
 	if err != nil {
 		return err
 	}
-	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: v.Membership.FullName(),
+	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
 		AccountName: v.Account.Name, Message: message, Secret: secret, ExpiresAt: tok.ExpiresAt})
 	if err != nil {
 		return fmt.Errorf("compose invitation email: %w", err)
@@ -351,7 +351,8 @@ func (s *Store) inviteCounted(tx *gorm.DB, v *Viewer, m *Membership, message str
 func (s *Store) enqueueMail(tx *gorm.DB, m *Membership, kind string, mail Mail) error {
 	account, member := m.AccountID, m.ID
 	return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, MembershipID: &member, Kind: kind,
-		ToAddress: m.Email, ToName: m.FullName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+		ToAddress: m.Email, ToName: m.FullName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML,
+		ReplyToName: mail.ReplyTo.Name, ReplyToAddress: mail.ReplyTo.Email})
 }
 
 // countPersonInvitation counts an invitation to m against the person's

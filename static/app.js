@@ -22,6 +22,10 @@ document.addEventListener("click", function (event) {
     if (!dialog || typeof dialog.showModal !== "function") return;
     event.preventDefault();
     dialog.showModal();
+    // A confirmation opens on Cancel, so that Enter never takes anything
+    // away by accident (autofocus does the same where it is honoured).
+    var cancel = dialog.querySelector("[data-cancel]");
+    if (cancel) cancel.focus();
     return;
   }
   // A click on the backdrop (the dialog element itself) closes it.
@@ -63,6 +67,17 @@ document.querySelectorAll("time[data-local-time]").forEach(function (el) {
   } catch (e) {
     // An old browser without these options keeps the server's text.
   }
+});
+
+// Escape closes the header's menu on a phone and gives the focus back to
+// its button; without JavaScript the button closes it.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var menu = document.querySelector(".navmenu[open]");
+  if (!menu) return;
+  menu.open = false;
+  var summary = menu.querySelector("summary");
+  if (summary) summary.focus();
 });
 
 // A page following background work (an import under way) reloads itself

@@ -28,7 +28,7 @@ func (m Mailer) InvitationLink(secret string) string {
 // Invitation composes the email that asks a new user to set their password.
 func (m Mailer) Invitation(in models.InvitationMail) (models.Mail, error) {
 	link := m.InvitationLink(in.Secret)
-	html, err := renderString(invitationEmail(in, link))
+	html, err := renderString(invitationEmail(in, link, in.InviterEmail != ""))
 	if err != nil {
 		return models.Mail{}, err
 	}
@@ -44,13 +44,17 @@ func (m Mailer) Invitation(in models.InvitationMail) (models.Mail, error) {
 	fmt.Fprintf(&t, "For your security nobody else can choose your password. Set it here:\n\n%s\n\n", link)
 	fmt.Fprintf(&t, "The link works once and expires on %s. Your login will be %s.\n", FormatDateTime(in.ExpiresAt), in.Member.Email)
 	t.WriteString("If you did not expect this email, you can ignore it.\n")
+	replyTo := models.MailAddress{Name: in.InviterName, Email: in.InviterEmail}
+	if replyTo.Email != "" {
+		fmt.Fprintf(&t, "\nQuestions? Reply to this email to reach %s.\n", in.InviterName)
+	}
 	return models.Mail{Subject: fmt.Sprintf("%s invited you to %s on Switchboard", in.InviterName, in.AccountName),
-		Text: t.String(), HTML: html}, nil
+		Text: t.String(), HTML: html, ReplyTo: replyTo}, nil
 }
 
 // NotificationAdded tells a Notification user what they will receive.
 func (m Mailer) NotificationAdded(in models.NotificationMail) (models.Mail, error) {
-	html, err := renderString(notificationEmail(in))
+	html, err := renderString(notificationEmail(in, in.InviterEmail != ""))
 	if err != nil {
 		return models.Mail{}, err
 	}
@@ -60,9 +64,12 @@ func (m Mailer) NotificationAdded(in models.NotificationMail) (models.Mail, erro
 	for _, c := range in.Companies {
 		fmt.Fprintf(&t, "  - %s\n", c)
 	}
-	fmt.Fprintf(&t, "\nYou do not need to do anything, and there is no login for this kind of user.\nIf you did not expect this email, reply to let %s know.\n", in.InviterName)
+	t.WriteString("\nYou do not need to do anything, and there is no login for this kind of user.\n")
+	if in.InviterEmail != "" {
+		fmt.Fprintf(&t, "If you did not expect this email, reply to it to let %s know.\n", in.InviterName)
+	}
 	return models.Mail{Subject: fmt.Sprintf("You will receive notifications from %s", in.AccountName),
-		Text: t.String(), HTML: html}, nil
+		Text: t.String(), HTML: html, ReplyTo: models.MailAddress{Name: in.InviterName, Email: in.InviterEmail}}, nil
 }
 
 func renderString(c templ.Component) (string, error) {
@@ -82,7 +89,7 @@ func (m Mailer) TypeChanged(in models.TypeChangedMail) (models.Mail, error) {
 	if in.To.CanLogIn() {
 		login = m.LoginLink()
 	}
-	html, err := renderString(typeChangedEmail(in, login))
+	html, err := renderString(typeChangedEmail(in, login, in.ActorEmail != ""))
 	if err != nil {
 		return models.Mail{}, err
 	}
@@ -108,7 +115,9 @@ func (m Mailer) TypeChanged(in models.TypeChangedMail) (models.Mail, error) {
 	} else {
 		fmt.Fprintf(&t, "You no longer log in to %s. You will keep receiving its notification and summary emails.\n", in.AccountName)
 	}
-	fmt.Fprintf(&t, "If you have questions, reply to let %s know.\n", in.ActorName)
+	if in.ActorEmail != "" {
+		fmt.Fprintf(&t, "If you have questions, reply to this email to reach %s.\n", in.ActorName)
+	}
 	return models.Mail{Subject: fmt.Sprintf("Your user type in %s is now %s", in.AccountName, in.To.Label()),
-		Text: t.String(), HTML: html}, nil
+		Text: t.String(), HTML: html, ReplyTo: models.MailAddress{Name: in.ActorName, Email: in.ActorEmail}}, nil
 }
