@@ -1441,7 +1441,7 @@ func importProgress(p ImportProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 139, " rows done. It carries on if you leave this page, and after a restart of the server.</p><label for=\"import-bar\">Progress</label> <progress id=\"import-bar\" max=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 139, " rows done. It carries on if you leave this page, and after a restart of the server. This page updates itself; reload it to see how far it has got.</p><label for=\"import-bar\">Progress</label> <progress id=\"import-bar\" max=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
