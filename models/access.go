@@ -93,12 +93,34 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 	if len(fields) > 0 {
 		return nil, FieldErrors(fields)
 	}
-	if s.mail == nil {
-		return nil, errors.New("request access: no mail composer configured")
-	}
 	var req AccessRequest
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	// The Admins' emails are built first, from the account and its
+	// Admins as read before the transaction.
+	var target *Account
+	var admins []Membership
+	var mails []Mail
+	compose := func() error {
 		now := s.Now()
+		req = AccessRequest{Number: number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
+			FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: note,
+			Status: AccessPending, CreatedAt: now}
+		db := s.db.WithContext(ctx)
+		var err error
+		if target, err = s.joinableAccount(db, number, v.Login); err != nil || target == nil {
+			return err
+		}
+		if admins, err = adminsToTell(db, target.ID); err != nil {
+			return err
+		}
+		mails = make([]Mail, len(admins))
+		for i, admin := range admins {
+			if mails[i], err = s.mail.AccessRequested(AccessMail{Request: req, AccountName: target.Name, To: admin}); err != nil {
+				return fmt.Errorf("compose access request email: %w", err)
+			}
+		}
+		return nil
+	}
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		_, refused, err := s.hit(tx, s.limits.AccessLogin, idKey(v.Login.ID), "", true)
 		if err != nil {
 			return err
@@ -107,21 +129,22 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 			return tooMany("Too many requests",
 				"You have sent several access requests in the last hour. Please wait a while before sending another.", refused)
 		}
-		req = AccessRequest{Number: number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
-			FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: note,
-			Status: AccessPending, CreatedAt: now}
-		target, err := s.joinableAccount(tx, number, v.Login)
+		found, err := s.joinableAccount(tx, number, v.Login)
 		if err != nil {
 			return err
 		}
-		if target != nil {
+		if (found == nil) != (target == nil) || (found != nil && found.Name != target.Name) {
+			return errStaleMail
+		}
+		req.ID, req.AccountID = 0, nil
+		if found != nil {
 			var pending int64
-			if err := tx.Model(&AccessRequest{}).Where("account_id = ? AND login_id = ? AND status = ?", target.ID, v.Login.ID, AccessPending).
+			if err := tx.Model(&AccessRequest{}).Where("account_id = ? AND login_id = ? AND status = ?", found.ID, v.Login.ID, AccessPending).
 				Count(&pending).Error; err != nil {
 				return fmt.Errorf("find pending request: %w", err)
 			}
 			if pending == 0 {
-				req.AccountID = &target.ID
+				req.AccountID = &found.ID
 			}
 		}
 		if err := tx.Create(&req).Error; err != nil {
@@ -130,11 +153,23 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 		if req.AccountID == nil {
 			return nil
 		}
-		if err := s.audit(tx, target.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
+		if err := s.audit(tx, found.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
 			fmt.Sprintf("%s <%s> asked for access", req.RequesterName(), req.RequesterEmail)); err != nil {
 			return err
 		}
-		return s.tellAdminsOfRequest(tx, target, req)
+		now, err := adminsToTell(tx, found.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.EqualFunc(now, admins, func(a, b Membership) bool { return sameForMail(&a, &b) }) {
+			return errStaleMail
+		}
+		for i := range admins {
+			if err := s.enqueueMail(tx, &admins[i], "access_requested", mails[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -163,21 +198,13 @@ func (s *Store) joinableAccount(tx *gorm.DB, number string, login Login) (*Accou
 	return &a, nil
 }
 
-func (s *Store) tellAdminsOfRequest(tx *gorm.DB, account *Account, req AccessRequest) error {
+// adminsToTell are the active Admins an access request is emailed to.
+func adminsToTell(db *gorm.DB, accountID uint) ([]Membership, error) {
 	var admins []Membership
-	if err := tx.Where("account_id = ? AND type = ? AND status = ?", account.ID, Admin, MemberActive).Find(&admins).Error; err != nil {
-		return fmt.Errorf("admins to tell: %w", err)
+	if err := db.Where("account_id = ? AND type = ? AND status = ?", accountID, Admin, MemberActive).Order("id").Find(&admins).Error; err != nil {
+		return nil, fmt.Errorf("admins to tell: %w", err)
 	}
-	for _, admin := range admins {
-		mail, err := s.mail.AccessRequested(AccessMail{Request: req, AccountName: account.Name, To: admin})
-		if err != nil {
-			return fmt.Errorf("compose access request email: %w", err)
-		}
-		if err := s.enqueueMail(tx, &admin, "access_requested", mail); err != nil {
-			return err
-		}
-	}
-	return nil
+	return admins, nil
 }
 
 // MyAccessRequests lists the requests a login has made, newest first.
@@ -304,10 +331,26 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		return nil, FieldErrors(check.Fields)
 	}
 	var m Membership
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	var read *AccessRequest
+	var mail Mail
+	compose := func() error {
+		var err error
+		if read, err = s.incomingRequest(s.db.WithContext(ctx), v, id); err != nil {
+			return err
+		}
+		if mail, err = s.mail.AccessGranted(AccessMail{Request: *read, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
+			Type: in.Type, Companies: companyNames(check.Companies)}); err != nil {
+			return fmt.Errorf("compose access granted email: %w", err)
+		}
+		return nil
+	}
+	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		r, err := s.incomingRequest(tx, v, id)
 		if err != nil {
 			return err
+		}
+		if !sameRequest(r, read) {
+			return errStaleMail
 		}
 		inviter := v.Membership.ID
 		if err := s.decideRequest(tx, r.ID, AccessGranted, &inviter); err != nil {
@@ -349,10 +392,6 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "access.granted", &m, detail); err != nil {
 			return err
 		}
-		mail, err := s.mail.AccessGranted(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email, Type: in.Type, Companies: names})
-		if err != nil {
-			return fmt.Errorf("compose access granted email: %w", err)
-		}
 		return s.enqueueMail(tx, &m, "access_granted", mail)
 	})
 	if err != nil {
@@ -367,14 +406,25 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 		// Requests to the account are in its Admins' scope only (policy.go).
 		return nil, ErrNotFound()
 	}
-	if s.mail == nil {
-		return nil, errors.New("decline access: no mail composer configured")
+	var req, read *AccessRequest
+	var mail Mail
+	compose := func() error {
+		var err error
+		if read, err = s.incomingRequest(s.db.WithContext(ctx), v, id); err != nil {
+			return err
+		}
+		if mail, err = s.mail.AccessDeclined(AccessMail{Request: *read, AccountName: v.Account.Name, ActorName: v.Membership.FullName()}); err != nil {
+			return fmt.Errorf("compose access declined email: %w", err)
+		}
+		return nil
 	}
-	var req *AccessRequest
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		r, err := s.incomingRequest(tx, v, id)
 		if err != nil {
 			return err
+		}
+		if !sameRequest(r, read) {
+			return errStaleMail
 		}
 		decider := v.Membership.ID
 		if err := s.decideRequest(tx, r.ID, AccessDeclined, &decider); err != nil {
@@ -385,10 +435,6 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 			fmt.Sprintf("Declined %s <%s>", r.RequesterName(), r.RequesterEmail)); err != nil {
 			return err
 		}
-		mail, err := s.mail.AccessDeclined(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName()})
-		if err != nil {
-			return fmt.Errorf("compose access declined email: %w", err)
-		}
 		account := v.Account.ID
 		return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, Kind: "access_declined", ToAddress: r.RequesterEmail,
 			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML,
@@ -398,6 +444,12 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 		return nil, err
 	}
 	return req, nil
+}
+
+// sameRequest reports whether what an email says of a request is as it was.
+func sameRequest(a, b *AccessRequest) bool {
+	return a.ID == b.ID && a.RequesterEmail == b.RequesterEmail && a.FirstName == b.FirstName && a.LastName == b.LastName &&
+		a.Note == b.Note && a.Status == b.Status
 }
 
 // AccountChoice is one account a login may work in.
@@ -506,7 +558,7 @@ func loginMemberships(db *gorm.DB, loginID uint) *gorm.DB {
 }
 
 // loginMembershipSQL is that rule as SQL over memberships joined with
-// accounts (the viewer snapshot counts with it, list_cache.go).
+// accounts (the viewer snapshot counts with it, session.go).
 const loginMembershipSQL = "memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?"
 
 var loginMembershipArgs = []any{MemberActive, Notification, AccountClosed}

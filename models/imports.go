@@ -1073,6 +1073,10 @@ type rowPlan struct {
 	row     *PreviewRow
 	draft   Draft
 	check   *DraftCheck
+	// inv and notice are the email, built before the transaction as the
+	// wizard builds it.
+	inv     *invitation
+	notice  Mail
 	outcome RowOutcome
 	detail  string
 }
@@ -1128,6 +1132,11 @@ func (s *Store) planRow(ctx context.Context, v *Viewer, imp *Import, r *PreviewR
 	default:
 		plan.outcome, plan.detail = OutcomeAdded, "Notification user: no invitation needed."
 	}
+	if check.OK() && check.Created == nil {
+		if plan.inv, plan.notice, err = s.composeMemberMail(v, d, check); err != nil {
+			return plan, err
+		}
+	}
 	return plan, nil
 }
 
@@ -1140,7 +1149,7 @@ func importCreationKey(importID uint, line int) string {
 func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
 	set := map[string]any{"outcome": plan.outcome, "detail": truncateText(plan.detail, 500)}
 	if plan.check != nil && plan.check.Created == nil && (plan.outcome == OutcomeInvited || plan.outcome == OutcomeAdded) {
-		m, err := s.createMemberCounted(tx, v, plan.draft, plan.check, "", s.limits.InviteImport)
+		m, err := s.createMemberCounted(tx, v, plan.draft, plan.check, plan.inv, plan.notice, "", s.limits.InviteImport)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,13 @@
 package models
 
-import "time"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // Mail is a composed email: subject and both bodies.
 type Mail struct {
@@ -69,3 +76,59 @@ type TypeChangedMail struct {
 // UseMail sets the composer for emails written with domain changes. It is
 // called once at start, before the store serves requests.
 func (s *Store) UseMail(c MailComposer) { s.mail = c }
+
+// errStaleMail: what an email built before its change's transaction says
+// has changed since it was read; mailed builds it again.
+var errStaleMail = errors.New("changed while its email was being written")
+
+// mailed runs a change that sends email, with the email's body built
+// before the write lock (writer.go), so that no rendering holds it:
+// compose reads what the email says, outside any transaction, and renders
+// it; change makes the change in one transaction, with that email, and
+// returns errStaleMail when what it finds there differs from what compose
+// read. Both then run again, up to three times.
+func (s *Store) mailed(ctx context.Context, compose func() error, change func(tx *gorm.DB) error) error {
+	if s.mail == nil {
+		return errors.New("no mail composer configured")
+	}
+	for try := 1; ; try++ {
+		if err := compose(); err != nil {
+			return err
+		}
+		err := s.tx(ctx, change)
+		if !errors.Is(err, errStaleMail) {
+			return err
+		}
+		if try == 3 {
+			return Errorf(Conflict, "This person was changed several times while we saved your change. Reload the page and try again.")
+		}
+	}
+}
+
+// sameForMail reports whether what an email says of a person is as it was.
+func sameForMail(a, b *Membership) bool {
+	return a.ID == b.ID && a.Email == b.Email && a.FirstName == b.FirstName && a.LastName == b.LastName &&
+		a.Type == b.Type && a.Status == b.Status
+}
+
+// invitation is an invitation link and its email, made before the change
+// that sends it.
+type invitation struct {
+	link link
+	mail Mail
+}
+
+// composeInvitation makes a link and renders the invitation of m (as they
+// will be once invited) from v's account, with an optional message.
+func (s *Store) composeInvitation(v *Viewer, m Membership, message string) (*invitation, error) {
+	l, err := s.newLink(InvitationLinkTTL)
+	if err != nil {
+		return nil, err
+	}
+	mail, err := s.mail.Invitation(InvitationMail{Member: m, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
+		AccountName: v.Account.Name, Message: message, Secret: l.secret, ExpiresAt: l.expiresAt})
+	if err != nil {
+		return nil, fmt.Errorf("compose invitation email: %w", err)
+	}
+	return &invitation{link: l, mail: mail}, nil
+}

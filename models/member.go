@@ -279,10 +279,20 @@ func (s *Store) isLastActiveAdmin(db *gorm.DB, m *Membership) (bool, error) {
 // actor checked again (an Admin demoted or removed a moment ago acts no
 // more) and the person loaded by (account, id).
 func (s *Store) memberChange(ctx context.Context, v *Viewer, id uint, what string, fn func(tx *gorm.DB, account *Account, m *Membership) error) error {
-	if _, err := s.editableMember(ctx, v, id, what); err != nil {
+	return s.mailedMemberChange(ctx, v, id, what, nil, fn)
+}
+
+// mailedMemberChange is memberChange for a change that sends email (mailed,
+// mail.go): compose builds the email from the person as read before the
+// transaction, and if what it says of them differs from what fn finds,
+// both run again.
+func (s *Store) mailedMemberChange(ctx context.Context, v *Viewer, id uint, what string, compose func(read *Membership) error,
+	fn func(tx *gorm.DB, account *Account, m *Membership) error) error {
+	read, err := s.editableMember(ctx, v, id, what)
+	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	change := func(tx *gorm.DB) error {
 		account, err := s.lockAccount(tx, v.Account.ID)
 		if err != nil {
 			return err
@@ -300,8 +310,24 @@ func (s *Store) memberChange(ctx context.Context, v *Viewer, id uint, what strin
 		if err != nil {
 			return err
 		}
+		if compose != nil && !sameForMail(read, m) {
+			return errStaleMail
+		}
 		return fn(tx, account, m)
-	})
+	}
+	if compose == nil {
+		return s.tx(ctx, change)
+	}
+	first := true
+	return s.mailed(ctx, func() error {
+		if !first {
+			if read, err = s.editableMember(ctx, v, id, what); err != nil {
+				return err
+			}
+		}
+		first = false
+		return compose(read)
+	}, change)
 }
 
 // endSessions logs a person out of this account everywhere.
@@ -373,28 +399,21 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 	if _, err := ParseUserType(string(in.To)); err != nil {
 		return nil, err
 	}
-	if s.mail == nil {
-		return nil, errors.New("change type: no mail composer configured")
-	}
 	var out *TypeChange
-	err := s.memberChange(ctx, v, id, "change a user's type", func(tx *gorm.DB, account *Account, m *Membership) error {
+	var plan TypePlan
+	var chosen []Company
+	var inv *invitation
+	var notice Mail
+	// The checks that need no lock, and the email, come first.
+	compose := func(m *Membership) error {
 		if err := checkTypeChange(v, m, in.To); err != nil {
 			return err
 		}
-		// Only a demotion can take an Admin away (Admin is the top type),
-		// but asking on every change keeps the rule in one place.
-		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
-			return err
-		}
-		plan := PlanTypeChange(*m, in.To)
+		plan = PlanTypeChange(*m, in.To)
 		if fields := CheckTypeChangeInput(plan, in); fields != nil {
 			return FieldErrors(fields)
 		}
-		message, _ := CleanMessage(in.Message)
-		if !plan.SendsInvitation {
-			message = ""
-		}
-		var chosen []Company
+		chosen = nil
 		if plan.NeedsCompanies {
 			check := &DraftCheck{Fields: map[string]string{}}
 			if err := s.checkCompanies(ctx, v, in.CompanyIDs, check); err != nil {
@@ -404,6 +423,29 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 				return FieldErrors(map[string]string{"companies": msg})
 			}
 			chosen = check.Companies
+		}
+		will := *m
+		will.Type = in.To
+		var err error
+		if plan.SendsInvitation {
+			// The invitation names the new type: it is their "your type
+			// changed" email, and one email says it better than two.
+			message, _ := CleanMessage(in.Message)
+			will.Status = MemberInvited
+			inv, err = s.composeInvitation(v, will, message)
+			return err
+		}
+		if notice, err = s.mail.TypeChanged(TypeChangedMail{Member: will, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
+			AccountName: v.Account.Name, From: m.Type, To: in.To, Gained: plan.Gained, Lost: plan.Lost}); err != nil {
+			return fmt.Errorf("compose type-changed email: %w", err)
+		}
+		return nil
+	}
+	err := s.mailedMemberChange(ctx, v, id, "change a user's type", compose, func(tx *gorm.DB, account *Account, m *Membership) error {
+		// Only a demotion can take an Admin away (Admin is the top type),
+		// but asking on every change keeps the rule in one place.
+		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
 		}
 		if plan.SendsInvitation {
 			var logins int64
@@ -503,22 +545,11 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			return err
 		}
 		if plan.SendsInvitation {
-			// The invitation names the new type: it is their "your type
-			// changed" email, and one email says it better than two.
-			viewer := *v
-			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent", false); err != nil {
+			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
-		} else {
-			mail, err := s.mail.TypeChanged(TypeChangedMail{Member: *m, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
-				AccountName: account.Name, From: from, To: in.To, Gained: plan.Gained, Lost: plan.Lost})
-			if err != nil {
-				return fmt.Errorf("compose type-changed email: %w", err)
-			}
-			if err := s.enqueueMail(tx, m, "type_changed", mail); err != nil {
-				return err
-			}
+		} else if err := s.enqueueMail(tx, m, "type_changed", notice); err != nil {
+			return err
 		}
 		out.Member = *m
 		return nil
@@ -673,11 +704,22 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			fields["email"] = ErrorMessage(err)
 		}
 	}
-	if s.mail == nil {
-		return nil, errors.New("update member: no mail composer configured")
-	}
 	var out *MemberUpdated
-	err = s.memberChange(ctx, v, id, "edit users", func(tx *gorm.DB, account *Account, m *Membership) error {
+	var inv *invitation
+	// A corrected address of an invitee sends the invitation again, to it:
+	// built first, from the person as they will be.
+	compose := func(m *Membership) error {
+		inv = nil
+		if in.Email == nil || email == "" || email == m.Email || !emailEditable(m) || len(fields) > 0 {
+			return nil
+		}
+		will := *m
+		will.FirstName, will.LastName, will.Email = first, last, email
+		var err error
+		inv, err = s.composeInvitation(v, will, "")
+		return err
+	}
+	err = s.mailedMemberChange(ctx, v, id, "edit users", compose, func(tx *gorm.DB, account *Account, m *Membership) error {
 		if in.Email != nil && email != "" && email != m.Email {
 			if !emailEditable(m) {
 				fields["email"] = fmt.Sprintf("%s's address is their login; only they can change it.", m.FirstName)
@@ -702,6 +744,9 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			details = append(details, "invoice emails "+onOff(invoice))
 		}
 		reinvite := in.Email != nil && email != "" && email != m.Email
+		if reinvite && inv == nil {
+			return errors.New("update member: no invitation was built for the new address")
+		}
 		if reinvite {
 			details = append(details, "email "+m.Email+" → "+email)
 			updates["email"] = email
@@ -724,13 +769,11 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 		}
 		if reinvite {
 			// Whatever was still waiting for the mistyped address goes
-			// nowhere now; invite revokes the old link.
+			// nowhere now; the new link revokes the old.
 			if err := s.cancelPendingEmails(tx, m.ID); err != nil {
 				return err
 			}
-			viewer := *v
-			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent", true); err != nil {
+			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent", true); err != nil {
 				var e *Error
 				if errors.As(err, &e) && e.Code == TooManyRequests {
 					e.Fields = map[string]string{"email": e.Message}

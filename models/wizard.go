@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -227,12 +228,18 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 	if !check.OK() {
 		return nil, false, FieldErrors(check.Fields)
 	}
-	if s.mail == nil {
-		return nil, false, errors.New("create member: no mail composer configured")
+	// The email is built first, from the draft: the person is new, so
+	// nothing it says can change before the transaction.
+	var inv *invitation
+	var notice Mail
+	compose := func() error {
+		var err error
+		inv, notice, err = s.composeMemberMail(v, d, check)
+		return err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		var e error
-		m, e = s.createMember(tx, v, d, check, ip)
+		m, e = s.createMember(tx, v, d, check, inv, notice, ip)
 		return e
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -249,6 +256,22 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 	return m, true, nil
 }
 
+// composeMemberMail builds the email of the person a checked draft
+// creates: their invitation, or for a Notification user the notice.
+func (s *Store) composeMemberMail(v *Viewer, d Draft, check *DraftCheck) (inv *invitation, notice Mail, err error) {
+	draft := draftMember(v, d, check, s.Now())
+	if d.Type.CanLogIn() {
+		message, _ := CleanMessage(d.Message)
+		inv, err = s.composeInvitation(v, draft, message)
+		return inv, notice, err
+	}
+	if notice, err = s.mail.NotificationAdded(NotificationMail{Member: draft, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
+		AccountName: v.Account.Name, Companies: companyNames(check.Companies)}); err != nil {
+		return nil, notice, fmt.Errorf("compose notification email: %w", err)
+	}
+	return nil, notice, nil
+}
+
 func (s *Store) memberByCreationKey(ctx context.Context, accountID uint, key string) (*Membership, error) {
 	var m Membership
 	err := s.db.WithContext(ctx).Where("account_id = ? AND creation_key = ?", accountID, key).Take(&m).Error
@@ -261,17 +284,10 @@ func (s *Store) memberByCreationKey(ctx context.Context, accountID uint, key str
 	return &m, nil
 }
 
-func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, ip string) (*Membership, error) {
-	return s.createMemberCounted(tx, v, d, check, ip, s.limits.InviteAccount)
-}
-
-// createMemberCounted is createMember with the account's invitation limit
-// it counts against: the wizard's daily cap, or an import's (importLimit).
-func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, ip string, accountLimit Limit) (*Membership, error) {
-	now := s.Now()
+// draftMember is the person a checked draft creates, before they have an ID.
+func draftMember(v *Viewer, d Draft, check *DraftCheck, now time.Time) Membership {
 	first, _ := CleanName(d.FirstName, "First name", MaxNameLength)
 	last, _ := CleanName(d.LastName, "Last name", MaxNameLength)
-	message, _ := CleanMessage(d.Message)
 	key := d.Key
 	inviter := v.Membership.ID
 	m := Membership{AccountID: v.Account.ID, FirstName: first, LastName: last, Email: check.Email,
@@ -283,6 +299,29 @@ func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *Draf
 		m.Status = MemberActive
 		m.ActivatedAt = &now
 	}
+	return m
+}
+
+func companyNames(companies []Company) []string {
+	names := make([]string, len(companies))
+	for i, c := range companies {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// createMember writes the person of a checked draft, with the email built
+// for them: their invitation, or for a Notification user the notice.
+func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, inv *invitation, notice Mail, ip string) (*Membership, error) {
+	return s.createMemberCounted(tx, v, d, check, inv, notice, ip, s.limits.InviteAccount)
+}
+
+// createMemberCounted is createMember with the account's invitation limit
+// it counts against: the wizard's daily cap, or an import's
+// (ThrottlePolicy.InviteImport).
+func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, inv *invitation, notice Mail, ip string, accountLimit Limit) (*Membership, error) {
+	now := s.Now()
+	m := draftMember(v, d, check, now)
 	if err := tx.Create(&m).Error; err != nil {
 		return nil, fmt.Errorf("create member: %w", err)
 	}
@@ -299,28 +338,23 @@ func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *Draf
 		return nil, err
 	}
 	if !d.Type.CanLogIn() {
-		mail, err := s.mail.NotificationAdded(NotificationMail{Member: m, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
-			AccountName: v.Account.Name, Companies: names})
-		if err != nil {
-			return nil, fmt.Errorf("compose notification email: %w", err)
-		}
-		return &m, s.enqueueMail(tx, &m, "notification_added", mail)
+		return &m, s.enqueueMail(tx, &m, "notification_added", notice)
 	}
-	return &m, s.inviteCounted(tx, v, &m, message, actor, "invitation.sent", false, accountLimit)
+	return &m, s.sendInvitationCounted(tx, v, &m, inv, actor, "invitation.sent", false, accountLimit)
 }
 
-// invite issues a new invitation link for m (revoking earlier ones) and
-// writes its email to the outbox, inside the caller's transaction. Every
-// path that sends an invitation comes here, so every one counts against the
-// same limits (countPersonInvitation, countAccountInvitation); a refusal
-// is an error that leaves the caller's transaction, and so the database,
-// untouched. newAddress is set when the invitation goes to an address just
-// corrected.
-func (s *Store) invite(tx *gorm.DB, v *Viewer, m *Membership, message string, actor Actor, action string, newAddress bool) error {
-	return s.inviteCounted(tx, v, m, message, actor, action, newAddress, s.limits.InviteAccount)
+// sendInvitation stores an invitation's link for m (revoking earlier ones)
+// and writes its email, built before the transaction (inv), to the outbox,
+// inside the caller's transaction. Every path that sends an invitation
+// comes here, so every one counts against the same limits
+// (countPersonInvitation, countAccountInvitation); a refusal is an error
+// that leaves the caller's transaction, and so the database, untouched.
+// newAddress is set when the invitation goes to an address just corrected.
+func (s *Store) sendInvitation(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool) error {
+	return s.sendInvitationCounted(tx, v, m, inv, actor, action, newAddress, s.limits.InviteAccount)
 }
 
-func (s *Store) inviteCounted(tx *gorm.DB, v *Viewer, m *Membership, message string, actor Actor, action string, newAddress bool, accountLimit Limit) error {
+func (s *Store) sendInvitationCounted(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool, accountLimit Limit) error {
 	if err := s.countPersonInvitation(tx, m, newAddress); err != nil {
 		return err
 	}
@@ -330,16 +364,11 @@ func (s *Store) inviteCounted(tx *gorm.DB, v *Viewer, m *Membership, message str
 		return err
 	}
 	inviter := v.Membership.ID
-	secret, tok, err := s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, &inviter, InvitationLinkTTL)
+	tok, err := s.storeLink(tx, inv.link, PurposeInvitation, &m.AccountID, &m.ID, &inviter)
 	if err != nil {
 		return err
 	}
-	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
-		AccountName: v.Account.Name, Message: message, Secret: secret, ExpiresAt: tok.ExpiresAt})
-	if err != nil {
-		return fmt.Errorf("compose invitation email: %w", err)
-	}
-	if err := s.enqueueMail(tx, m, "invitation", mail); err != nil {
+	if err := s.enqueueMail(tx, m, "invitation", inv.mail); err != nil {
 		return err
 	}
 	if err := s.audit(tx, m.AccountID, actor, action, m, "Link expires "+tok.ExpiresAt.Format("Jan 2, 2006 15:04 UTC")); err != nil {
@@ -404,24 +433,44 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 		}
 		return nil, Errorf(Forbidden, "Only Admins can resend invitations.")
 	}
-	if s.mail == nil {
-		return nil, errors.New("resend invitation: no mail composer configured")
+	var read, m *Membership
+	var inv *invitation
+	compose := func() error {
+		var err error
+		if read, err = s.memberOfAccount(s.db.WithContext(ctx), v, memberID); err != nil {
+			return err
+		}
+		if err := resendable(read); err != nil {
+			return err
+		}
+		inv, err = s.composeInvitation(v, *read, "")
+		return err
 	}
-	var m *Membership
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		var err error
 		if m, err = s.memberOfAccount(tx, v, memberID); err != nil {
 			return err
 		}
-		if m.Status != MemberInvited || !m.Type.CanLogIn() {
-			return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
+		if err := resendable(m); err != nil {
+			return err
 		}
-		return s.invite(tx, v, m, "", v.Actor(ip), "invitation.resent", false)
+		if !sameForMail(read, m) {
+			return errStaleMail
+		}
+		return s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent", false)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// resendable reports why a person cannot be invited again, if they cannot.
+func resendable(m *Membership) error {
+	if m.Status != MemberInvited || !m.Type.CanLogIn() {
+		return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
+	}
+	return nil
 }
 
 // FindMember returns a person of the viewer's account that the viewer may see.

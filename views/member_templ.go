@@ -3099,7 +3099,6 @@ func SelfConfirmPage(p SelfConfirmProps) templ.Component {
 	})
 }
 
-// Icons come from one cached sprite, so a page does not repeat their paths.
 func iconTrash() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -3121,7 +3120,7 @@ func iconTrash() templ.Component {
 			templ_7745c5c3_Var150 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templ.Raw(iconTrashSVG).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = icon("trash").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -71,16 +71,7 @@ type knownFailure struct {
 	issue string
 }
 
-var knownFailures = []knownFailure{
-	// The users list puts aria-sort on a <span> inside the column header
-	// instead of on the <th>. The list is being rewritten for issue 12 (and
-	// issue 13's UI), which moves it; remove these two entries then.
-	{page: usersList, rule: "aria-allowed-attr", issue: "12/13"},
-	{page: usersList, rule: "Element “span” is missing one or more of the following attributes: “role”.", issue: "12/13"},
-}
-
-// usersList is the path of the users list, with any query.
-var usersList = regexp.MustCompile(`^/users(\?.*)?$`)
+var knownFailures = []knownFailure{}
 
 // knownUsed counts, per entry of knownFailures, the findings it excused;
 // knownPageSeen says whether a page it names was checked at all. An entry
