@@ -1070,9 +1070,9 @@ type plannedChunk struct {
 
 // rowPlan is what the job will do with one row.
 type rowPlan struct {
-	row     *PreviewRow
-	draft   Draft
-	check   *DraftCheck
+	row   *PreviewRow
+	draft Draft
+	check *DraftCheck
 	// inv and notice are the email, built before the transaction as the
 	// wizard builds it.
 	inv     *invitation
