@@ -41,7 +41,8 @@ func (h *Handlers) Company(c echo.Context) error {
 	t := v.Type()
 	return h.render(c, http.StatusOK, "companies", views.CompanyPage(views.CompanyPageProps{Company: *co,
 		CanUsers: models.CanViewUsers(t), CanNumbers: models.Can(t, models.CapTrackingNumbers),
-		CanCalls: models.Can(t, models.CapReviewCalls), CanCompanies: models.CanManageCompanies(t)}))
+		CanCalls: models.Can(t, models.CapReviewCalls), CanCompanies: models.CanManageCompanies(t),
+		CanNotifications: models.CanViewCompanyRecipients(t)}))
 }
 
 // NewCompany serves GET /companies/new.

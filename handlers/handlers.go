@@ -19,6 +19,7 @@ import (
 
 	"switchboard/models"
 	"switchboard/models/calls"
+	"switchboard/models/notify"
 	"switchboard/views"
 )
 
@@ -64,6 +65,8 @@ type Telephony interface {
 type Handlers struct {
 	Store *models.Store
 	Calls *calls.Service
+	// Notify is the notifications area.
+	Notify *notify.Service
 	// Telephony is the Twilio side of calls.
 	Telephony Telephony
 	Sessions  Sessions

@@ -92,6 +92,10 @@ func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDe
 	// takes away in the areas (ring groups…).
 	ctx := c.Request().Context()
 	var err error
+	path := views.MemberNotificationsPath(d.Member.ID)
+	if p.Notifications, err = h.notifySection(c, d.Member.ID, path, views.MemberPath(d.Member.ID, "")); err != nil {
+		return err
+	}
 	if p.DeleteLosses, err = h.Store.DeleteLosses(ctx, &d.Member); err != nil {
 		return err
 	}

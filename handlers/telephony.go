@@ -135,6 +135,7 @@ func (h *Handlers) Status(c echo.Context) error {
 	if err != nil {
 		return webhookError(c, err)
 	}
+	h.mailQueued() // the call's alerts, if it ended
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -164,6 +165,7 @@ func (h *Handlers) SMS(c echo.Context) error {
 		From: f.Get("From"), To: f.Get("To"), Body: f.Get("Body")}); err != nil {
 		return webhookError(c, err)
 	}
+	h.mailQueued() // the text's alerts
 	xml, err := twiml.Messages(nil)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/models"
+	"switchboard/models/notify"
 	"switchboard/views"
 )
 
@@ -62,6 +63,10 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 		return h.renderStep(c, http.StatusUnprocessableEntity, check.Invalid, d, check)
 	}
 	if step < d.LastStep() {
+		if step+1 == models.StepCompanies && d.Type == models.Notification && len(d.Receives) == 0 {
+			// What a Notification user exists for, unless changed.
+			d.Receives = notify.DefaultChoice.Values()
+		}
 		return h.renderStep(c, http.StatusOK, step+1, d, check)
 	}
 	m, _, err := h.Store.CreateCheckedMember(ctx, v, d, check, c.RealIP())
@@ -139,7 +144,22 @@ func draftFromForm(c echo.Context) (models.Draft, error) {
 		return d, models.Errorf(models.BadRequest, "This form is incomplete. Start again from the first step.")
 	}
 	d.CompanyIDs, err = companyIDs(form)
-	return d, err
+	if err != nil {
+		return d, err
+	}
+	// What a Notification user receives (the companies step's choice);
+	// "" is its "no call alerts". Other types set theirs afterwards.
+	if d.Type == models.Notification {
+		for _, v := range form["receives"] {
+			if v != "" {
+				d.Receives = append(d.Receives, v)
+			}
+		}
+		if _, err := notify.ParseChoice(d.Receives); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
 }
 
 // parseID accepts only plain decimal IDs ("1 OR 1=1", "-1", "0x1" and

@@ -66,6 +66,19 @@ type Area struct {
 	AuditActions []AuditAction
 	// Access follows changes to people; nil when the area needs nothing.
 	Access AccessHook
+	// Created is told of each person the wizard creates; nil when the
+	// area needs nothing.
+	Created CreateHook
+}
+
+// CreateHook is what an area registers to set itself up for a new person:
+// the wizard carries the area's own choices for them (Draft.Receives: what
+// a Notification user receives), which the core passes on without reading.
+type CreateHook interface {
+	// MemberCreated runs inside the transaction that creates the person,
+	// with their companies and the choices; an error rolls the whole
+	// creation back.
+	MemberCreated(tx *gorm.DB, m Membership, companies []Company, choices []string, actor Actor) error
 }
 
 // areaRegistry holds the areas of one Store. Areas register before the
@@ -87,6 +100,20 @@ func (s *Store) accessLost(tx *gorm.DB, change AccessChange, actor Actor) error 
 			continue
 		}
 		if err := a.Access.AccessLost(tx, change, actor); err != nil {
+			return fmt.Errorf("%s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+// memberCreated tells every area of a new person, inside the transaction
+// that creates them.
+func (s *Store) memberCreated(tx *gorm.DB, m Membership, companies []Company, choices []string, actor Actor) error {
+	for _, a := range s.areas.areas {
+		if a.Created == nil {
+			continue
+		}
+		if err := a.Created.MemberCreated(tx, m, companies, choices, actor); err != nil {
 			return fmt.Errorf("%s: %w", a.Name, err)
 		}
 	}

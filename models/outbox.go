@@ -20,6 +20,8 @@ const (
 	maxOutboxToName  = 201
 	maxOutboxSubject = 255
 	maxOutboxError   = 1000
+	maxOutboxFrom    = 120
+	maxUnsubscribe   = 500
 )
 
 // EmailRetryDelay is how long a message waits after its attempts-th failed
@@ -88,6 +90,7 @@ func checkOutbox(m *OutboxMessage) error {
 	for _, f := range []struct{ label, value string }{
 		{"recipient", m.ToAddress}, {"recipient name", m.ToName}, {"subject", m.Subject}, {"kind", m.Kind},
 		{"reply-to address", m.ReplyToAddress}, {"reply-to name", m.ReplyToName},
+		{"sender name", m.FromName}, {"unsubscribe address", m.Unsubscribe},
 	} {
 		if err := CheckHeaderValue(f.label, f.value); err != nil {
 			return err
@@ -98,6 +101,7 @@ func checkOutbox(m *OutboxMessage) error {
 	// goes ahead. The checks below then hold by construction.
 	m.Subject = cutText(m.Subject, maxOutboxSubject)
 	m.ToName = cutText(m.ToName, maxOutboxToName)
+	m.FromName = cutText(m.FromName, maxOutboxFrom)
 	to, err := CanonicalEmail(m.ToAddress)
 	if err != nil {
 		return &Error{Code: Invalid, Message: "The email's recipient is not a valid address.", Err: err}
@@ -124,6 +128,43 @@ func checkOutbox(m *OutboxMessage) error {
 		return Errorf(Invalid, "The email has no text.")
 	case !utf8.ValidString(m.TextBody) || !utf8.ValidString(m.HTMLBody):
 		return Errorf(Invalid, "The email's body contains characters we cannot read.")
+	case m.Unsubscribe != "" && !validUnsubscribe(m.Unsubscribe):
+		return Errorf(Invalid, "The email's unsubscribe address must be an http or https address of at most %d characters.", maxUnsubscribe)
+	}
+	return nil
+}
+
+// validUnsubscribe checks a List-Unsubscribe address: absolute http(s),
+// nothing that would end the header's angle brackets or a list of them.
+func validUnsubscribe(u string) bool {
+	if len(u) > maxUnsubscribe || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+		return false
+	}
+	return !strings.ContainsAny(u, "<>, \t\"")
+}
+
+// EnqueueEmailTx records m inside tx, the transaction of the change the
+// email reports; the areas call it in theirs (a call's alert is written
+// with the call's end).
+func (s *Store) EnqueueEmailTx(tx *gorm.DB, m *OutboxMessage) error { return s.enqueueEmail(tx, m) }
+
+// EnqueueEmailsTx records many emails inside tx, a hundred per statement
+// (the summary emails of a run).
+func (s *Store) EnqueueEmailsTx(tx *gorm.DB, ms []*OutboxMessage) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	now := s.Now()
+	for _, m := range ms {
+		if err := checkOutbox(m); err != nil {
+			return fmt.Errorf("enqueue email: %w", err)
+		}
+		m.ID, m.Attempts, m.SentAt, m.LastError = 0, 0, nil, ""
+		m.LeaseOwner, m.LeaseUntil = "", nil
+		m.NextAttemptAt, m.CreatedAt = now, now
+	}
+	if err := tx.CreateInBatches(ms, 100).Error; err != nil {
+		return fmt.Errorf("enqueue emails: %w", err)
 	}
 	return nil
 }

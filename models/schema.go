@@ -182,7 +182,14 @@ type OutboxMessage struct {
 	// LeaseUntil (jobs.go); empty when nobody is.
 	LeaseOwner string `gorm:"size:64;not null;default:''"`
 	LeaseUntil *time.Time
-	CreatedAt  time.Time
+	// FromName is the sender's display name in front of the configured
+	// sender address (a notification comes from its account's name); empty
+	// keeps the configured name.
+	FromName string `gorm:"size:120;not null;default:''"`
+	// Unsubscribe is the address of a one-click unsubscribe (RFC 8058) for
+	// an email someone subscribed to; empty for every other email.
+	Unsubscribe string `gorm:"size:500;not null;default:''"`
+	CreatedAt   time.Time
 }
 
 // AuditEvent records who did what to whom. Names are copied so the history

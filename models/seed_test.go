@@ -9,8 +9,17 @@ import (
 	"switchboard/models/modelstest"
 )
 
+// TestSeedAccount_RealisticAndConsistent seeds on both databases: the
+// bench seeds PostgreSQL the same way (switchboard bench --db postgres://).
 func TestSeedAccount_RealisticAndConsistent(t *testing.T) {
-	store := modelstest.Open(t)
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			seedRealisticAndConsistent(t, modelstest.OpenDialect(t, dialect))
+		})
+	}
+}
+
+func seedRealisticAndConsistent(t *testing.T, store *models.Store) {
 	ctx := context.Background()
 	var progress []int
 	res, err := store.SeedAccount(ctx, models.SeedOptions{Members: 300, Companies: 60, Password: "seed-correct-staple-lamp",

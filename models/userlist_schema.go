@@ -423,6 +423,13 @@ func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume
 		return nil
 	}
 	resume = func() error {
+		if s.Dialect == "postgres" {
+			// PostgreSQL will not alter a table with deferred trigger events
+			// pending (the counts raised at commit): fire them now.
+			if err := tx.Exec("SET CONSTRAINTS ALL IMMEDIATE").Error; err != nil {
+				return fmt.Errorf("resume search indexing: %w", err)
+			}
+		}
 		if err := tx.Exec(restore).Error; err != nil {
 			return fmt.Errorf("resume search indexing: %w", err)
 		}

@@ -34,6 +34,10 @@ type Draft struct {
 	CompanyIDs    []uint
 	Message       string
 	InvoiceEmails bool
+	// Receives are what a Notification user will receive, in the words of
+	// the notifications area ("daily", "calls:missed"…), which checks them;
+	// the core only carries them to the area's CreateHook.
+	Receives []string
 }
 
 // LastStep is the final step for the draft's type.
@@ -335,6 +339,9 @@ func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *Draf
 		detail += "; companies: " + strings.Join(names, ", ")
 	}
 	if err := s.audit(tx, v.Account.ID, actor, "member.created", &m, detail); err != nil {
+		return nil, err
+	}
+	if err := s.memberCreated(tx, m, check.Companies, d.Receives, actor); err != nil {
 		return nil, err
 	}
 	if !d.Type.CanLogIn() {

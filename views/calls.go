@@ -30,6 +30,8 @@ type CompanyPageProps struct {
 	CanNumbers   bool
 	CanCalls     bool
 	CanCompanies bool
+	// CanNotifications: who receives what for the company (issue 17).
+	CanNotifications bool
 }
 
 // NumberForm is the create and edit form of a tracking number.

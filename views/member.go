@@ -30,6 +30,8 @@ type EditUserProps struct {
 	DisableLosses []string
 	// CompanyLosses are what removing them from each company takes away.
 	CompanyLosses map[uint][]string
+	// Notifications is what the person receives (nil: not shown).
+	Notifications *NotifySectionProps
 }
 
 // NewMemberForm fills the form from the person as stored.

@@ -18,7 +18,7 @@ func TestCSRF_EveryNonGetRouteRefusesBadTokens(t *testing.T) {
 	b.get("/users")
 	good := b.csrf
 
-	routes, webhooks := 0, 0
+	routes, webhooks, signed := 0, 0, 0
 	for _, r := range ts.app.Echo.Routes() {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.Method, "echo_") {
 			continue
@@ -39,6 +39,25 @@ func TestCSRF_EveryNonGetRouteRefusesBadTokens(t *testing.T) {
 				}
 				if p := b.do(req); p.status != http.StatusForbidden {
 					t.Errorf("%s %s (%s, with the session's CSRF token): status %d, want 403", r.Method, r.Path, name, p.status)
+				}
+			}
+			continue
+		}
+		if ts.app.signedLinks[r.Path] {
+			// Signed email links (the one-click unsubscribe) skip the
+			// CSRF check only because their token's signature is checked
+			// first: a token that does not verify is refused, even with
+			// the session's CSRF token (TestUnsubscribe_OverHTTP shows a
+			// valid one working without any).
+			signed++
+			for name, form := range map[string]url.Values{
+				"with the session's token": {"_csrf": {good}, "List-Unsubscribe": {"One-Click"}},
+				"one-click, no token":      {"List-Unsubscribe": {"One-Click"}},
+			} {
+				req, _ := http.NewRequest(r.Method, ts.srv.URL+path, strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				if p := b.do(req); p.status != http.StatusNotFound {
+					t.Errorf("%s %s (unsigned, %s): status %d, want 404", r.Method, r.Path, name, p.status)
 				}
 			}
 			continue
@@ -74,6 +93,9 @@ func TestCSRF_EveryNonGetRouteRefusesBadTokens(t *testing.T) {
 	}
 	if webhooks != len(ts.app.webhooks) || webhooks < 3 {
 		t.Errorf("walked %d webhook routes of %d registered", webhooks, len(ts.app.webhooks))
+	}
+	if signed != len(ts.app.signedLinks) || signed < 1 {
+		t.Errorf("walked %d signed-link routes of %d registered", signed, len(ts.app.signedLinks))
 	}
 	// The session survived all of that and the real token still works.
 	b.csrf = good

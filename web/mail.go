@@ -255,10 +255,16 @@ func composeEmail(from string, m models.OutboxMessage) (*gomail.Msg, error) {
 	for _, f := range []struct{ label, value string }{
 		{"recipient", m.ToAddress}, {"recipient name", m.ToName}, {"subject", m.Subject},
 		{"reply-to", m.ReplyToAddress}, {"reply-to name", m.ReplyToName},
+		{"sender name", m.FromName}, {"unsubscribe address", m.Unsubscribe},
 	} {
 		if err := models.CheckHeaderValue(f.label, f.value); err != nil {
 			return nil, fmt.Errorf("compose email %d: %w", m.ID, err)
 		}
+	}
+	if m.FromName != "" {
+		// A notification comes from its account (its name), at the
+		// configured address, which is what SPF and DKIM vouch for.
+		sender = &mail.Address{Name: m.FromName, Address: sender.Address}
 	}
 	to, err := models.CanonicalEmail(m.ToAddress)
 	if err != nil {
@@ -289,6 +295,17 @@ func composeEmail(from string, m models.OutboxMessage) (*gomail.Msg, error) {
 	msg.SetDateWithValue(date)
 	// RFC 3834: no out-of-office replies to a robot.
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
+	if m.Unsubscribe != "" {
+		if strings.ContainsAny(m.Unsubscribe, "<>, ") {
+			return nil, fmt.Errorf("compose email %d: the unsubscribe address %q cannot stand in a header", m.ID, m.Unsubscribe)
+		}
+		// RFC 2369 names the address; RFC 8058 lets a mail client
+		// unsubscribe with one POST, which it does only for https.
+		msg.SetGenHeader(gomail.Header("List-Unsubscribe"), "<"+m.Unsubscribe+">")
+		if strings.HasPrefix(m.Unsubscribe, "https://") {
+			msg.SetGenHeader(gomail.Header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click")
+		}
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
 	if m.HTMLBody != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)

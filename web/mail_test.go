@@ -609,6 +609,13 @@ func TestMail_LineBreaksNeverReachAHeader(t *testing.T) {
 		{"CRLF in recipient name", func(m *models.OutboxMessage) { m.ToName = "Ada\r\nBcc: eve@example.com" }},
 		{"LF in recipient name", func(m *models.OutboxMessage) { m.ToName = "Ada\n\n<html>" }},
 		{"CRLF in recipient", func(m *models.OutboxMessage) { m.ToAddress = "ada@example.com\r\nBcc: eve@example.com" }},
+		{"CRLF in sender name", func(m *models.OutboxMessage) { m.FromName = "Acme\r\nBcc: eve@example.com" }},
+		{"LF in unsubscribe address", func(m *models.OutboxMessage) {
+			m.Unsubscribe = "https://switchboard.example/unsubscribe/1-daily-x\nBcc: eve@example.com"
+		}},
+		{"unsubscribe address ending the header's brackets", func(m *models.OutboxMessage) {
+			m.Unsubscribe = "https://switchboard.example/u>, <mailto:eve@example.com"
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -636,5 +643,56 @@ func TestMail_LineBreaksNeverReachAHeader(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("the mail folder holds %v", entries)
+	}
+}
+
+// A notification email comes from the account's name at the configured
+// address, and carries its one-click unsubscribe (RFC 8058) as headers: the
+// POST header only with an https address, as the RFC requires.
+func TestMail_SenderNameAndOneClickUnsubscribe(t *testing.T) {
+	cert, _ := testCert(t)
+	srv := startTestSMTP(t, "127.0.0.1:0", smtpPlain, "", "", cert)
+	m, err := NewSMTPMailer("smtp://"+srv.Addr, testFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ link, post string }{
+		{"https://switchboard.example/unsubscribe/12-daily-AAAAAAAAAAAAAAAAAAAAAA", "List-Unsubscribe=One-Click"},
+		{"http://127.0.0.1:8080/unsubscribe/12-daily-AAAAAAAAAAAAAAAAAAAAAA", ""},
+	} {
+		msg := testEmail(8)
+		msg.FromName, msg.Unsubscribe = "Acme Calls \"West\"", c.link
+		if err := m.Send(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+		got := srv.messages()
+		raw := got[len(got)-1]
+		if raw.From != "no-reply@switchboard.example" {
+			t.Errorf("envelope from %q", raw.From)
+		}
+		parsed, err := mail.ReadMessage(bytes.NewReader(raw.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, err := mail.ParseAddress(parsed.Header.Get("From"))
+		if err != nil || from.Name != "Acme Calls \"West\"" || from.Address != "no-reply@switchboard.example" {
+			t.Errorf("From = %q (%v)", parsed.Header.Get("From"), err)
+		}
+		if h := parsed.Header.Get("List-Unsubscribe"); h != "<"+c.link+">" {
+			t.Errorf("List-Unsubscribe = %q", h)
+		}
+		if h := parsed.Header.Get("List-Unsubscribe-Post"); h != c.post {
+			t.Errorf("List-Unsubscribe-Post = %q, want %q", h, c.post)
+		}
+	}
+	// Other emails have neither, and the configured name.
+	msg := testEmail(9)
+	if err := m.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.messages()
+	parsed, _ := mail.ReadMessage(bytes.NewReader(got[len(got)-1].Data))
+	if from, err := mail.ParseAddress(parsed.Header.Get("From")); err != nil || from.Name != "Switchboard" || parsed.Header.Get("List-Unsubscribe") != "" {
+		t.Errorf("an invitation has List-Unsubscribe %q, From %q", parsed.Header.Get("List-Unsubscribe"), parsed.Header.Get("From"))
 	}
 }

@@ -131,7 +131,7 @@ func TestReadyz(t *testing.T) {
 func TestRequestLog_IDOnEveryLine(t *testing.T) {
 	ts := newTestServer(t)
 	var logs syncBuffer
-	app, err := New(context.Background(), Config{BaseURL: ts.base, Calls: ts.calls}, ts.store, slog.New(slog.NewJSONHandler(&logs, nil)))
+	app, err := New(context.Background(), Config{BaseURL: ts.base, Calls: ts.calls, Notify: ts.app.notify}, ts.store, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,6 +131,23 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/companies/:id/reports.csv", h.ReportCSV, requireLogin, can(models.CapReviewCalls, h.CompanyInScope))
 	e.POST("/account/phone", h.SetPhone, requireLogin, can(models.CapTakeCalls))
 
+	// Notifications (issue 17): one's own at /account/notifications; a
+	// person's on Edit User and on their notifications page; who receives
+	// what for a company (Admins, and Managers for theirs). Each row asks
+	// models.CanSetNotifications: outside scope 404, in it but not
+	// theirs to set 403.
+	e.GET("/account/notifications", h.AccountNotifications, requireLogin)
+	e.POST("/account/notifications", h.SaveAccountNotifications, requireLogin)
+	e.GET("/users/:id/notifications", h.MemberNotifications, requireLogin)
+	e.POST("/users/:id/notifications", h.SaveMemberNotifications, requireLogin)
+	e.GET("/companies/:id/notifications", h.CompanyNotifications, requireLogin)
+	// The unsubscribe link of every notification email: no login. Its
+	// POST (a mail program's one-click, RFC 8058, or the page's button)
+	// has no session or CSRF token; its signed token is checked first
+	// instead (webhooks.go). The GET only asks.
+	e.GET("/unsubscribe/:token", h.UnsubscribeForm)
+	s.signedLink(e, "/unsubscribe/:token", h.ValidUnsubscribeToken, h.Unsubscribe)
+
 	// Twilio's webhooks (DESIGN.md contracts): no session and no CSRF token,
 	// because each is verified by its X-Twilio-Signature first (webhooks.go).
 	s.twilioWebhook(e, handlers.VoicePath, h.Voice)

@@ -222,7 +222,7 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 		form := url.Values{"to": {"manager"}, "company": {fmt.Sprint(tn.own)}, "member": {fmt.Sprint(nora)},
 			"first_name": {"Changed"}, "last_name": {"Name"}, "type": {"reporting"}, "understood": {"yes"},
 			"name": {"Renamed"}, "time_zone": {"UTC"}, "qualified": {"yes"}, "destination": {"voicemail"}, "timeout": {"20"},
-			"number": {"+14155550999"}, "source": {"Website"}, "body": {"A note"}, "tag": {"Booked"}}
+			"number": {"+14155550999"}, "source": {"Website"}, "body": {"A note"}, "tag": {"Booked"}, "calls": {"off"}}
 		check := func(method, path string, form url.Values, want404 bool) {
 			t.Helper()
 			var p *page
@@ -304,6 +304,8 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 			check(http.MethodPost, fmt.Sprintf("/users/%d/companies/add", nora), withCompany(co), true)
 			check(http.MethodPost, fmt.Sprintf("/users/%d/companies/remove", nora), withCompany(co), true)
 			check(http.MethodPost, "/switch-company", withCompany(co), true)
+			check(http.MethodPost, fmt.Sprintf("/users/%d/notifications", nora), withCompany(co), true)
+			check(http.MethodPost, "/account/notifications", withCompany(co), true)
 			check(http.MethodGet, fmt.Sprintf("/users?company=%d", co), nil, true)
 		}
 		for _, m := range []uint{olly, mona, tn.foreignMember} {

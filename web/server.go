@@ -21,6 +21,7 @@ import (
 	"switchboard/handlers"
 	"switchboard/models"
 	"switchboard/models/calls"
+	"switchboard/models/notify"
 	"switchboard/views"
 	"switchboard/web/outbound"
 	"switchboard/web/telephony"
@@ -36,6 +37,9 @@ type Config struct {
 	Mailer Mailer
 	// Calls is the calls area (cmd opens it and registers it on the store).
 	Calls *calls.Service
+	// Notify is the notifications area (cmd opens it and registers it on
+	// the store and the calls area).
+	Notify *notify.Service
 	// Twilio is the telephony account; empty values leave it unconfigured.
 	Twilio telephony.Config
 	// OutboundAllow lists private ranges outgoing requests may reach.
@@ -58,8 +62,12 @@ type Server struct {
 	Metrics *Metrics
 	twilio  *telephony.Twilio
 	// webhooks are the routes verified by signature instead of a session
-	// (webhooks.go).
-	webhooks map[string]bool
+	// (webhooks.go): Twilio's, and signedLinks, the POSTs of signed links
+	// in emails (unsubscribe).
+	webhooks    map[string]bool
+	signedLinks map[string]bool
+	// notify is the notifications area, for the tests.
+	notify *notify.Service
 }
 
 // New wires the router, middleware and handlers around a store.
@@ -69,6 +77,17 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	}
 	if cfg.Calls == nil {
 		return nil, errors.New("web: the calls area is required")
+	}
+	if cfg.Notify == nil {
+		// Callers that wire only the calls area (the benchmark, tests)
+		// get the notifications area wired here, as cmd wires it. It
+		// registers hooks on the store and the calls area: a second
+		// server on the same store must be given this one.
+		n, err := OpenNotify(ctx, store, cfg.Calls, cfg.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Notify = n
 	}
 	out := outbound.New(outbound.Config{Allow: cfg.OutboundAllow})
 	tw, err := telephony.New(cfg.Twilio, cfg.BaseURL, out)
@@ -80,7 +99,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	h := &handlers.Handlers{Store: store, Sessions: sessions, Log: log, Calls: cfg.Calls, Telephony: tw}
+	h := &handlers.Handlers{Store: store, Sessions: sessions, Log: log, Calls: cfg.Calls, Notify: cfg.Notify, Telephony: tw}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// Echo's default RealIP believes any X-Forwarded-For; only configured
@@ -105,7 +124,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	jobs := &Jobs{Store: store, Log: log, Metrics: metrics, Owner: owner}
 	s := &Server{Echo: e, store: store, log: log, https: https, Metrics: metrics, Jobs: jobs,
 		Scheduler: &Scheduler{Store: store, Jobs: jobs, Log: log},
-		twilio:    tw, webhooks: map[string]bool{}}
+		twilio:    tw, webhooks: map[string]bool{}, signedLinks: map[string]bool{}, notify: cfg.Notify}
 	h.MailQueued = s.Wake
 	if cfg.Mailer != nil {
 		s.Delivery = &Delivery{Store: store, Mailer: cfg.Mailer, Log: log, Metrics: metrics, Owner: owner}
@@ -113,6 +132,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	s.registerTasks()
 	s.registerImports()
 	h.JobsQueued = jobs.Wake
+	s.registerNotifyTasks(cfg.Notify)
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
 		metrics.middleware,
@@ -128,6 +148,20 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	s.routes(e, h)
 	metrics.knowRoutes(e)
 	return s, nil
+}
+
+// OpenNotify opens the notifications area, its emails composed with links
+// to base, and registers it on the people core (its hooks on people) and
+// on the calls area (alerts when calls end). Call it once per store, at
+// start-up.
+func OpenNotify(ctx context.Context, store *models.Store, callsArea *calls.Service, base *url.URL) (*notify.Service, error) {
+	n, err := notify.Open(ctx, store, callsArea, views.NotifyMailer{BaseURL: base})
+	if err != nil {
+		return nil, err
+	}
+	store.RegisterArea(n.Area())
+	callsArea.OnCompleted(n.CallCompleted)
+	return n, nil
 }
 
 // RunBackground runs the server's background workers (email delivery,

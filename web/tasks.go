@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"switchboard/models"
+	"switchboard/models/notify"
 )
 
 // registerTasks registers the console's periodic work with the scheduler.
@@ -38,5 +40,27 @@ func (s *Server) registerTasks() {
 			}
 			return err
 		}})
+	}
+}
+
+// registerNotifyTasks runs the summary emails every quarter of an hour (on
+// the quarter, four hourly tasks), so that 08:00 in a zone a half or
+// quarter hour off UTC is on time too. Each run writes what has come due
+// and was not written yet, once per recipient and period whichever server
+// runs it (models/notify).
+func (s *Server) registerNotifyTasks(n *notify.Service) {
+	for _, minute := range []int{0, 15, 30, 45} {
+		name := fmt.Sprintf("notify-summaries-%02d", minute)
+		s.Scheduler.Register(Task{Name: name, Schedule: models.Schedule{Every: models.Hourly, At: time.Duration(minute) * time.Minute},
+			Run: func(ctx context.Context, run ScheduledRun) error {
+				res, err := n.SendDueSummaries(ctx)
+				if res.Due > 0 || err != nil {
+					s.log.Info("summary emails", "task", name, "period", run.Period, "due", res.Due, "enqueued", res.Enqueued, "late", res.Late)
+				}
+				if res.Enqueued > 0 {
+					s.Wake()
+				}
+				return err
+			}})
 	}
 }

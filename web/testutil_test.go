@@ -86,6 +86,13 @@ func newTestServerWithStore(t *testing.T, storeOpts []models.Option, opts ...ser
 	ts.store.RegisterArea(area.Area())
 	ts.calls = area
 	cfg.Calls = area
+	// Wired here as cmd wires it, so that a test building a second server
+	// on this store can pass the same one (New would register another).
+	n, err := OpenNotify(context.Background(), ts.store, area, cfg.BaseURL)
+	if err != nil {
+		t.Fatalf("open notifications: %v", err)
+	}
+	cfg.Notify = n
 	log := slog.New(slog.NewTextHandler(ts.logs, nil))
 	s, err := New(context.Background(), cfg, ts.store, log)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/models"
 	"switchboard/web/telephony"
 )
 
@@ -23,9 +24,37 @@ func (s *Server) twilioWebhook(e *echo.Echo, path string, h echo.HandlerFunc) {
 }
 
 // isWebhook tells csrfProtect and the session middleware which routes are
-// signature-verified webhooks.
+// signature-verified: Twilio's webhooks and signed email links.
 func (s *Server) isWebhook(c echo.Context) bool {
-	return c.Request().Method == http.MethodPost && s.webhooks[c.Path()]
+	return c.Request().Method == http.MethodPost && (s.webhooks[c.Path()] || s.signedLinks[c.Path()])
+}
+
+// Signed email links (the one-click unsubscribe of RFC 8058) are POSTed by
+// mail programs, with no session and no CSRF token, which they cannot
+// have. What stands in for both is the token in the path: an HMAC only this
+// server makes, naming the one thing the link does (models/notify). It is
+// checked first (verifySignedLink), so a POST without a valid one never
+// reaches the handler, with or without a session's token; and the link
+// does nothing but turn off the email it came in.
+
+// signedLink registers a POST route whose :token is verified by valid.
+func (s *Server) signedLink(e *echo.Echo, path string, valid func(string) bool, h echo.HandlerFunc) {
+	s.signedLinks[path] = true
+	e.POST(path, h, verifySignedLink(valid))
+}
+
+// verifySignedLink answers 404 (as for a link that never existed) to a
+// request whose :token does not verify.
+func verifySignedLink(valid func(string) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !valid(c.Param("token")) {
+				return &models.Error{Code: models.NotFound, Title: "This link is not valid",
+					Message: "Check that the whole address from the email was opened. Links are sometimes cut when copied, or broken across lines."}
+			}
+			return next(c)
+		}
+	}
 }
 
 // verifyTwilio refuses (403, with a log line) any request without a valid

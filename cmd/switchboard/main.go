@@ -245,8 +245,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	notifyArea, err := web.OpenNotify(ctx, store, callsArea, base)
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(ctx, web.Config{BaseURL: base, TrustedProxies: proxies, Mailer: mailer,
-		Calls: callsArea, Twilio: c.twilio(), OutboundAllow: allow}, store, log)
+		Calls: callsArea, Notify: notifyArea, Twilio: c.twilio(), OutboundAllow: allow}, store, log)
 	if err != nil {
 		return err
 	}

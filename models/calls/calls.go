@@ -27,6 +27,9 @@ type Service struct {
 	zones sync.Map
 	// manyCallers replaces the constant of the same name in tests.
 	manyCallers int
+	// completed are told of every call that ends and text that arrives
+	// (completion.go); registered at start-up, only read afterwards.
+	completed []CompletionHook
 }
 
 // Open brings the area's tables up to date and returns it. Register it on

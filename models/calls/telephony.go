@@ -433,16 +433,28 @@ func (s *Service) CallStatus(ctx context.Context, p StatusParams) error {
 			d, _ := strconv.Atoi(p.Duration)
 			if d >= 0 && d < 86400 {
 				updates["duration"] = d
+				c.Duration = d
 			}
 			updates["ended_at"] = now
+			c.EndedAt = &now
 			if c.Outcome == OutcomePending {
 				updates["outcome"] = OutcomeMissed
+				c.Outcome = OutcomeMissed
 			}
 			if err := s.addEvent(tx, c.ID, "ended", "Call ended ("+strings.ReplaceAll(status, "-", " ")+")", ""); err != nil {
 				return err
 			}
 		}
-		return tx.Model(c).Updates(updates).Error
+		if err := tx.Model(c).Updates(updates).Error; err != nil {
+			return err
+		}
+		if rank < 4 {
+			return nil
+		}
+		// The first final status: the call is complete (the guard above
+		// lets only one through, under the row's lock).
+		c.Status, c.StatusRank, c.UpdatedAt = status, rank, now
+		return s.complete(tx, c, n, co)
 	})
 }
 
@@ -555,7 +567,11 @@ func (s *Service) IncomingText(ctx context.Context, p TextParams) (bool, error) 
 		if err := tx.Model(c).Updates(map[string]any{"body": body, "status": "received", "status_rank": 4}).Error; err != nil {
 			return fmt.Errorf("text body: %w", err)
 		}
-		return s.addEvent(tx, c.ID, "arrived", "Text from "+FormatPhone(c.CallerNumber)+" to "+n.Name+" ("+FormatPhone(n.Number)+")", "")
+		c.Body, c.Status, c.StatusRank = body, "received", 4
+		if err := s.addEvent(tx, c.ID, "arrived", "Text from "+FormatPhone(c.CallerNumber)+" to "+n.Name+" ("+FormatPhone(n.Number)+")", ""); err != nil {
+			return err
+		}
+		return s.complete(tx, c, n, co)
 	})
 	return taken, err
 }
