@@ -33,6 +33,7 @@ var coreAuditActions = []AuditAction{
 	{"company.user_added", "Added to a company"},
 	{"company.user_removed", "Removed from a company"},
 	{"company.created", "Company created"},
+	{"import.started", "Import started"},
 	{"company.updated", "Company edited"},
 	{"company.disabled", "Company disabled"},
 	{"company.enabled", "Company re-enabled"},

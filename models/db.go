@@ -192,7 +192,7 @@ func sqliteDSN(dsn string) (path, full string) {
 func schemaModels() []any {
 	return []any{
 		&Secret{}, &Account{}, &Company{}, &Login{}, &Membership{}, &Assignment{},
-		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{}, &BulkItem{},
+		&Token{}, &OutboxMessage{}, &AuditEvent{}, &Session{}, &AccessRequest{}, &Job{}, &ThrottleCounter{}, &BulkItem{}, &Import{}, &ImportRow{},
 		&SchemaMigration{},
 	}
 }

@@ -233,6 +233,15 @@ func CanViewUsers(t UserType) bool { return CanManageUsers(t) || CanAssign(t, Re
 // CanManageUsers: create, promote, demote, disable and delete people.
 func CanManageUsers(t UserType) bool { return Can(t, CapManageUsers) }
 
+// CanImportMembers: import people from a CSV file (/users/import), which
+// creates users, and, when the Admin chooses, companies. It is the
+// "Bulk Enablement" row of the matrix, held by Admins only. Unlike the
+// other user pages it is answered 404 to everyone else, as the issue asks:
+// the page is not in their console at all.
+func CanImportMembers(t UserType) bool {
+	return Can(t, CapBulkEnablement) && CanManageUsers(t) && CanManageCompanies(t)
+}
+
 // CanManageCompanies: create, rename, disable and enable companies.
 func CanManageCompanies(t UserType) bool { return Can(t, CapManageCompanies) }
 

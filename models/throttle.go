@@ -88,6 +88,10 @@ type ThrottlePolicy struct {
 	// Invitations, whatever sends them, per person and per account.
 	InvitePerson  Limit
 	InviteAccount Limit
+	// InviteImport is the account's limit on invitations sent by imports
+	// (models/imports.go), counted instead of InviteAccount: the largest
+	// file may be imported twice a day.
+	InviteImport Limit
 	// Requests for access to another account, per login.
 	AccessLogin Limit
 }
@@ -108,6 +112,7 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 		ResetLogin:    Limit{Name: "reset.login", Max: 3, Window: time.Hour},
 		InvitePerson:  Limit{Name: "invite.person", Max: 5, Window: time.Hour, Gap: time.Minute},
 		InviteAccount: Limit{Name: "invite.account", Max: DefaultInvitationsPerDay, Window: 24 * time.Hour},
+		InviteImport:  Limit{Name: "invite.import", Max: 2 * MaxImportRows, Window: 24 * time.Hour},
 		AccessLogin:   Limit{Name: "access.login", Max: 5, Window: time.Hour},
 	}
 }
@@ -117,7 +122,7 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 func (p ThrottlePolicy) longestWindow() time.Duration {
 	var w time.Duration
 	for _, l := range []Limit{p.LoginAccount, p.LoginClient, p.LoginDevice, p.ResetClient, p.ResetLogin,
-		p.InvitePerson, p.InviteAccount, p.AccessLogin} {
+		p.InvitePerson, p.InviteAccount, p.InviteImport, p.AccessLogin} {
 		w = max(w, l.Window)
 	}
 	return w

@@ -237,18 +237,9 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 	var inv *invitation
 	var notice Mail
 	compose := func() error {
-		draft := draftMember(v, d, check, s.Now())
 		var err error
-		if d.Type.CanLogIn() {
-			message, _ := CleanMessage(d.Message)
-			inv, err = s.composeInvitation(v, draft, message)
-			return err
-		}
-		if notice, err = s.mail.NotificationAdded(NotificationMail{Member: draft, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
-			AccountName: v.Account.Name, Companies: companyNames(check.Companies)}); err != nil {
-			return fmt.Errorf("compose notification email: %w", err)
-		}
-		return nil
+		inv, notice, err = s.composeMemberMail(v, d, check)
+		return err
 	}
 	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		var e error
@@ -267,6 +258,22 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 		return nil, false, err
 	}
 	return m, true, nil
+}
+
+// composeMemberMail builds the email of the person a checked draft
+// creates: their invitation, or for a Notification user the notice.
+func (s *Store) composeMemberMail(v *Viewer, d Draft, check *DraftCheck) (inv *invitation, notice Mail, err error) {
+	draft := draftMember(v, d, check, s.Now())
+	if d.Type.CanLogIn() {
+		message, _ := CleanMessage(d.Message)
+		inv, err = s.composeInvitation(v, draft, message)
+		return inv, notice, err
+	}
+	if notice, err = s.mail.NotificationAdded(NotificationMail{Member: draft, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
+		AccountName: v.Account.Name, Companies: companyNames(check.Companies)}); err != nil {
+		return nil, notice, fmt.Errorf("compose notification email: %w", err)
+	}
+	return nil, notice, nil
 }
 
 func (s *Store) memberByCreationKey(ctx context.Context, accountID uint, key string) (*Membership, error) {
@@ -310,6 +317,13 @@ func companyNames(companies []Company) []string {
 // createMember writes the person of a checked draft, with the email built
 // for them: their invitation, or for a Notification user the notice.
 func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, inv *invitation, notice Mail, ip string) (*Membership, error) {
+	return s.createMemberCounted(tx, v, d, check, inv, notice, ip, s.limits.InviteAccount)
+}
+
+// createMemberCounted is createMember with the account's invitation limit
+// it counts against: the wizard's daily cap, or an import's
+// (ThrottlePolicy.InviteImport).
+func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, inv *invitation, notice Mail, ip string, accountLimit Limit) (*Membership, error) {
 	now := s.Now()
 	m := draftMember(v, d, check, now)
 	if err := tx.Create(&m).Error; err != nil {
@@ -333,7 +347,7 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 	if !d.Type.CanLogIn() {
 		return &m, s.enqueueMail(tx, &m, "notification_added", notice)
 	}
-	return &m, s.sendInvitation(tx, v, &m, inv, actor, "invitation.sent", false)
+	return &m, s.sendInvitationCounted(tx, v, &m, inv, actor, "invitation.sent", false, accountLimit)
 }
 
 // sendInvitation stores an invitation's link for m (revoking earlier ones)
@@ -344,6 +358,10 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 // that leaves the caller's transaction, and so the database, untouched.
 // newAddress is set when the invitation goes to an address just corrected.
 func (s *Store) sendInvitation(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool) error {
+	return s.sendInvitationCounted(tx, v, m, inv, actor, action, newAddress, s.limits.InviteAccount)
+}
+
+func (s *Store) sendInvitationCounted(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool, accountLimit Limit) error {
 	if err := s.countPersonInvitation(tx, m, newAddress); err != nil {
 		return err
 	}
@@ -363,7 +381,7 @@ func (s *Store) sendInvitation(tx *gorm.DB, v *Viewer, m *Membership, inv *invit
 	if err := s.audit(tx, m.AccountID, actor, action, m, "Link expires "+tok.ExpiresAt.Format("Jan 2, 2006 15:04 UTC")); err != nil {
 		return err
 	}
-	return s.countAccountInvitation(tx, m)
+	return s.countAccountInvitation(tx, m, accountLimit)
 }
 
 func (s *Store) enqueueMail(tx *gorm.DB, m *Membership, kind string, mail Mail) error {
@@ -401,15 +419,14 @@ func (s *Store) countPersonInvitation(tx *gorm.DB, m *Membership, newAddress boo
 // until the transaction ends, so the less comes after it the less the
 // account's other invitations wait (measured: BenchmarkServe_Wizard-
 // AcrossInstances in cmd/switchboard).
-func (s *Store) countAccountInvitation(tx *gorm.DB, m *Membership) error {
-	p := s.limits
-	_, refused, err := s.hit(tx, p.InviteAccount, idKey(m.AccountID), "", true)
+func (s *Store) countAccountInvitation(tx *gorm.DB, m *Membership, limit Limit) error {
+	_, refused, err := s.hit(tx, limit, idKey(m.AccountID), "", true)
 	if err != nil {
 		return err
 	}
 	if refused != nil {
 		return tooMany("Daily invitation limit reached",
-			fmt.Sprintf("This account has sent %d invitations in the last 24 hours, the most allowed in a day.", p.InviteAccount.Max), refused)
+			fmt.Sprintf("This account has sent %d invitations in the last 24 hours, the most allowed in a day.", limit.Max), refused)
 	}
 	return nil
 }

@@ -88,3 +88,11 @@ document.querySelectorAll("[data-select-all]").forEach(function (all) {
     document.querySelectorAll("input[data-bulk-id]").forEach(function (box) { box.checked = all.checked; });
   });
 });
+
+// A page following background work (an import under way) reloads itself
+// every data-refresh seconds until the work is done; without script, the
+// page says to reload it.
+document.querySelectorAll("[data-refresh]").forEach(function (el) {
+  var seconds = parseInt(el.getAttribute("data-refresh"), 10) || 2;
+  setTimeout(function () { window.location.reload(); }, seconds * 1000);
+});

@@ -261,3 +261,16 @@ func can(c models.Capability, inScope ...func(echo.Context) error) echo.Middlewa
 		}
 	}
 }
+
+// only lets through people whose type allowed accepts, and answers 404 to
+// everyone else: for pages that are not in their console at all.
+func only(allowed func(models.UserType) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ctx echo.Context) error {
+			if v := handlers.ViewerOf(ctx); v == nil || !allowed(v.Type()) {
+				return models.ErrNotFound()
+			}
+			return next(ctx)
+		}
+	}
+}

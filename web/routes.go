@@ -43,6 +43,16 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/users/new", h.NewUser, requireLogin)
 	e.POST("/users/new/:step", h.NewUserStep, requireLogin)
 	e.GET("/users/:id/created", h.UserCreated, requireLogin)
+
+	// Import people from a CSV file (issue 18): Admins only, and not even
+	// a 403 for anyone else (models.CanImportMembers).
+	importers := only(models.CanImportMembers)
+	e.GET("/users/import", h.ImportForm, requireLogin, importers)
+	e.POST("/users/import", h.ImportUpload, requireLogin, importers)
+	e.GET("/users/import/template.csv", h.ImportTemplate, requireLogin, importers)
+	e.GET("/users/import/:id", h.Import, requireLogin, importers)
+	e.POST("/users/import/:id", h.ImportPost, requireLogin, importers)
+	e.GET("/users/import/:id/outcomes.csv", h.ImportOutcomes, requireLogin, importers)
 	e.POST("/users/:id/resend", h.ResendInvitation, requireLogin)
 	e.GET("/help/request-access", h.HelpRequestAccess)
 

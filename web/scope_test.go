@@ -202,6 +202,11 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 		}
 		numbers[co], callIDs[co] = n.ID, call.ID
 	}
+	imported := models.Import{AccountID: ts.account().ID, CreatedByID: 1, FileName: "team.csv", Headers: "[]",
+		Settings: "{}", Rows: 0, State: models.ImportDraft}
+	if err := db.Create(&imported).Error; err != nil {
+		t.Fatal(err)
+	}
 	routes := ts.app.Echo.Routes()
 	objectRoutes := 0
 	for _, r := range routes {
@@ -254,6 +259,10 @@ func TestScope_EveryRouteOutsideScopeIs404(t *testing.T) {
 			case strings.HasPrefix(r.Path, "/users/bulk/"):
 				// A bulk job: none exists here, so any ID is outside.
 				outside = []uint{1, 999999}
+			case strings.HasPrefix(r.Path, "/users/import/"):
+				// Imports are in no Manager's or Reporting user's scope:
+				// the whole page is not in their console (issue 18).
+				outside = []uint{imported.ID, 999999}
 			case strings.HasPrefix(r.Path, "/users/"):
 				outside, inside = []uint{olly, mona, tn.foreignMember, 999999}, nora
 			case strings.HasPrefix(r.Path, "/companies/"):

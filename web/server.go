@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 	}
 	s.registerTasks()
 	s.registerBulk()
+	s.registerImports()
 	s.registerNotifyTasks(cfg.Notify)
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}),
@@ -139,7 +140,9 @@ func New(ctx context.Context, cfg Config, store *models.Store, log *slog.Logger)
 		requestID(),
 		requestLog(log),
 		securityHeaders(https),
-		middleware.BodyLimit("256K"),
+		// Uploads of an import may be larger (handlers.ImportUploadLimit).
+		skipFor(isImportUpload, middleware.BodyLimit("256K")),
+		skipFor(func(c echo.Context) bool { return !isImportUpload(c) }, middleware.BodyLimit(handlers.ImportUploadLimit)),
 		skipFor(s.isWebhook, sessions.middleware),
 		skipFor(s.isWebhook, csrfProtect(cfg.BaseURL)),
 	)
@@ -204,6 +207,28 @@ func skipFor(skip func(echo.Context) bool, mw echo.MiddlewareFunc) echo.Middlewa
 			return wrapped(c)
 		}
 	}
+}
+
+// isImportUpload tells the upload of an import's file.
+func isImportUpload(c echo.Context) bool {
+	r := c.Request()
+	return r.Method == http.MethodPost && r.URL.Path == "/users/import"
+}
+
+// registerImports runs the imports people confirm (models/imports.go).
+// A run that stops half-way (the server stopped, the lease was lost) is
+// taken up again by the next, which carries on from the rows done.
+func (s *Server) registerImports() {
+	s.Jobs.Register(models.ImportJobKind, JobKind{Run: func(ctx context.Context, run *JobRun) error {
+		var p models.ImportJob
+		if err := run.Decode(&p); err != nil {
+			return err
+		}
+		return s.store.RunImport(ctx, p.ImportID, func(done, total int) error {
+			s.Wake() // the invitations of the chunk just written
+			return run.Progress(ctx, done, total)
+		})
+	}})
 }
 
 // Wake tells the delivery worker that email was just enqueued.
