@@ -45,10 +45,14 @@ const (
 )
 
 // MemberCSVHeader is the template people download to fill in and the
-// columns the users list exports, so an export from one account imports
-// into another. An import reads the first five and ignores the rest.
-var MemberCSVHeader = []string{"First name", "Last name", "Email", "Type", "Status", "Companies",
+// columns the users list exports (ExportUsers), so an export from one
+// account imports into another. An import reads the first five and
+// ignores the rest.
+var MemberCSVHeader = []string{"First name", "Last name", "Email", "Type", "Companies", "Status",
 	"Last active", "Invited at", "Invitation expires"}
+
+// allCompanies is what an export writes in an Admin's Companies cell.
+const allCompanies = "All companies"
 
 // CompanySeparator separates the companies in one cell of the Companies
 // column (names may contain commas).
@@ -373,7 +377,16 @@ func cell(rec []string, col int) string {
 	if col < 0 || col >= len(rec) {
 		return ""
 	}
-	return strings.TrimSpace(rec[col])
+	return unneutraliseCSVCell(strings.TrimSpace(rec[col]))
+}
+
+// unneutraliseCSVCell takes off the apostrophe an export put before a
+// value a spreadsheet would have read as a formula (NeutraliseCSVCell).
+func unneutraliseCSVCell(s string) string {
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
 }
 
 // FindImport returns an import of the viewer's account; anyone who may not
@@ -642,7 +655,9 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 		}
 		if c := col(FieldCompanies); c >= 0 && st.OneCompanyID == 0 {
 			for _, name := range strings.Split(cell(rec, c), CompanySeparator) {
-				if name = strings.TrimSpace(name); name != "" {
+				// An exported Admin's "All companies" names none: Admins
+				// see every company.
+				if name = strings.TrimSpace(name); name != "" && !strings.EqualFold(name, allCompanies) {
 					pr.Companies = append(pr.Companies, name)
 				}
 			}
@@ -1217,7 +1232,7 @@ func WriteImportOutcomes(w io.Writer, p *ImportPreview) error {
 		rec := []string{fmt.Sprint(r.Line), r.FirstName, r.LastName, r.Email, r.Type.Label(),
 			strings.Join(r.Companies, CompanySeparator+" "), outcome, detail}
 		for i := range rec {
-			rec[i] = NeutralizeCSVCell(rec[i])
+			rec[i] = NeutraliseCSVCell(rec[i])
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -1225,15 +1240,6 @@ func WriteImportOutcomes(w io.Writer, p *ImportPreview) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// NeutralizeCSVCell prefixes an apostrophe to a cell a spreadsheet would
-// run as a formula (starting with =, +, -, @, a tab or a carriage return).
-func NeutralizeCSVCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // ImportProgressOf counts an import's rows per outcome without reading

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/models"
 	"switchboard/models/modelstest"
@@ -50,7 +51,7 @@ func TestRecognizeColumns_HeaderVariants(t *testing.T) {
 		want    map[models.ImportField]int
 	}{
 		{models.MemberCSVHeader, map[models.ImportField]int{models.FieldFirstName: 0, models.FieldLastName: 1,
-			models.FieldEmail: 2, models.FieldRole: 3, models.FieldCompanies: 5}},
+			models.FieldEmail: 2, models.FieldRole: 3, models.FieldCompanies: 4}},
 		{[]string{"FIRST_NAME", " last-name ", "E-mail Address", "User Role", "Company"}, map[models.ImportField]int{
 			models.FieldFirstName: 0, models.FieldLastName: 1, models.FieldEmail: 2, models.FieldRole: 3, models.FieldCompanies: 4}},
 		{[]string{"Name", "Email", "Role"}, map[models.ImportField]int{models.FieldFullName: 0, models.FieldEmail: 1, models.FieldRole: 2}},
@@ -418,4 +419,54 @@ func benchAdmin(b *testing.B, store *models.Store) *models.Viewer {
 		b.Fatal(err)
 	}
 	return &models.Viewer{Membership: *m, Account: *acct}
+}
+
+// TestImport_AnExportImportsIntoAnotherAccount exports one account's users
+// list and previews it as an import into another: the export's marks (an
+// Admin's "All companies", the apostrophe before a cell a spreadsheet
+// would run) are read back as what they stand for, and no row is invalid.
+func TestImport_AnExportImportsIntoAnotherAccount(t *testing.T) {
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newImportFixture(t, modelstest.OpenDialect(t, dialect))
+			ctx := context.Background()
+			var beta models.Company
+			must(t, f.store.DB().Where("account_id = ? AND name = ?", f.v.Account.ID, "Beta Dental").Take(&beta).Error)
+			if _, _, err := f.store.CreateMember(ctx, f.v, models.Draft{Key: models.NewDraftKey(), Type: models.Reporting,
+				FirstName: "Dash", LastName: "Ing", Email: "-dash@example.com", CompanyIDs: []uint{beta.ID}}, ""); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			must(t, f.store.ExportUsers(ctx, f.v, models.UserFilter{}, time.UTC, &out))
+			if !strings.Contains(out.String(), "'-dash@example.com") || !strings.Contains(out.String(), "All companies") {
+				t.Fatalf("the export lacks the marks this test reads back:\n%s", out.String())
+			}
+
+			// The other account's Admin, with a company of the same name.
+			var m models.Membership
+			must(t, f.store.DB().Where("email = ?", "elsewhere@example.com").Take(&m).Error)
+			other := &models.Viewer{Membership: m}
+			must(t, f.store.DB().Take(&other.Account, m.AccountID).Error)
+			must(t, f.store.DB().Take(&other.Login, *m.LoginID).Error)
+			if _, err := f.store.CreateCompany(ctx, other, models.CompanyInput{Name: "beta dental", TimeZone: "UTC"}, ""); err != nil {
+				t.Fatal(err)
+			}
+			imp, err := f.store.CreateImport(ctx, other, "export.csv", out.Bytes())
+			must(t, err)
+			p, err := f.store.PreviewImport(ctx, other, imp)
+			must(t, err)
+			var dash *models.PreviewRow
+			for i, r := range p.Rows {
+				if r.Kind == models.RowInvalid {
+					t.Errorf("line %d is invalid: %s", r.Line, r.Problem)
+				}
+				if r.Email == "-dash@example.com" {
+					dash = &p.Rows[i]
+				}
+			}
+			if dash == nil || dash.Kind != models.RowInvite || fmt.Sprint(dash.Companies) != "[Beta Dental]" || dash.Type != models.Reporting {
+				t.Fatalf("the exported Reporting user reads back as %+v", dash)
+			}
+		})
+	}
 }

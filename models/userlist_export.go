@@ -19,10 +19,6 @@ import (
 // type, companies) followed by what the list shows of each person, so an
 // export from one account can be imported into another.
 
-// ExportColumns are the header of an export, in order.
-var ExportColumns = []string{"First name", "Last name", "Email", "Type", "Companies", "Status",
-	"Last active", "Invited at", "Invitation expires"}
-
 // exportBatch is how many people an export reads at a time (tests
 // lower it with SetExportBatch to cross batches in a small account).
 const exportBatch = 1000
@@ -59,10 +55,10 @@ func (s *Store) ExportUsers(ctx context.Context, v *Viewer, f UserFilter, loc *t
 	}
 	out := csv.NewWriter(buf)
 	out.UseCRLF = true // what spreadsheet programs write
-	if err := out.Write(ExportColumns); err != nil {
+	if err := out.Write(MemberCSVHeader); err != nil {
 		return fmt.Errorf("export users: %w", err)
 	}
-	cell := make([]string, len(ExportColumns))
+	cell := make([]string, len(MemberCSVHeader))
 	var names strings.Builder
 	var p position
 	for {
@@ -93,7 +89,7 @@ func (s *Store) ExportUsers(ctx context.Context, v *Viewer, f UserFilter, loc *t
 			m := &members[i]
 			names.Reset()
 			if m.Type.SeesAllCompanies() {
-				names.WriteString("All companies")
+				names.WriteString(allCompanies)
 			}
 			for j, r := range ranks[m.ID] {
 				if j > 0 {

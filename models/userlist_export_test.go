@@ -37,7 +37,7 @@ func readExport(t *testing.T, b []byte) [][]string {
 	}
 	records, err := csv.NewReader(bytes.NewReader(b[3:])).ReadAll()
 	must(t, err)
-	if strings.Join(records[0], ",") != strings.Join(models.ExportColumns, ",") {
+	if strings.Join(records[0], ",") != strings.Join(models.MemberCSVHeader, ",") {
 		t.Fatalf("header %q", records[0])
 	}
 	return records[1:]
