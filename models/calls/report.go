@@ -287,7 +287,7 @@ func (r *Report) Empty() *Report {
 
 // ExportCSV writes the company's calls and texts of the last days as CSV,
 // newest first. Cells that a spreadsheet would run as a formula are
-// neutralised (SafeCell).
+// neutralised (models.NeutraliseCSVCell).
 func (s *Service) ExportCSV(ctx context.Context, v *models.Viewer, companyID uint, days int, w io.Writer) error {
 	if !slices.Contains(ReportDays, days) {
 		return models.Errorf(models.BadRequest, "Choose an export of 30 or 90 days.")
@@ -363,7 +363,7 @@ func (s *Service) ExportCSV(ctx context.Context, v *models.Viewer, companyID uin
 			l.source, l.outcome, strconv.Itoa(l.duration), strconv.Itoa(l.talk), yesNo(l.firstTime), yesNo(l.qualified),
 			l.answeredBy, strings.Join(tags[l.id], "; ")}
 		for i := range record {
-			record[i] = SafeCell(record[i])
+			record[i] = models.NeutraliseCSVCell(record[i]) // phone numbers start with "+": shown as text
 		}
 		if err := cw.Write(record); err != nil {
 			return err
@@ -371,19 +371,4 @@ func (s *Service) ExportCSV(ctx context.Context, v *models.Viewer, companyID uin
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// SafeCell neutralises a CSV cell that a spreadsheet would read as a
-// formula (starting with =, +, -, @, a tab or a carriage return) by
-// putting an apostrophe in front, as OWASP advises. Phone numbers start
-// with "+", so they are neutralised too; spreadsheets show them as text.
-func SafeCell(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }
