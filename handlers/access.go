@@ -146,7 +146,7 @@ func (h *Handlers) Grant(c echo.Context) error {
 		return err
 	}
 	h.mailQueued()
-	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " now has access as a " + m.Type.Label() + " user, and has been told by email."})
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " now has access as " + m.Type.WithArticle() + " user, and has been told by email."})
 	return redirect(c, "/access-requests/incoming")
 }
 

@@ -17,6 +17,9 @@ type InvitationMail struct {
 	Message     string
 	Secret      string
 	ExpiresAt   time.Time
+	// HasLogin: the address already has a password (from another
+	// account), so the email asks them to join by logging in with it.
+	HasLogin bool
 }
 
 // NotificationMail tells a Notification user which companies they will get

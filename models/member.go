@@ -197,7 +197,7 @@ func CheckTypeChangeInput(p TypePlan, in TypeChangeInput) map[string]string {
 		fields["message"] = ErrorMessage(err)
 	}
 	if p.NeedsCompanies && len(in.CompanyIDs) == 0 {
-		fields["companies"] = fmt.Sprintf("Choose at least one company %s will see as a %s user.", p.Member.FirstName, p.To.Label())
+		fields["companies"] = fmt.Sprintf("Choose at least one company %s will see as %s user.", p.Member.FirstName, p.To.WithArticle())
 	}
 	if len(fields) == 0 {
 		return nil
@@ -210,7 +210,7 @@ func checkTypeChange(v *Viewer, m *Membership, to UserType) error {
 		return err
 	}
 	if m.Type == to {
-		return Errorf(Conflict, "%s is already a %s user.", m.FullName(), to.Label())
+		return Errorf(Conflict, "%s is already %s user.", m.FullName(), to.WithArticle())
 	}
 	if !CanChangeType(v.Type(), m.Type, to) {
 		return Errorf(Forbidden, "Only Admins can change a user's type.")
@@ -507,7 +507,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			// changed" email, and one email says it better than two.
 			viewer := *v
 			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, message, v.Actor(ip), "invitation.sent", false); err != nil {
+			if err := s.invite(tx, inviterOf(&viewer), m, message, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
 		} else {
@@ -730,7 +730,7 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			}
 			viewer := *v
 			viewer.Account = *account
-			if err := s.invite(tx, &viewer, m, "", v.Actor(ip), "invitation.resent", true); err != nil {
+			if err := s.invite(tx, inviterOf(&viewer), m, "", v.Actor(ip), "invitation.resent", true); err != nil {
 				var e *Error
 				if errors.As(err, &e) && e.Code == TooManyRequests {
 					e.Fields = map[string]string{"email": e.Message}

@@ -50,6 +50,21 @@ func (t UserType) Label() string {
 	return string(t)
 }
 
+// WithArticle is the label with its indefinite article, for sentences:
+// "an Admin", "a Manager". Every sentence that names a type after "a"
+// uses it, so none puts "a" before "Admin" (views/article_test.go checks).
+func (t UserType) WithArticle() string {
+	label := t.Label()
+	if label == "" {
+		return label
+	}
+	switch label[0] {
+	case 'A', 'E', 'I', 'O', 'U':
+		return "an " + label
+	}
+	return "a " + label
+}
+
 // Summary is one sentence saying what the type is for.
 func (t UserType) Summary() string {
 	switch t {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -33,6 +34,10 @@ type Draft struct {
 	CompanyIDs    []uint
 	Message       string
 	InvoiceEmails bool
+	// InviteExistingLogin: the Admin chose to invite an address that has a
+	// login in another account. The person then joins by logging in with
+	// the password they have; nothing of their other accounts changes.
+	InviteExistingLogin bool
 }
 
 // LastStep is the final step for the draft's type.
@@ -41,6 +46,47 @@ func (d Draft) LastStep() Step {
 		return StepCompanies
 	}
 	return StepMessage
+}
+
+// Steps are the steps the draft's type goes through, in order. An Admin
+// sees every company, so has no Companies step (the Info step says so); a
+// Notification user gets no invitation, so has no Message step.
+func (d Draft) Steps() []Step {
+	steps := []Step{StepType, StepInfo}
+	if !d.Type.SeesAllCompanies() {
+		steps = append(steps, StepCompanies)
+	}
+	if d.Type != Notification {
+		steps = append(steps, StepMessage)
+	}
+	return steps
+}
+
+// HasStep tells whether the draft's type goes through step.
+func (d Draft) HasStep(step Step) bool { return slices.Contains(d.Steps(), step) }
+
+// NextStep is the step after step for the draft's type (step itself when
+// it is the last).
+func (d Draft) NextStep(step Step) Step {
+	for _, s := range d.Steps() {
+		if s > step {
+			return s
+		}
+	}
+	return step
+}
+
+// PrevStep is the step before step for the draft's type (the first step
+// when there is none).
+func (d Draft) PrevStep(step Step) Step {
+	prev := StepType
+	for _, s := range d.Steps() {
+		if s >= step {
+			break
+		}
+		prev = s
+	}
+	return prev
 }
 
 // NewDraftKey returns the idempotency key of a new wizard run.
@@ -72,6 +118,8 @@ type DraftCheck struct {
 	// Email is the canonical address.
 	Email string
 	key   string
+	// inviteExistingLogin: the draft asks to invite a login from elsewhere.
+	inviteExistingLogin bool
 }
 
 // OK reports whether every checked step is valid.
@@ -95,7 +143,7 @@ func (s *Store) CheckDraft(ctx context.Context, v *Viewer, d Draft, upTo Step) (
 	if !CanManageUsers(v.Type()) {
 		return nil, Errorf(Forbidden, "Only Admins can create users.")
 	}
-	c := &DraftCheck{Fields: map[string]string{}, key: d.Key}
+	c := &DraftCheck{Fields: map[string]string{}, key: d.Key, inviteExistingLogin: d.InviteExistingLogin}
 	db := s.db.WithContext(ctx)
 	if _, err := ParseUserType(string(d.Type)); err != nil {
 		c.fail(StepType, "type", "Choose the type of user to add.")
@@ -150,7 +198,9 @@ func (s *Store) checkEmailFree(db *gorm.DB, accountID uint, email string, c *Dra
 	}
 	if logins > 0 {
 		c.LoginElsewhere = true
-		c.fail(StepInfo, "email", "This email address already has a login in another Switchboard account.")
+		if !c.inviteExistingLogin {
+			c.fail(StepInfo, "email", "This email address already has a login in another Switchboard account.")
+		}
 	}
 	return nil
 }
@@ -300,7 +350,20 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 		}
 		return &m, s.enqueueMail(tx, &m, "notification_added", mail)
 	}
-	return &m, s.invite(tx, v, &m, message, actor, "invitation.sent", false)
+	return &m, s.invite(tx, inviterOf(v), &m, message, actor, "invitation.sent", false)
+}
+
+// Inviter is who an invitation says it comes from.
+type Inviter struct {
+	ID          *uint // the membership that invited (nil: the console)
+	Name        string
+	AccountName string
+}
+
+// inviterOf is the viewer as the sender of an invitation.
+func inviterOf(v *Viewer) Inviter {
+	id := v.Membership.ID
+	return Inviter{ID: &id, Name: v.Membership.FullName(), AccountName: v.Account.Name}
 }
 
 // invite issues a new invitation link for m (revoking earlier ones) and
@@ -309,7 +372,7 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 // same limits (countInvitation); a refusal is an error that leaves the
 // caller's transaction, and so the database, untouched. newAddress is set
 // when the invitation goes to an address just corrected.
-func (s *Store) invite(tx *gorm.DB, v *Viewer, m *Membership, message string, actor Actor, action string, newAddress bool) error {
+func (s *Store) invite(tx *gorm.DB, by Inviter, m *Membership, message string, actor Actor, action string, newAddress bool) error {
 	if err := s.countInvitation(tx, m, newAddress); err != nil {
 		return err
 	}
@@ -318,13 +381,18 @@ func (s *Store) invite(tx *gorm.DB, v *Viewer, m *Membership, message string, ac
 	if err := s.cancelPendingEmails(tx, m.ID, "invitation"); err != nil {
 		return err
 	}
-	inviter := v.Membership.ID
-	secret, tok, err := s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, &inviter, InvitationLinkTTL)
+	secret, tok, err := s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, by.ID, InvitationLinkTTL)
 	if err != nil {
 		return err
 	}
-	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: v.Membership.FullName(),
-		AccountName: v.Account.Name, Message: message, Secret: secret, ExpiresAt: tok.ExpiresAt})
+	// An address with a login elsewhere is invited to join with the
+	// password it has, never to choose another.
+	var logins int64
+	if err := tx.Model(&Login{}).Where("email = ?", m.Email).Count(&logins).Error; err != nil {
+		return fmt.Errorf("check login of invitee: %w", err)
+	}
+	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: by.Name,
+		AccountName: by.AccountName, Message: message, Secret: secret, ExpiresAt: tok.ExpiresAt, HasLogin: logins > 0})
 	if err != nil {
 		return fmt.Errorf("compose invitation email: %w", err)
 	}
@@ -391,7 +459,7 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 		if m.Status != MemberInvited || !m.Type.CanLogIn() {
 			return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
 		}
-		return s.invite(tx, v, m, "", v.Actor(ip), "invitation.resent", false)
+		return s.invite(tx, inviterOf(v), m, "", v.Actor(ip), "invitation.resent", false)
 	})
 	if err != nil {
 		return nil, err

@@ -64,3 +64,10 @@ document.querySelectorAll("time[data-local-time]").forEach(function (el) {
     // An old browser without these options keeps the server's text.
   }
 });
+
+// A form that did not validate opens with the focus on its error summary
+// (autofocus does it where the browser honours it on a non-field).
+(function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary && document.activeElement !== summary) summary.focus();
+})();

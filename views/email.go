@@ -34,18 +34,24 @@ func (m Mailer) Invitation(in models.InvitationMail) (models.Mail, error) {
 	}
 	var t strings.Builder
 	fmt.Fprintf(&t, "Hello %s,\n\n", in.Member.FirstName)
-	fmt.Fprintf(&t, "%s invited you to %s on Switchboard as a %s user.\n\n", in.InviterName, in.AccountName, in.Member.Type.Label())
+	fmt.Fprintf(&t, "%s invited you to %s on Switchboard as %s user.\n\n", in.InviterName, in.AccountName, in.Member.Type.WithArticle())
 	if in.Message != "" {
 		for _, line := range strings.Split(in.Message, "\n") {
 			fmt.Fprintf(&t, "> %s\n", line)
 		}
 		t.WriteString("\n")
 	}
+	subject := fmt.Sprintf("%s invited you to %s on Switchboard", in.InviterName, in.AccountName)
+	if in.HasLogin {
+		fmt.Fprintf(&t, "You already have a Switchboard login as %s. To join %s, open this link and log in with the password you already use:\n\n%s\n\n", in.Member.Email, in.AccountName, link)
+		fmt.Fprintf(&t, "Your password and your other accounts stay as they are; you will switch between accounts from the header. The link works once and expires on %s.\n", FormatDateTime(in.ExpiresAt))
+		t.WriteString("If you did not expect this email, you can ignore it.\n")
+		return models.Mail{Subject: subject, Text: t.String(), HTML: html}, nil
+	}
 	fmt.Fprintf(&t, "For your security nobody else can choose your password. Set it here:\n\n%s\n\n", link)
 	fmt.Fprintf(&t, "The link works once and expires on %s. Your login will be %s.\n", FormatDateTime(in.ExpiresAt), in.Member.Email)
 	t.WriteString("If you did not expect this email, you can ignore it.\n")
-	return models.Mail{Subject: fmt.Sprintf("%s invited you to %s on Switchboard", in.InviterName, in.AccountName),
-		Text: t.String(), HTML: html}, nil
+	return models.Mail{Subject: subject, Text: t.String(), HTML: html}, nil
 }
 
 // NotificationAdded tells a Notification user what they will receive.
