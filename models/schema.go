@@ -25,7 +25,7 @@ type Account struct {
 	// unless they chose their own (Login.TimeZone). "" is UTC.
 	TimeZone  string `gorm:"size:64;not null;default:''"`
 	CreatedAt time.Time
-	UpdatedAt       time.Time
+	UpdatedAt time.Time
 }
 
 // CompanyStatus: a disabled company is hidden from everyone but the Admins'
