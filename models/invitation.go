@@ -164,3 +164,76 @@ func (s *Store) consumeInvitation(tx *gorm.DB, secret string) (Membership, error
 	}
 	return inv.Member, nil
 }
+
+// RenewInvitation is "Email me a new link" on a dead invitation link: a
+// fresh invitation goes to the address the invitation was made for, never
+// to one typed anywhere, if that invitation is still waiting to be
+// accepted. The answer is the same whatever the link's state (unknown,
+// expired, replaced, for a person since deleted or active), so the button
+// tells nothing about anyone: only the per-address limit, counted before
+// the link is looked up, refuses openly. The invitee's own limits
+// (those of a resend, countInvitation) refuse quietly. The Admins see a
+// renewal in the audit log.
+func (s *Store) RenewInvitation(ctx context.Context, secret, client string) error {
+	if s.mail == nil {
+		return errors.New("renew invitation: no mail composer configured")
+	}
+	// The client's limit is counted in a transaction of its own, so that
+	// it holds whatever happens to the rest.
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		_, refused, err := s.hit(tx, s.limits.RenewClient, clientKey(client), "", true)
+		if err != nil {
+			return err
+		}
+		if refused != nil {
+			return tooMany("Too many requests for new links",
+				"Several new links were asked for from your network in the last hour. If you asked for one, it is on its way: check your inbox and spam folder.",
+				refused)
+		}
+		return nil
+	})
+	if err != nil || !wellFormedSecret(secret) {
+		return err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var t Token
+		err := tx.Where("hash = ? AND purpose = ?", hashSecret(secret), PurposeInvitation).Take(&t).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (t.UsedAt != nil || t.MembershipID == nil)) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("find link: %w", err)
+		}
+		var m Membership
+		err = tx.Preload("Account").Take(&m, "id = ?", *t.MembershipID).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("find invited member: %w", err)
+		}
+		if m.Status != MemberInvited || !m.Type.CanLogIn() || m.Account == nil || m.Account.Status == AccountClosed {
+			return nil
+		}
+		by := Inviter{ID: t.CreatedByID, Name: m.Account.Name, AccountName: m.Account.Name}
+		if t.CreatedByID != nil {
+			var inviter Membership
+			err := tx.Select("id", "first_name", "last_name").Take(&inviter, "id = ? AND account_id = ?", *t.CreatedByID, m.AccountID).Error
+			switch {
+			case err == nil:
+				by.Name = inviter.FullName()
+			case errors.Is(err, gorm.ErrRecordNotFound):
+				by.ID = nil
+			default:
+				return fmt.Errorf("find inviter: %w", err)
+			}
+		}
+		// The invitee's limits are a resend's. A refusal leaves this
+		// transaction (so nothing of it stays) and is answered quietly.
+		return s.invite(tx, by, &m, "", Actor{Name: m.FullName() + " (invitee)", IP: client}, "invitation.renewed", false)
+	})
+	if ErrorCode(err) == TooManyRequests {
+		return nil
+	}
+	return err
+}

@@ -29,6 +29,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/password/reset/:token", h.ResetPassword)
 	e.GET("/invite/:token", h.InvitationForm)
 	e.POST("/invite/:token", h.InvitationPost)
+	e.POST("/invite/:token/renew", h.RenewInvitation)
 
 	// Signed-in pages. The gate is set per route, not on a group: Echo gives a
 	// group with middleware a catch-all, which would answer unknown
