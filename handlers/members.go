@@ -164,6 +164,9 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 	case res.Reinvited:
 		h.mailQueued()
 		msg = "Saved. A new invitation is on its way to " + res.Member.Email + "; the link sent to the old address no longer works."
+	case res.AddressChanged:
+		h.mailQueued()
+		msg = "Saved. " + res.Member.FirstName + "'s emails now go to " + res.Member.Email + "; the old and the new address have both been told."
 	case res.Changed:
 		msg = "Saved the changes to " + res.Member.FullName() + "."
 	}

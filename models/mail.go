@@ -43,6 +43,17 @@ type MailComposer interface {
 	PasswordChanged(PasswordChangedMail) (Mail, error)
 	PasswordReset(PasswordResetMail) (Mail, error)
 	LoginThrottled(LoginThrottledMail) (Mail, error)
+	AddressChanged(AddressChangedMail) (Mail, error)
+}
+
+// AddressChangedMail tells a Notification user's old and new address that
+// an Admin changed where their emails go. ToOld says which one reads it.
+type AddressChangedMail struct {
+	Member             Membership
+	OldEmail, NewEmail string
+	ActorName          string
+	AccountName        string
+	ToOld              bool
 }
 
 // TypeChangedMail tells a person that an Admin promoted or demoted them, and

@@ -222,8 +222,15 @@ func checkTypeChange(v *Viewer, m *Membership, to UserType) error {
 	return nil
 }
 
+// emailEditable: an Admin may correct a pending invitee's address (no
+// password is tied to it yet) and a Notification user's (they have no
+// login; it is only where their emails go). An active member's address is
+// their login, which only they change.
 func emailEditable(m *Membership) bool {
-	return m.Status == MemberInvited && m.Type.CanLogIn() && m.LoginID == nil
+	if !m.Type.CanLogIn() {
+		return true
+	}
+	return m.Status == MemberInvited && m.LoginID == nil
 }
 
 // lockAccount takes the account's row lock for the rest of the transaction,
@@ -651,7 +658,10 @@ type MemberUpdated struct {
 	Member Membership
 	// Reinvited: the address was corrected and a new invitation sent.
 	Reinvited bool
-	Changed   bool
+	// AddressChanged: a Notification user's address changed; both the
+	// old and the new address were told.
+	AddressChanged bool
+	Changed        bool
 }
 
 // UpdateMember saves names, the invoice-email opt-in (Admins) and, for a
@@ -681,7 +691,7 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 		if in.Email != nil && email != "" && email != m.Email {
 			if !emailEditable(m) {
 				fields["email"] = fmt.Sprintf("%s's address is their login; only they can change it.", m.FirstName)
-			} else if err := s.checkNewAddress(tx, account.ID, m.ID, email, fields); err != nil {
+			} else if err := s.checkNewAddress(tx, account.ID, m.ID, email, m.Type.CanLogIn(), fields); err != nil {
 				return err
 			}
 		}
@@ -701,10 +711,15 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			updates["invoice_emails"] = invoice
 			details = append(details, "invoice emails "+onOff(invoice))
 		}
-		reinvite := in.Email != nil && email != "" && email != m.Email
+		newAddress := in.Email != nil && email != "" && email != m.Email
+		// A pending invitee gets the invitation again at the corrected
+		// address; a Notification user's address is only where emails go.
+		reinvite := newAddress && m.Type.CanLogIn()
+		if newAddress {
+			updates["email"] = email
+		}
 		if reinvite {
 			details = append(details, "email "+m.Email+" → "+email)
-			updates["email"] = email
 		}
 		if len(updates) == 0 {
 			out.Member = *m
@@ -716,11 +731,19 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 		}
 		old := *m
 		m.FirstName, m.LastName, m.SortName, m.InvoiceEmails = first, last, sortName(first, last), invoice
-		if reinvite {
+		if newAddress {
 			m.Email = email
 		}
-		if err := s.audit(tx, account.ID, v.Actor(ip), "member.updated", &old, strings.Join(details, "; ")); err != nil {
-			return err
+		if len(details) > 0 {
+			if err := s.audit(tx, account.ID, v.Actor(ip), "member.updated", &old, strings.Join(details, "; ")); err != nil {
+				return err
+			}
+		}
+		if newAddress && !reinvite {
+			if err := s.addressChanged(tx, v, account, &old, m, ip); err != nil {
+				return err
+			}
+			out.AddressChanged = true
 		}
 		if reinvite {
 			// Whatever was still waiting for the mistyped address goes
@@ -757,9 +780,40 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 	return out, nil
 }
 
-// checkNewAddress refuses an address already in the account or with a
-// login elsewhere, as the wizard's info step does.
-func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email string, fields map[string]string) error {
+// addressChanged records a Notification user's new address and tells both
+// addresses: the old one learns where its emails went (and can object), the
+// new one why it receives them.
+func (s *Store) addressChanged(tx *gorm.DB, v *Viewer, account *Account, old, m *Membership, ip string) error {
+	if err := s.audit(tx, account.ID, v.Actor(ip), "member.email_changed", m, "Email "+old.Email+" → "+m.Email); err != nil {
+		return err
+	}
+	// Whatever still waited for the old address goes nowhere now.
+	if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+		return err
+	}
+	in := AddressChangedMail{Member: *m, OldEmail: old.Email, NewEmail: m.Email, ActorName: v.Membership.FullName(), AccountName: account.Name}
+	for _, toOld := range []bool{true, false} {
+		in.ToOld = toOld
+		mail, err := s.mail.AddressChanged(in)
+		if err != nil {
+			return fmt.Errorf("compose address change email: %w", err)
+		}
+		to := m
+		if toOld {
+			to = old
+		}
+		if err := s.enqueueMail(tx, to, "address_changed", mail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkNewAddress refuses an address already in the account or, for a
+// person who logs in, with a login elsewhere, as the wizard's info step
+// does. A Notification user never logs in, so a login elsewhere does not
+// stand in their way (and is not revealed).
+func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email string, logsIn bool, fields map[string]string) error {
 	var other Membership
 	err := tx.Where("account_id = ? AND email = ? AND id <> ?", accountID, email, memberID).Take(&other).Error
 	switch {
@@ -768,6 +822,9 @@ func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email str
 		return nil
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("check email in account: %w", err)
+	}
+	if !logsIn {
+		return nil
 	}
 	var logins int64
 	if err := tx.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {

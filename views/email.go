@@ -118,3 +118,21 @@ func (m Mailer) TypeChanged(in models.TypeChangedMail) (models.Mail, error) {
 	return models.Mail{Subject: fmt.Sprintf("Your user type in %s is now %s", in.AccountName, in.To.Label()),
 		Text: t.String(), HTML: html}, nil
 }
+
+// AddressChanged tells a Notification user's old or new address that an
+// Admin changed where their notification emails go.
+func (m Mailer) AddressChanged(in models.AddressChangedMail) (models.Mail, error) {
+	html, err := renderString(addressChangedEmail(in))
+	if err != nil {
+		return models.Mail{}, err
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "Hello %s,\n\n", in.Member.FirstName)
+	fmt.Fprintf(&t, "%s changed the address that receives your notification and summary emails from %s on Switchboard:\n\n  from %s\n  to   %s\n\n", in.ActorName, in.AccountName, in.OldEmail, in.NewEmail)
+	if in.ToOld {
+		fmt.Fprintf(&t, "This address will receive no more of them. If this change is a mistake, tell %s or another Admin of %s.\n", in.ActorName, in.AccountName)
+	} else {
+		t.WriteString("From now on they come to this address. There is no login for this kind of user; you do not need to do anything.\n")
+	}
+	return models.Mail{Subject: fmt.Sprintf("Your notification emails from %s go to a new address", in.AccountName), Text: t.String(), HTML: html}, nil
+}

@@ -267,7 +267,7 @@ func memberDetailsForm(p EditUserProps) templ.Component {
 		}
 		if p.Detail.EmailEditable {
 			templ_7745c5c3_Err = Field(FieldProps{Name: "email", Label: "Email", Type: "email", Value: p.Form.Email, Error: p.Form.Errors["email"], Required: true, MaxLength: models.MaxEmailLength, Autocomplete: "off",
-				Hint: "They have not set a password yet, so a mistyped address can be corrected: the invitation goes again to the new address and the old link stops working."}).Render(ctx, templ_7745c5c3_Buffer)
+				Hint: editableEmailHint(m)}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1527,9 +1527,9 @@ func memberAccess(p EditUserProps) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var73 string
-		templ_7745c5c3_Var73, templ_7745c5c3_Err = templ.JoinStringErrs(statusLabel(m.Status))
+		templ_7745c5c3_Var73, templ_7745c5c3_Err = templ.JoinStringErrs(models.StatusLabel(m.Type, m.Status))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/member.templ`, Line: 272, Col: 111}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/member.templ`, Line: 272, Col: 126}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var73))
 		if templ_7745c5c3_Err != nil {

@@ -84,7 +84,7 @@ func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
 	rw.raw(`</td><td data-label="Status"><span class="status" data-status="`)
 	rw.text(string(r.Status))
 	rw.raw(`">`)
-	rw.text(statusLabel(r.Status))
+	rw.text(models.StatusLabel(r.Type, r.Status))
 	rw.raw(`</span></td><td data-label="Last Active">`)
 	if r.Status == models.MemberInvited {
 		switch {
@@ -106,6 +106,8 @@ func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
 			rw.text(can.csrf)
 			rw.raw(`"> <button type="submit" class="link-button" data-testid="resend">Resend invitation</button></form>`)
 		}
+	} else if !r.Type.CanLogIn() {
+		rw.raw(`<span class="muted">No login</span>`)
 	} else {
 		rw.text(FormatLastActive(r.LastActiveAt, p.Now))
 	}
