@@ -117,6 +117,7 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 			return err
 		}
 		chrome.SeveralAccounts = accounts > 1
+		chrome.Zone = h.Store.Zone(chrome.Viewer)
 	}
 	ctx := views.WithChrome(c.Request().Context(), chrome)
 	buf := bufferPool.Get().(*bytes.Buffer)

@@ -56,6 +56,6 @@ func (h *Handlers) Users(c echo.Context) error {
 	}
 	filter, _ = models.CleanUserFilter(filter)
 	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
-		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(), IncomingRequests: incoming,
+		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(), Zone: h.Store.Zone(ViewerOf(c)), IncomingRequests: incoming,
 	}))
 }

@@ -303,6 +303,10 @@ func CanChangeType(actor, from, to UserType) bool {
 // CanViewAudit: the audit log of the account.
 func CanViewAudit(t UserType) bool { return CanManageUsers(t) }
 
+// CanEditAccount: renaming the account and setting its time zone are an
+// Admin's, like its users.
+func CanEditAccount(t UserType) bool { return CanManageUsers(t) }
+
 // GetsInvoiceEmails: the invoice-email opt-in exists only for the types
 // that see billing.
 func GetsInvoiceEmails(t UserType) bool { return Can(t, CapBilling) }

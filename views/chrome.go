@@ -4,6 +4,7 @@ package views
 
 import (
 	"context"
+	"time"
 
 	"switchboard/models"
 )
@@ -29,6 +30,8 @@ type Chrome struct {
 	SeveralCompanies bool
 	// SeveralAccounts offers the account switcher.
 	SeveralAccounts bool
+	// Zone is the viewer's time zone (nil: UTC).
+	Zone *time.Location
 }
 
 type chromeKey struct{}

@@ -15,6 +15,8 @@ type UsersProps struct {
 	Filter    models.UserFilter
 	Companies []models.Company
 	Now       time.Time
+	// Zone is the viewer's time zone: the rows' dates are in it.
+	Zone *time.Location
 	// IncomingRequests counts access requests waiting for an Admin.
 	IncomingRequests int64
 }

@@ -94,9 +94,9 @@ func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
 			rw.raw(`<span class="status" data-status="expired">Expired</span>`)
 		default:
 			rw.raw(`<span class="small">Invited `)
-			rw.text(FormatDate(r.Invitation.SentAt))
+			rw.text(FormatDateIn(r.Invitation.SentAt, p.Zone))
 			rw.raw(` · expires `)
-			rw.text(FormatDate(r.Invitation.ExpiresAt))
+			rw.text(FormatDateIn(r.Invitation.ExpiresAt, p.Zone))
 			rw.raw(`</span>`)
 		}
 		if can.manage && r.Type.CanLogIn() {

@@ -34,7 +34,7 @@ const (
 // emailKinds are the kinds of email the console writes, one per method of
 // models.MailComposer.
 var emailKinds = []string{"invitation", "notification_added", "type_changed", "access_requested",
-	"access_granted", "access_declined", "password_changed", "password_reset", "login_throttled"}
+	"access_granted", "access_declined", "password_changed", "password_reset", "login_throttled", "address_changed"}
 
 // The review found that an account name of 56 characters and an Admin of
 // 100 + 100 made the wizard's last step answer 422 with no field marked:
@@ -69,6 +69,11 @@ func TestEmails_LongestNamesNeverMakeAnActionFail(t *testing.T) {
 	wantStatus(t, admin.createUser(wizardInput{typ: "admin", first: longText("Ĩvÿ-", 100), last: longText("Ïñvîtéé-", 100), email: "ivy@example.com", invoice: true}), http.StatusSeeOther)
 	// notification_added: the wizard for a Notification user.
 	wantStatus(t, admin.createUser(wizardInput{typ: "notification", first: longText("Nöra-", 100), last: longText("Nötïfÿ-", 100), email: "nora@example.com", companies: []string{companyID}}), http.StatusSeeOther)
+
+	// address_changed: the Notification user's address corrected.
+	nils := ts.addPerson(person{typ: models.Notification, first: longText("Nïls-", 100), email: "nils@example.com", companies: []string{companyID}})
+	admin.get(userPath(nils.ID, ""))
+	wantStatus(t, admin.post(userPath(nils.ID, ""), url.Values{"first_name": {nils.FirstName}, "last_name": {longText("Nötïfÿ-", 100)}, "email": {"nils.new@example.com"}}), http.StatusSeeOther)
 
 	// type_changed: promoting an active Reporting user.
 	rex := ts.addPerson(person{typ: models.Reporting, first: longText("Rëx-", 100), email: "rex@example.com", companies: []string{companyID}})
