@@ -30,7 +30,7 @@ func (h *Handlers) renderAccount(c echo.Context, status int, typed func(*views.A
 		return err
 	}
 	p := views.AccountProps{Accounts: accounts, LastAdmin: last,
-		Settings: views.AccountSettingsForm{Name: v.Account.Name, TimeZone: v.Account.TimeZone},
+		Settings:   views.AccountSettingsForm{Name: v.Account.Name, TimeZone: v.Account.TimeZone},
 		MyTimeZone: v.Login.TimeZone, Now: h.Store.Now()}
 	if models.CanManageUsers(v.Type()) {
 		if p.Incoming, err = h.Store.IncomingAccessRequests(ctx, v); err != nil {

@@ -35,25 +35,25 @@ const AccessRequestTTL = 30 * 24 * time.Hour
 // join: the request is kept all the same, so that what the requester sees
 // never tells which numbers exist.
 type AccessRequest struct {
-	ID             uint         `gorm:"primaryKey"`
-	Number         string       `gorm:"size:16;not null"`
-	AccountID      *uint        `gorm:"index:idx_access_account_status,priority:1"`
-	Account        *Account     `gorm:"constraint:OnDelete:CASCADE"`
-	LoginID        uint         `gorm:"not null;index"`
-	Login          *Login       `gorm:"constraint:OnDelete:CASCADE"`
-	RequesterEmail string       `gorm:"size:254;not null"`
-	FirstName      string       `gorm:"size:100;not null"`
-	LastName       string       `gorm:"size:100;not null"`
-	Note           string       `gorm:"size:500;not null;default:''"`
+	ID             uint     `gorm:"primaryKey"`
+	Number         string   `gorm:"size:16;not null"`
+	AccountID      *uint    `gorm:"index:idx_access_account_status,priority:1"`
+	Account        *Account `gorm:"constraint:OnDelete:CASCADE"`
+	LoginID        uint     `gorm:"not null;index"`
+	Login          *Login   `gorm:"constraint:OnDelete:CASCADE"`
+	RequesterEmail string   `gorm:"size:254;not null"`
+	FirstName      string   `gorm:"size:100;not null"`
+	LastName       string   `gorm:"size:100;not null"`
+	Note           string   `gorm:"size:500;not null;default:''"`
 	// FromAccount and FromCompany are where the requester said they come
 	// from, as much as they chose to share, written from their own
 	// account and companies when they asked (never typed freely).
-	FromAccount string `gorm:"size:120;not null;default:''"`
-	FromCompany string `gorm:"size:120;not null;default:''"`
-	Status         AccessStatus `gorm:"size:16;not null;index:idx_access_account_status,priority:2"`
-	DecidedByID    *uint
-	DecidedAt      *time.Time
-	CreatedAt      time.Time `gorm:"index"`
+	FromAccount string       `gorm:"size:120;not null;default:''"`
+	FromCompany string       `gorm:"size:120;not null;default:''"`
+	Status      AccessStatus `gorm:"size:16;not null;index:idx_access_account_status,priority:2"`
+	DecidedByID *uint
+	DecidedAt   *time.Time
+	CreatedAt   time.Time `gorm:"index"`
 }
 
 // RequesterName is how the request names its author.
