@@ -212,7 +212,16 @@ func (h *Handlers) ConfirmDecline(c echo.Context) error {
 
 // GrantForm serves GET /access-requests/:id/grant.
 func (h *Handlers) GrantForm(c echo.Context) error {
-	return h.renderGrant(c, http.StatusOK, views.GrantProps{Type: models.Reporting}, nil)
+	p := views.GrantProps{Type: models.Reporting}
+	// The company the Admin works in is ticked for them.
+	co, err := h.workingIn(c)
+	if err != nil {
+		return err
+	}
+	if co != nil {
+		p.CompanyIDs = []uint{co.ID}
+	}
+	return h.renderGrant(c, http.StatusOK, p, nil)
 }
 
 func (h *Handlers) renderGrant(c echo.Context, status int, p views.GrantProps, fields map[string]string) error {

@@ -112,6 +112,7 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 			return err
 		}
 		chrome.Company, chrome.SeveralCompanies = co, several
+		chrome.CompanyMatters = models.CanManageUsers(chrome.Viewer.Type())
 		accounts, err := h.Store.CountAccountsOf(c.Request().Context(), chrome.Viewer)
 		if err != nil {
 			return err

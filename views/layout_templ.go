@@ -142,7 +142,7 @@ func header() templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if co := chrome(ctx).Company; co != nil {
+			if co := chrome(ctx).Company; co != nil && chrome(ctx).CompanyMatters {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<span class=\"current-company\" data-testid=\"current-company\"><span class=\"visually-hidden\">Working in </span>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
