@@ -251,9 +251,11 @@ func CanManageUsers(t UserType) bool { return Can(t, CapManageUsers) }
 // CanManageCompanies: create, rename, disable and enable companies.
 func CanManageCompanies(t UserType) bool { return Can(t, CapManageCompanies) }
 
-// HomePath is where a member lands after logging in.
+// HomePath is where a member lands after logging in: Admins on the users
+// list; everyone else on the home page, which says what they can do on
+// their companies, with the links to do it.
 func HomePath(t UserType) string {
-	if CanViewUsers(t) {
+	if CanManageUsers(t) {
 		return "/users"
 	}
 	return "/"

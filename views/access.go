@@ -127,3 +127,19 @@ func accountZoneName(ctx context.Context) string {
 	}
 	return "UTC"
 }
+
+// assignableLabel names the types a person may add to companies:
+// "Reporting and Notification".
+func assignableLabel(t models.UserType) string {
+	var labels []string
+	for _, a := range models.AssignableTypes(t) {
+		labels = append(labels, a.Label())
+	}
+	switch len(labels) {
+	case 0:
+		return ""
+	case 1:
+		return labels[0]
+	}
+	return strings.Join(labels[:len(labels)-1], ", ") + " and " + labels[len(labels)-1]
+}
