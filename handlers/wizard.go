@@ -132,21 +132,11 @@ func (h *Handlers) renderWizard(c echo.Context, status int, props views.WizardPr
 	return h.render(c, status, "users", views.WizardPage(props))
 }
 
-// workingIn is the company the viewer chose to work in from the header, if
-// they chose one and may still see it.
+// workingIn is the company the viewer works in, as the header shows it
+// (the one chosen there, else the first they see), or nil.
 func (h *Handlers) workingIn(c echo.Context) (*models.Company, error) {
-	id := h.Sessions.CurrentCompany(c)
-	if id == 0 {
-		return nil, nil
-	}
-	co, err := h.Store.FindCompany(c.Request().Context(), ViewerOf(c), id)
-	if models.ErrorCode(err) == models.NotFound {
-		return nil, nil
-	}
-	if err != nil || co.Status != models.CompanyActive {
-		return nil, err
-	}
-	return co, nil
+	co, _, err := h.Store.CurrentCompany(c.Request().Context(), ViewerOf(c), h.Sessions.CurrentCompany(c))
+	return co, err
 }
 
 // draftFromForm reads the wizard's fields. Values are checked by models;

@@ -20,7 +20,7 @@ type WizardProps struct {
 	Chosen []models.Company
 	// Refused is set when a limit refused the last step.
 	Refused Refusal
-	// WorkingIn is the company the Admin works in (chosen in the header):
+	// WorkingIn is the company the viewer works in (as the header shows it):
 	// it is ticked by default on the companies step of a new draft.
 	WorkingIn *models.Company
 }

@@ -55,6 +55,15 @@ func logOut(t *testing.T, ctx context.Context) {
 	submit(t, ctx, `header form[action="/logout"] button`)
 }
 
+// pressEnterIn presses Enter in the field with this ID and waits for the
+// page the form leads to.
+func pressEnterIn(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	step(t, ctx, "mark the page", chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("data-old", "1")`))
+	step(t, ctx, "press Enter in "+id, chromedp.SendKeys(chromedp.ID(id), "\r"),
+		chromedp.WaitReady(chromedp.CSS(`body:not([data-old])`)))
+}
+
 // focusedTestID is the data-testid (or id) of the element with the focus.
 func focusedTestID(t *testing.T, ctx context.Context) string {
 	t.Helper()
@@ -87,8 +96,18 @@ func TestBrowser_InviteExistingLoginJoins(t *testing.T) {
 		}
 	}
 	shotWidths(t, ctx, "wizard-login-elsewhere")
+	// Enter in a field means "Next", never "Invite them anyway" (nor a
+	// stepper step, which come earlier in the page).
+	pressEnterIn(t, ctx, "f-last_name")
+	waitFor(t, ctx, `[data-testid="login-elsewhere"]`)
+	if got := currentPath(t, ctx, ts); got != "/users/new/info" {
+		t.Errorf("Enter led to %s", got)
+	}
 	submit(t, ctx, `[data-testid="invite-anyway"]`)
-	click(t, ctx, `input[name="company"][value="`+plumbing+`"]`)
+	// The company Ada works in (the header's) is ticked for her.
+	if ticked := stepValue(t, ctx, "read the default company", chromedp.Evaluate[bool](`document.querySelector('input[name="company"][value="`+plumbing+`"]').checked`)); !ticked {
+		t.Error("the company worked in is not ticked by default")
+	}
 	submit(t, ctx, `.wizard-actions .button-primary`)
 	if got := textOf(t, ctx, `[data-testid="join-note"]`); !strings.Contains(got, "password they already use") {
 		t.Errorf("message step: %q", got)
@@ -319,6 +338,8 @@ func TestBrowser_WizardErrorSummaryAndAdminSkipsCompanies(t *testing.T) {
 	fill(t, ctx, "last_name", "Manager")
 	fill(t, ctx, "email", "max@example.com")
 	submit(t, ctx, `.wizard-actions .button-primary`)
+	// The company worked in is ticked for her: untick it.
+	click(t, ctx, `input[name="company"]:checked`)
 	submit(t, ctx, `.wizard-actions .button-primary`) // no company chosen
 	if got := focusedTestID(t, ctx); got != "error-summary" {
 		t.Errorf("after the error the focus is on %q, want the error summary", got)

@@ -123,9 +123,21 @@ func TestWizard_WorkingInCompanyIsTheDefault(t *testing.T) {
 	ts := newTestServer(t)
 	admin := ts.setupAccount("ada@example.com")
 	roofing := ts.addCompany("Roofing")
-	wantStatus(t, admin.post("/switch-company", url.Values{"company": {roofing}}), http.StatusSeeOther)
+
+	// Before any choice: the company the header shows.
 	key := admin.startWizard()
 	p := admin.post("/users/new/info", wizardInput{typ: "reporting", first: "Rita", last: "Reports", email: "rita@example.com"}.form(key))
+	wantStatus(t, p, http.StatusOK)
+	header := p.doc.Find(`[data-testid="current-company"]`).Text()
+	ticked := p.doc.Find(`input[name="company"][checked]`)
+	name, _, _ := strings.Cut(ticked.Parent().Text(), "(")
+	if name = strings.TrimSpace(name); ticked.Length() != 1 || name == "" || !strings.Contains(header, name) {
+		t.Errorf("without a choice, %d ticked (%q), want the header's company (%q)", ticked.Length(), name, header)
+	}
+
+	wantStatus(t, admin.post("/switch-company", url.Values{"company": {roofing}}), http.StatusSeeOther)
+	key = admin.startWizard()
+	p = admin.post("/users/new/info", wizardInput{typ: "reporting", first: "Rita", last: "Reports", email: "rita@example.com"}.form(key))
 	wantStatus(t, p, http.StatusOK)
 	var checked []string
 	p.doc.Find(`input[name="company"][checked]`).Each(func(_ int, s *goquery.Selection) { checked = append(checked, s.AttrOr("value", "")) })
