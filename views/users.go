@@ -112,9 +112,14 @@ func filterCompany(p UsersProps, current *models.Company) *models.Company {
 type rowRights struct {
 	edit, manage bool
 	csrf         string
+	// here is this page of the list (filters, sort, position), where a
+	// row's actions come back to.
+	here string
 }
 
-func rowRightsOf(ctx context.Context) rowRights {
+func rowRightsOf(ctx context.Context, p UsersProps) rowRights {
 	t := viewer(ctx).Type()
-	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), csrf: csrfToken(ctx)}
+	f := p.Filter
+	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), csrf: csrfToken(ctx),
+		here: usersURL(f, f.Sort, f.After, f.Before)}
 }

@@ -49,7 +49,9 @@ func (rw *rowWriter) text(s string) { rw.raw(html.EscapeString(s)) }
 func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
 	id := idString(r.ID)
 	name := r.FullName()
-	rw.raw(`<tr data-testid="user-row" data-email="`)
+	rw.raw(`<tr id="u-`)
+	rw.raw(id)
+	rw.raw(`" data-testid="user-row" data-email="`)
 	rw.text(r.Email)
 	rw.raw(`"><td data-label="Name"><strong>`)
 	rw.text(name)
@@ -104,6 +106,11 @@ func (rw *rowWriter) row(r *models.UserRow, p UsersProps, can rowRights) {
 			rw.raw(id)
 			rw.raw(`/resend" class="resend"><input type="hidden" name="_csrf" value="`)
 			rw.text(can.csrf)
+			// Back to this page of the list, scrolled to this row.
+			rw.raw(`"><input type="hidden" name="return" value="`)
+			rw.text(can.here)
+			rw.raw(`#u-`)
+			rw.raw(id)
 			rw.raw(`"> <button type="submit" class="link-button" data-testid="resend">Resend invitation</button></form>`)
 		}
 	} else if !r.Type.CanLogIn() {

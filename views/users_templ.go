@@ -214,7 +214,7 @@ func UsersPage(p UsersProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = userRows(p, rowRightsOf(ctx)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = userRows(p, rowRightsOf(ctx, p)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
