@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -200,59 +201,122 @@ type SchemaMigration struct {
 const migrationLock = 7242001
 
 // migrate brings the schema up to date and records this program's schema
-// version.
-//
-// On PostgreSQL, several servers may start at once against one database:
-// the whole migration is one transaction that first takes an advisory
-// lock, so one server migrates while the others wait, and they then find
-// nothing left to do. The lock is keyed by the schema in use, so servers
-// (and tests) in other schemas of the same database do not wait for it.
-//
-// SQLite has one server process. Its tables are migrated outside a
-// transaction, because GORM alters an SQLite column by copying the table
-// in a transaction of its own, which cannot nest inside the writer's.
+// version (see migrateLocked).
 func (s *Store) migrate(ctx context.Context) error {
 	version := schemaVersion(s.Dialect)
-	record := func(tx *gorm.DB) error {
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&SchemaMigration{Version: version, AppliedAt: s.Now()}).Error
-	}
-	var err error
-	if s.Dialect == "postgres" {
-		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", migrationLock).Error; err != nil {
-				return fmt.Errorf("lock for migration: %w", err)
-			}
-			if err := tx.AutoMigrate(schemaModels()...); err != nil {
-				return fmt.Errorf("migrate schema: %w", err)
-			}
-			if err := s.migrateListIndexes(tx); err != nil {
-				return err
-			}
-			if err := backfillAccountZones(tx); err != nil {
-				return err
-			}
-			return record(tx)
-		})
-	} else {
-		if err = s.db.WithContext(ctx).AutoMigrate(schemaModels()...); err != nil {
+	err := s.migrateLocked(ctx, version, func(db *gorm.DB) error {
+		if err := db.AutoMigrate(schemaModels()...); err != nil {
 			return fmt.Errorf("migrate schema: %w", err)
 		}
-		err = s.tx(ctx, func(tx *gorm.DB) error {
-			if err := s.migrateListIndexes(tx); err != nil {
-				return err
-			}
-			if err := backfillAccountZones(tx); err != nil {
-				return err
-			}
-			return record(tx)
-		})
-	}
+		return nil
+	}, s.migrateListIndexes, backfillAccountZones)
 	if err != nil {
 		return err
 	}
 	s.schemaVersion = version
 	return nil
+}
+
+// MigrateArea brings an area's tables up to date as the core's are (see
+// migrateLocked): servers starting at once migrate one at a time, and a
+// server finding the tables as this program defines them leaves them
+// alone. The core is migrated first (Open).
+func (s *Store) MigrateArea(ctx context.Context, area string, tables ...any) error {
+	h := sha256.New()
+	fmt.Fprintf(h, "area %s\n", area)
+	writeModels(h, tables)
+	err := s.migrateLocked(ctx, hex.EncodeToString(h.Sum(nil)), func(db *gorm.DB) error {
+		if err := db.AutoMigrate(tables...); err != nil {
+			return fmt.Errorf("migrate %s schema: %w", area, err)
+		}
+		return nil
+	}, nil, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", area, err)
+	}
+	return nil
+}
+
+// migrateLocked brings about the schema named version, unless it is
+// recorded already, and records it: autoMigrate creates and alters tables,
+// then inTx does what must share the recording's transaction. always runs
+// on every start, recorded or not (idempotent fixes of data).
+//
+// On PostgreSQL, several servers may start at once against one database:
+// each migration is one transaction that first takes an advisory lock, so
+// one server migrates while the others wait, and they then find the
+// version recorded and change nothing. A server that restarts beside
+// others that serve takes no table lock either: re-running the statements
+// would (a trigger is dropped and created again under an exclusive lock),
+// making every request wait for it, and could deadlock with one. The lock
+// is keyed by the schema in use, so servers (and tests) in other schemas
+// of the same database do not wait for it. Areas' migrations take the same
+// lock: their tables refer to the core's, and creating them beside another
+// server's migration of the core deadlocked.
+//
+// SQLite has one server process. Its tables are migrated outside a
+// transaction, because GORM alters an SQLite column by copying the table
+// in a transaction of its own, which cannot nest inside the writer's.
+func (s *Store) migrateLocked(ctx context.Context, version string, autoMigrate func(db *gorm.DB) error, inTx, always func(tx *gorm.DB) error) error {
+	record := func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&SchemaMigration{Version: version, AppliedAt: s.Now()}).Error
+	}
+	apply := func(tx *gorm.DB, migrated bool) error {
+		if !migrated && inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
+		if always != nil {
+			if err := always(tx); err != nil {
+				return err
+			}
+		}
+		if migrated {
+			return nil
+		}
+		return record(tx)
+	}
+	if s.Dialect == "postgres" {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", migrationLock).Error; err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+			migrated, err := schemaRecorded(tx, version)
+			if err != nil {
+				return err
+			}
+			if !migrated {
+				if err := autoMigrate(tx); err != nil {
+					return err
+				}
+			}
+			return apply(tx, migrated)
+		})
+	}
+	migrated, err := schemaRecorded(s.db.WithContext(ctx), version)
+	if err != nil {
+		return err
+	}
+	if !migrated {
+		if err := autoMigrate(s.db.WithContext(ctx)); err != nil {
+			return err
+		}
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error { return apply(tx, migrated) })
+}
+
+// schemaRecorded tells whether the schema named version was brought about.
+func schemaRecorded(db *gorm.DB, version string) (bool, error) {
+	if !db.Migrator().HasTable(&SchemaMigration{}) {
+		return false, nil
+	}
+	var n int64
+	if err := db.Model(&SchemaMigration{}).Where("version = ?", version).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("read schema version: %w", err)
+	}
+	return n > 0, nil
 }
 
 // schemaVersion is a fingerprint of the schema this program migrates to:
@@ -261,15 +325,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // either gives a new version, with nothing to remember to raise.
 func schemaVersion(dialect string) string {
 	h := sha256.New()
-	for _, m := range schemaModels() {
-		t := reflect.TypeOf(m).Elem()
-		fmt.Fprintf(h, "%s{", t.Name())
-		for i := range t.NumField() {
-			f := t.Field(i)
-			fmt.Fprintf(h, "%s %s %q;", f.Name, f.Type, f.Tag)
-		}
-		fmt.Fprint(h, "}\n")
-	}
+	writeModels(h, schemaModels())
 	ddl := sqliteListSchema
 	if dialect == "postgres" {
 		ddl = postgresListSchema
@@ -278,6 +334,20 @@ func schemaVersion(dialect string) string {
 		fmt.Fprintln(h, stmt)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// writeModels writes what AutoMigrate reads of each model (names, types
+// and tags of its fields) to w.
+func writeModels(w io.Writer, models []any) {
+	for _, m := range models {
+		t := reflect.TypeOf(m).Elem()
+		fmt.Fprintf(w, "%s{", t.Name())
+		for i := range t.NumField() {
+			f := t.Field(i)
+			fmt.Fprintf(w, "%s %s %q;", f.Name, f.Type, f.Tag)
+		}
+		fmt.Fprint(w, "}\n")
+	}
 }
 
 // Ready reports whether the server can serve: the database answers and

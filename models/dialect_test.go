@@ -106,7 +106,8 @@ func TestListIndexes_FollowEveryChange(t *testing.T) {
 }
 
 // TestListIndexes_FilledForAnExistingDatabase opens a database whose
-// members predate the derived tables, as an upgrade does.
+// members predate the derived tables, as an upgrade does: the schema
+// version it records is not this program's.
 func TestListIndexes_FilledForAnExistingDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	ctx := context.Background()
@@ -115,7 +116,8 @@ func TestListIndexes_FilledForAnExistingDatabase(t *testing.T) {
 	newUsersFixture(t, store, 25)
 	for _, stmt := range []string{"DROP TABLE member_counts", "DROP TABLE member_name_suffixes",
 		"DROP TRIGGER memberships_list_insert", "DROP TRIGGER memberships_list_count_update",
-		"DROP TRIGGER memberships_list_name_update", "DROP TRIGGER memberships_list_delete"} {
+		"DROP TRIGGER memberships_list_name_update", "DROP TRIGGER memberships_list_delete",
+		"DELETE FROM schema_migrations"} {
 		must(t, store.DB().Exec(stmt).Error)
 	}
 	store.Close()

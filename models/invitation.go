@@ -171,9 +171,9 @@ func (s *Store) consumeInvitation(tx *gorm.DB, secret string) (Membership, error
 // accepted. The answer is the same whatever the link's state (unknown,
 // expired, replaced, for a person since deleted or active), so the button
 // tells nothing about anyone: only the per-address limit, counted before
-// the link is looked up, refuses openly. The invitee's own limits
-// (those of a resend, countInvitation) refuse quietly. The Admins see a
-// renewal in the audit log.
+// the link is looked up, refuses openly. The invitee's own limits (those
+// of a resend: countPersonInvitation, countAccountInvitation) refuse
+// quietly. The Admins see a renewal in the audit log.
 func (s *Store) RenewInvitation(ctx context.Context, secret, client string) error {
 	if s.mail == nil {
 		return errors.New("renew invitation: no mail composer configured")

@@ -63,6 +63,45 @@ func TestOpen_ConcurrentMigrations(t *testing.T) {
 	}
 }
 
+// A server that restarts beside others that serve finds the schema it
+// migrates to already there, and changes nothing: it neither waits for
+// their transactions nor makes them wait (re-running the schema's
+// statements took table locks that did both, and could deadlock with a
+// request under way).
+func TestOpen_RestartLeavesServingTablesAlone(t *testing.T) {
+	for _, dialect := range modelstest.Dialects(t) {
+		if dialect != "postgres" {
+			continue
+		}
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := modelstest.DSN(t, dialect)
+			first, err := models.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer first.Close()
+			// A request under way on the first server: a transaction
+			// that has read the tables the schema's statements touch.
+			tx := first.DB().Begin()
+			defer tx.Rollback()
+			for _, table := range []string{"accounts", "companies", "memberships", "assignments", "tokens", "outbox_messages", "sessions"} {
+				if err := tx.Exec("SELECT 1 FROM " + table + " LIMIT 1").Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			openCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			second, err := models.Open(openCtx, dsn)
+			if err != nil {
+				t.Fatalf("a second server starting beside a transaction under way: %v (after %v)", err, time.Since(start).Round(time.Millisecond))
+			}
+			second.Close()
+		})
+	}
+}
+
 func TestReady_DatabaseAndSchema(t *testing.T) {
 	for _, dialect := range modelstest.Dialects(t) {
 		t.Run(dialect, func(t *testing.T) {

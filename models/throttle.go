@@ -160,6 +160,12 @@ type refusal struct {
 // parameters, numbered: 1 the key, 2 the subject, 3 now, 4 "expired before",
 // 5 the limit, 6 "gap before". (Numbered parameters are written $n on
 // PostgreSQL and ?n on SQLite; the statement is otherwise the same.)
+//
+// "Now" is each server's clock when it counts, and hits commit in any
+// order: the counter may already hold a hit later than this one's now
+// (another server's clock is ahead, or a request that read the clock after
+// this one committed first). So the last hit only ever moves forward, and
+// a hit that no gap applies to is never compared with it.
 func hitSQL(dialect, anchor string) string {
 	arg := func(n int) string {
 		if dialect == "postgres" {
@@ -173,7 +179,7 @@ ON CONFLICT (bucket) DO UPDATE SET
 	hits = CASE WHEN ` + expired + ` THEN 1 ELSE throttle_counters.hits + 1 END,
 	started_ms = CASE WHEN ` + expired + ` THEN excluded.started_ms ELSE throttle_counters.started_ms END,
 	notified_ms = CASE WHEN ` + expired + ` THEN NULL ELSE throttle_counters.notified_ms END,
-	last_ms = excluded.last_ms
+	last_ms = CASE WHEN excluded.last_ms > throttle_counters.last_ms THEN excluded.last_ms ELSE throttle_counters.last_ms END
 WHERE ` + expired + ` OR (throttle_counters.hits < ` + arg(5) + ` AND throttle_counters.last_ms <= ` + arg(6) + `)
 RETURNING hits, started_ms, notified_ms`
 }
@@ -200,8 +206,8 @@ func (s *Store) hit(tx *gorm.DB, l Limit, key, subject string, gap bool) (counte
 	if limit <= 0 {
 		limit = math.MaxInt32
 	}
-	gapBefore := nowMS
-	if gap {
+	gapBefore := int64(math.MaxInt64) // no gap: any last hit will do
+	if gap && l.Gap > 0 {
 		gapBefore = now.Add(-l.Gap).UnixMilli()
 	}
 	q := s.throttleSQL.hitFromFirst

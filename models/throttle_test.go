@@ -99,6 +99,74 @@ func TestThrottle_ServersShareOneCount(t *testing.T) {
 	}
 }
 
+// A limit without a gap refuses only when its window is full, however
+// close together hits come: two servers whose clocks differ by a few
+// milliseconds (or two requests whose hits commit in the other order than
+// they read the clock) must not refuse the later hit as "too soon". The
+// three-server test of cmd/switchboard found this: 50 wrong passwords sent
+// at once had most refused long before the 50th.
+func TestThrottle_NoGapMeansNoTooSoon(t *testing.T) {
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := modelstest.DSN(t, dialect)
+			t0 := modelstest.NewClock().Now()
+			open := func(now time.Time) *models.Store {
+				s, err := models.Open(ctx, dsn, models.WithClock(func() time.Time { return now }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			ahead, behind := open(t0.Add(40*time.Millisecond)), open(t0)
+			for _, l := range []models.Limit{
+				{Name: "rate", Max: 10, Window: time.Hour},
+				{Name: "fails", Max: 10, Window: 15 * time.Minute, FromLast: true},
+			} {
+				if _, until, err := ahead.Hit(ctx, l, "k"); err != nil || !until.IsZero() {
+					t.Fatalf("%s: first hit: refused until %v, %v", l.Name, until, err)
+				}
+				hits, until, err := behind.Hit(ctx, l, "k")
+				if err != nil || !until.IsZero() || hits != 2 {
+					t.Errorf("%s: a hit from a server 40ms behind: %d hits, refused until %v, %v; want counted", l.Name, hits, until, err)
+				}
+				// The last hit stays the latest one, whichever server
+				// counted last: windows from the last hit never shrink.
+				var row models.ThrottleCounter
+				if err := ahead.DB().Take(&row, "bucket = ?", l.Name+":k").Error; err != nil {
+					t.Fatal(err)
+				}
+				if want := t0.Add(40 * time.Millisecond).UnixMilli(); row.LastMS != want {
+					t.Errorf("%s: last hit at %d, want the later one, %d", l.Name, row.LastMS, want)
+				}
+			}
+
+			// Hits at once through two servers on the real clock: all
+			// counted while the window has room.
+			stores := modelstest.OpenServers(t, dialect, 2)
+			l := models.Limit{Name: "burst", Max: 40, Window: time.Hour}
+			var refused atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 40 {
+				wg.Go(func() {
+					_, until, err := stores[i%2].Hit(ctx, l, "k")
+					if err != nil {
+						t.Error(err)
+					}
+					if !until.IsZero() {
+						refused.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if n := refused.Load(); n != 0 {
+				t.Errorf("%d of 40 hits at once refused by a limit of 40", n)
+			}
+		})
+	}
+}
+
 // A block survives a restart of the server, and a login's slow-down is
 // the same whichever server the attempts reach.
 func TestThrottle_LoginLimitsAcrossServersAndRestarts(t *testing.T) {

@@ -171,6 +171,12 @@ func (s *SMTPMailer) Send(ctx context.Context, m models.OutboxMessage) error {
 		return fmt.Errorf("smtp %s: %w", s.Addr(), err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		if msg.IsDelivered() {
+			// The server answered 250 to the message's data: it has it.
+			// What failed came after (RSET, QUIT, a connection dropped),
+			// and sending again would deliver it twice.
+			return nil
+		}
 		return fmt.Errorf("smtp %s: %w", s.Addr(), err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -339,6 +340,100 @@ func TestSMTPMailer_DeliversMultipartOverRealSMTP(t *testing.T) {
 			checkDelivered(t, got[0], msg)
 		})
 	}
+}
+
+// hangUpSMTP is an SMTP server that accepts one message ("250" after its
+// data) and then closes the connection without answering anything else,
+// as a server restarting or a dropped connection would. It reports the
+// messages it accepted.
+func hangUpSMTP(t *testing.T) (addr string, accepted chan string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	accepted = make(chan string, 10)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				r := bufio.NewReader(conn)
+				say := func(line string) { io.WriteString(conn, line+"\r\n") }
+				say("220 hangup.example ESMTP")
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+						say("250-hangup.example")
+						say("250 8BITMIME")
+					case strings.HasPrefix(cmd, "MAIL"), strings.HasPrefix(cmd, "RCPT"), strings.HasPrefix(cmd, "NOOP"):
+						say("250 OK")
+					case cmd == "DATA":
+						say("354 go ahead")
+						var data strings.Builder
+						for {
+							l, err := r.ReadString('\n')
+							if err != nil {
+								return
+							}
+							if l == ".\r\n" {
+								break
+							}
+							data.WriteString(l)
+						}
+						say("250 2.0.0 accepted")
+						accepted <- data.String()
+						return // and hang up: no answer to RSET or QUIT
+					default:
+						say("502 not here")
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), accepted
+}
+
+// A message the server accepted is sent, whatever happens on the
+// connection afterwards: trying it again would deliver it twice.
+func TestSMTPMailer_AcceptedThenHungUpIsSent(t *testing.T) {
+	addr, accepted := hangUpSMTP(t)
+	m, err := NewSMTPMailer("smtp://"+addr, testFrom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Timeout = 5 * time.Second
+	if err := m.Send(context.Background(), testEmail(1)); err != nil {
+		t.Errorf("the server accepted the message and hung up; Send says %v, so it would be sent again", err)
+	}
+	if len(accepted) != 1 {
+		t.Errorf("the server accepted %d messages", len(accepted))
+	}
+	// A server that hangs up before accepting is a failure, retried.
+	m, _ = NewSMTPMailer("smtp://"+closedAddr(t), testFrom)
+	if err := m.Send(context.Background(), testEmail(2)); err == nil {
+		t.Error("nothing listens, yet Send succeeded")
+	}
+}
+
+// closedAddr is an address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
 
 func TestSMTPMailer_WrongPasswordFails(t *testing.T) {

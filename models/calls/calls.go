@@ -14,7 +14,6 @@ package calls
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -68,11 +67,6 @@ var auditActions = []models.AuditAction{
 func (s *Service) now() time.Time { return s.store.Now() }
 
 func (s *Service) migrate(ctx context.Context) error {
-	db := s.store.DB().WithContext(ctx)
-	err := db.AutoMigrate(&MemberPhone{}, &TrackingNumber{}, &RingGroupMember{}, &Caller{}, &CallerTerm{},
+	return s.store.MigrateArea(ctx, "calls", &MemberPhone{}, &TrackingNumber{}, &RingGroupMember{}, &Caller{}, &CallerTerm{},
 		&Call{}, &CallEvent{}, &PendingRecording{}, &Tag{}, &CallTag{}, &Note{})
-	if err != nil {
-		return fmt.Errorf("migrate calls schema: %w", err)
-	}
-	return nil
 }
