@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -53,6 +54,16 @@ func logIn(t *testing.T, ctx context.Context, ts *testServer, email string) {
 func logOut(t *testing.T, ctx context.Context) {
 	t.Helper()
 	submit(t, ctx, `header form[action="/logout"] button`)
+}
+
+// tick makes sure the checkbox sel is ticked, clicking it only if it is
+// not (the company worked in comes ticked on the wizard and grant forms).
+func tick(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	js, _ := json.Marshal(sel)
+	if !stepValue(t, ctx, "read "+sel, chromedp.Evaluate[bool](`document.querySelector(`+string(js)+`).checked`)) {
+		click(t, ctx, sel)
+	}
 }
 
 // pressEnterIn presses Enter in the field with this ID and waits for the
