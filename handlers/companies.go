@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -210,6 +211,50 @@ func (h *Handlers) AddCompanyUser(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " now has access to " + co.Name + "."})
 	return redirect(c, views.CompanyPath(*co, "/users?invite=1"))
+}
+
+// RemoveCompanyUserForm serves GET /companies/:id/users/:member/remove:
+// the confirmation that names the person and what they lose (without
+// JavaScript).
+func (h *Handlers) RemoveCompanyUserForm(c echo.Context) error {
+	v := ViewerOf(c)
+	co, err := h.companyParam(c)
+	if err != nil {
+		return err
+	}
+	if co.Status != models.CompanyActive {
+		return models.Errorf(models.Conflict, "%s is disabled. Enable it again before changing its users.", co.Name)
+	}
+	memberID, err := parseID(c.Param("member"))
+	if err != nil {
+		return err
+	}
+	// As the removal itself does: the person is looked up in the viewer's
+	// scope before any right is asked.
+	ctx := c.Request().Context()
+	m, err := h.Store.FindVisibleMember(ctx, v, memberID)
+	if err != nil {
+		return err
+	}
+	if !models.CanViewUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot change who sees a company.")
+	}
+	people, err := h.Store.PeopleOfCompany(ctx, v, co)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(people.Assigned, func(x models.Membership) bool { return x.ID == m.ID }) {
+		_ = h.Sessions.Flash(c, views.Flash{Kind: "info", Message: m.FullName() + " does not see " + co.Name + "."})
+		return redirect(c, views.CompanyPath(*co, "/users"))
+	}
+	if !models.CanAssign(v.Type(), m.Type) {
+		return models.Errorf(models.Forbidden, "Your type of user cannot remove %s user from a company.", m.Type.WithArticle())
+	}
+	losses, err := h.Store.UnassignLosses(ctx, co, []models.Membership{*m})
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "companies", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: *m, Company: *co, Losses: losses[m.ID]}))
 }
 
 // RemoveCompanyUser serves POST /companies/:id/users/:member/remove.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -94,6 +95,9 @@ func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDe
 	if p.DeleteLosses, err = h.Store.DeleteLosses(ctx, &d.Member); err != nil {
 		return err
 	}
+	if p.DisableLosses, err = h.Store.DisableLosses(ctx, &d.Member); err != nil {
+		return err
+	}
 	p.CompanyLosses = map[uint][]string{}
 	// One question per company; people with very many companies are told
 	// on the company's own Remove confirmation instead.
@@ -176,6 +180,39 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 
 // AddUserCompany serves POST /users/:id/companies/add.
 func (h *Handlers) AddUserCompany(c echo.Context) error { return h.changeUserCompany(c, true) }
+
+// RemoveUserCompanyForm serves GET /users/:id/companies/remove?company=N:
+// the confirmation that names the person, the company and what they lose
+// (Edit User without JavaScript).
+func (h *Handlers) RemoveUserCompanyForm(c echo.Context) error {
+	v := ViewerOf(c)
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	d, err := h.Store.MemberForEdit(ctx, v, id)
+	if err != nil {
+		return err
+	}
+	companyID, err := parseID(c.QueryParam("company"))
+	if err != nil {
+		return models.Errorf(models.BadRequest, "Choose a company.")
+	}
+	co, err := h.Store.FindCompany(ctx, v, companyID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(d.Companies, func(x models.Company) bool { return x.ID == co.ID }) {
+		_ = h.Sessions.Flash(c, views.Flash{Kind: "info", Message: d.Member.FullName() + " does not see " + co.Name + "."})
+		return redirect(c, views.MemberPath(id, ""))
+	}
+	losses, err := h.Store.UnassignLosses(ctx, co, []models.Membership{d.Member})
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: d.Member, Company: *co, Losses: losses[d.Member.ID], FromUser: true}))
+}
 
 // RemoveUserCompany serves POST /users/:id/companies/remove.
 func (h *Handlers) RemoveUserCompany(c echo.Context) error { return h.changeUserCompany(c, false) }
@@ -337,6 +374,35 @@ func (h *Handlers) loggedOut(c echo.Context, message string) error {
 	return redirect(c, "/login")
 }
 
+// DisableUserForm serves GET /users/:id/disable: the confirmation that
+// names the person and what they lose (Edit User without JavaScript).
+func (h *Handlers) DisableUserForm(c echo.Context) error {
+	v := ViewerOf(c)
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	d, err := h.Store.MemberForEdit(ctx, v, id)
+	if err != nil {
+		return err
+	}
+	if !models.CanManageUsers(v.Type()) {
+		return models.Errorf(models.Forbidden, "Only Admins can disable users.")
+	}
+	if d.LastActiveAdmin {
+		return h.refused(c, models.LastAdminError(&d.Member, v.Account.Name), id)
+	}
+	if d.Member.Status == models.MemberDisabled {
+		return redirect(c, views.MemberPath(id, ""))
+	}
+	losses, err := h.Store.DisableLosses(ctx, &d.Member)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.DisableUserPage(views.DisableProps{Member: d.Member, Account: v.Account.Name, Self: d.Self, Losses: losses}))
+}
+
 // DisableUser serves POST /users/:id/disable.
 func (h *Handlers) DisableUser(c echo.Context) error {
 	id, err := parseID(c.Param("id"))
@@ -350,7 +416,9 @@ func (h *Handlers) DisableUser(c echo.Context) error {
 	if id == ViewerOf(c).Membership.ID {
 		return h.loggedOut(c, "You disabled your own user, so you have been logged out.")
 	}
-	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " is disabled: they cannot log in and get no email from this account until re-enabled."})
+	// The flash offers the way back at once.
+	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: m.FullName() + " is disabled: they cannot log in and get no email from this account until re-enabled.",
+		Undo: views.MemberPath(id, "/enable"), UndoLabel: "Re-enable " + m.FullName()})
 	return redirect(c, views.MemberPath(id, ""))
 }
 

@@ -126,6 +126,23 @@ func (h *Handlers) DisableNumber(c echo.Context) error {
 	return h.setNumberStatus(c, calls.NumberDisabled, " is disabled: callers hear that it is not in service.")
 }
 
+// DisableNumberForm serves GET /companies/:id/numbers/:number/disable: the
+// confirmation (without JavaScript).
+func (h *Handlers) DisableNumberForm(c echo.Context) error {
+	companyID, numberID, err := companyAndNumber(c)
+	if err != nil {
+		return err
+	}
+	co, n, err := h.Calls.FindNumber(c.Request().Context(), ViewerOf(c), companyID, numberID)
+	if err != nil {
+		return err
+	}
+	if n.Status != calls.NumberActive {
+		return redirect(c, views.CompanyPath(*co, "/numbers"))
+	}
+	return h.render(c, http.StatusOK, "companies", views.DisableNumberPage(*co, n.TrackingNumber))
+}
+
 // EnableNumber serves POST /companies/:id/numbers/:number/enable.
 func (h *Handlers) EnableNumber(c echo.Context) error {
 	return h.setNumberStatus(c, calls.NumberActive, " takes calls again.")

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,14 +22,26 @@ func (h *Handlers) Home(c echo.Context) error {
 }
 
 // Users serves GET /users: the people of the account the viewer may see,
-// searched, filtered, sorted and paged by keyset.
+// searched, filtered, sorted both ways and paged by keyset, 25, 50 or 100
+// at a time; the URL holds the whole view.
 func (h *Handlers) Users(c echo.Context) error {
 	v := ViewerOf(c)
 	ctx := c.Request().Context()
 	filter := models.UserFilter{
 		Query: c.QueryParam("q"), Type: models.UserType(c.QueryParam("type")),
-		Status: models.MemberStatus(c.QueryParam("status")), Sort: c.QueryParam("sort"),
+		Status: models.ListStatus(c.QueryParam("status")), Sort: c.QueryParam("sort"), Dir: c.QueryParam("dir"),
 		After: c.QueryParam("after"), Before: c.QueryParam("before"),
+	}
+	if raw := c.QueryParam("size"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return models.Errorf(models.BadRequest, "A page shows 25, 50 or 100 people.")
+		}
+		filter.Size = n
+	}
+	filter, err := models.CleanUserFilter(filter)
+	if err != nil {
+		return err
 	}
 	companies, err := h.Store.VisibleCompanies(ctx, v)
 	if err != nil {
@@ -54,7 +67,6 @@ func (h *Handlers) Users(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	filter, _ = models.CleanUserFilter(filter)
 	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
 		Page: page, Filter: filter, Companies: companies, Now: h.Store.Now(), Zone: h.Store.Zone(ViewerOf(c)), IncomingRequests: incoming,
 	}))

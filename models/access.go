@@ -97,7 +97,8 @@ type AccessMail struct {
 	AccountName string
 	To          Membership // the Admin told of a new request (empty otherwise)
 	ActorName   string     // who granted or declined
-	Type        UserType   // the type granted
+	ActorEmail  string
+	Type        UserType // the type granted
 	Companies   []string
 }
 
@@ -113,11 +114,23 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 		return nil, err
 	}
 	var req *AccessRequest
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		req, err = s.requestAccess(tx, v, clean, ip)
+	var notice *accessNotice
+	// The Admins' emails are built first, from the account and its
+	// Admins as read before the transaction.
+	compose := func() error {
+		var err error
+		notice, err = s.composeAccessRequest(s.db.WithContext(ctx), v, clean)
+		return err
+	}
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
+		var err error
+		req, err = s.requestAccess(tx, v, notice, ip)
 		return err
 	})
-	return req, err
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // cleanAccessRequest checks the request form: the number's shape, the
@@ -163,16 +176,47 @@ func (s *Store) cleanAccessRequest(ctx context.Context, v *Viewer, in AccessRequ
 	if len(fields) > 0 {
 		return nil, FieldErrors(fields)
 	}
-	if s.mail == nil {
-		return nil, errors.New("request access: no mail composer configured")
-	}
 	return req, nil
 }
 
-// requestAccess records a checked request and tells the account's Admins,
-// inside the caller's transaction, counted against the requester's limit.
-func (s *Store) requestAccess(tx *gorm.DB, v *Viewer, in *AccessRequest, ip string) (*AccessRequest, error) {
-	now := s.Now()
+// accessNotice is a checked request as its emails tell it, and those
+// emails to the Admins of the account its number names (none when it
+// names no account the requester may join), built before the
+// transaction that records it.
+type accessNotice struct {
+	req    AccessRequest
+	target *Account
+	admins []Membership
+	mails  []Mail
+}
+
+// composeAccessRequest renders the Admins' emails of a checked request,
+// reading the account and its Admins from db, outside any transaction.
+func (s *Store) composeAccessRequest(db *gorm.DB, v *Viewer, in *AccessRequest) (*accessNotice, error) {
+	n := &accessNotice{req: AccessRequest{Number: in.Number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
+		FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: in.Note,
+		FromAccount: in.FromAccount, FromCompany: in.FromCompany, Status: AccessPending, CreatedAt: s.Now()}}
+	var err error
+	if n.target, err = s.joinableAccount(db, in.Number, v.Login); err != nil || n.target == nil {
+		return n, err
+	}
+	if n.admins, err = adminsToTell(db, n.target.ID); err != nil {
+		return nil, err
+	}
+	n.mails = make([]Mail, len(n.admins))
+	for i, admin := range n.admins {
+		if n.mails[i], err = s.mail.AccessRequested(AccessMail{Request: n.req, AccountName: n.target.Name, To: admin}); err != nil {
+			return nil, fmt.Errorf("compose access request email: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// requestAccess records a request composed before (n) and sends its
+// emails to the account's Admins, inside the caller's transaction, counted
+// against the requester's limit. errStaleMail when the account or its
+// Admins are no longer what the emails were written for.
+func (s *Store) requestAccess(tx *gorm.DB, v *Viewer, n *accessNotice, ip string) (*AccessRequest, error) {
 	_, refused, err := s.hit(tx, s.limits.AccessLogin, idKey(v.Login.ID), "", true)
 	if err != nil {
 		return nil, err
@@ -181,21 +225,24 @@ func (s *Store) requestAccess(tx *gorm.DB, v *Viewer, in *AccessRequest, ip stri
 		return nil, tooMany("Too many requests",
 			"You have sent several access requests in the last hour. Please wait a while before sending another.", refused)
 	}
-	req := AccessRequest{Number: in.Number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
-		FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: in.Note,
-		FromAccount: in.FromAccount, FromCompany: in.FromCompany, Status: AccessPending, CreatedAt: now}
-	target, err := s.joinableAccount(tx, in.Number, v.Login)
+	found, err := s.joinableAccount(tx, n.req.Number, v.Login)
 	if err != nil {
 		return nil, err
 	}
-	if target != nil {
+	if (found == nil) != (n.target == nil) || (found != nil && found.Name != n.target.Name) {
+		return nil, errStaleMail
+	}
+	req := n.req
+	if found != nil {
+		// One waiting request per account: another while one waits (and
+		// has not expired) is kept, but tells nobody.
 		var pending int64
 		if err := tx.Model(&AccessRequest{}).Where("account_id = ? AND login_id = ? AND status = ? AND created_at > ?",
-			target.ID, v.Login.ID, AccessPending, now.Add(-AccessRequestTTL)).Count(&pending).Error; err != nil {
+			found.ID, v.Login.ID, AccessPending, req.CreatedAt.Add(-AccessRequestTTL)).Count(&pending).Error; err != nil {
 			return nil, fmt.Errorf("find pending request: %w", err)
 		}
 		if pending == 0 {
-			req.AccountID = &target.ID
+			req.AccountID = &found.ID
 		}
 	}
 	if err := tx.Create(&req).Error; err != nil {
@@ -204,11 +251,23 @@ func (s *Store) requestAccess(tx *gorm.DB, v *Viewer, in *AccessRequest, ip stri
 	if req.AccountID == nil {
 		return &req, nil
 	}
-	if err := s.audit(tx, target.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
+	if err := s.audit(tx, found.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
 		fmt.Sprintf("%s <%s> asked for access", req.RequesterName(), req.RequesterEmail)); err != nil {
 		return nil, err
 	}
-	return &req, s.tellAdminsOfRequest(tx, target, req)
+	admins, err := adminsToTell(tx, found.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.EqualFunc(admins, n.admins, func(a, b Membership) bool { return sameForMail(&a, &b) }) {
+		return nil, errStaleMail
+	}
+	for i := range n.admins {
+		if err := s.enqueueMail(tx, &n.admins[i], "access_requested", n.mails[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &req, nil
 }
 
 // CorrectAccessRequest lets the requester fix a pending request. A new
@@ -221,16 +280,30 @@ func (s *Store) CorrectAccessRequest(ctx context.Context, v *Viewer, id uint, in
 		return nil, err
 	}
 	var out *AccessRequest
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	var notice *accessNotice
+	// A new number's emails are built first, as for a new request.
+	compose := func() error {
+		notice = nil
+		r, err := s.ownPendingRequest(s.db.WithContext(ctx), v, id)
+		if err != nil || clean.Number == r.Number {
+			return err
+		}
+		notice, err = s.composeAccessRequest(s.db.WithContext(ctx), v, clean)
+		return err
+	}
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		r, err := s.ownPendingRequest(tx, v, id)
 		if err != nil {
 			return err
 		}
 		if clean.Number != r.Number {
+			if notice == nil {
+				return errStaleMail
+			}
 			if err := s.withdraw(tx, r, ip); err != nil {
 				return err
 			}
-			out, err = s.requestAccess(tx, v, clean, ip)
+			out, err = s.requestAccess(tx, v, notice, ip)
 			return err
 		}
 		res := tx.Model(&AccessRequest{}).Where("id = ? AND status = ?", r.ID, AccessPending).
@@ -314,21 +387,13 @@ func (s *Store) joinableAccount(tx *gorm.DB, number string, login Login) (*Accou
 	return &a, nil
 }
 
-func (s *Store) tellAdminsOfRequest(tx *gorm.DB, account *Account, req AccessRequest) error {
+// adminsToTell are the active Admins an access request is emailed to.
+func adminsToTell(db *gorm.DB, accountID uint) ([]Membership, error) {
 	var admins []Membership
-	if err := tx.Where("account_id = ? AND type = ? AND status = ?", account.ID, Admin, MemberActive).Find(&admins).Error; err != nil {
-		return fmt.Errorf("admins to tell: %w", err)
+	if err := db.Where("account_id = ? AND type = ? AND status = ?", accountID, Admin, MemberActive).Order("id").Find(&admins).Error; err != nil {
+		return nil, fmt.Errorf("admins to tell: %w", err)
 	}
-	for _, admin := range admins {
-		mail, err := s.mail.AccessRequested(AccessMail{Request: req, AccountName: account.Name, To: admin})
-		if err != nil {
-			return fmt.Errorf("compose access request email: %w", err)
-		}
-		if err := s.enqueueMail(tx, &admin, "access_requested", mail); err != nil {
-			return err
-		}
-	}
-	return nil
+	return admins, nil
 }
 
 // MyAccessRequests lists the requests a login has made, newest first.
@@ -452,10 +517,26 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		return nil, FieldErrors(check.Fields)
 	}
 	var m Membership
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	var read *AccessRequest
+	var mail Mail
+	compose := func() error {
+		var err error
+		if read, err = s.incomingRequest(s.db.WithContext(ctx), v, id); err != nil {
+			return err
+		}
+		if mail, err = s.mail.AccessGranted(AccessMail{Request: *read, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
+			Type: in.Type, Companies: companyNames(check.Companies)}); err != nil {
+			return fmt.Errorf("compose access granted email: %w", err)
+		}
+		return nil
+	}
+	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		r, err := s.incomingRequest(tx, v, id)
 		if err != nil {
 			return err
+		}
+		if !sameRequest(r, read) {
+			return errStaleMail
 		}
 		inviter := v.Membership.ID
 		if err := s.decideRequest(tx, r.ID, AccessGranted, &inviter); err != nil {
@@ -497,10 +578,6 @@ func (s *Store) GrantAccess(ctx context.Context, v *Viewer, id uint, in GrantInp
 		if err := s.audit(tx, v.Account.ID, v.Actor(ip), "access.granted", &m, detail); err != nil {
 			return err
 		}
-		mail, err := s.mail.AccessGranted(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName(), Type: in.Type, Companies: names})
-		if err != nil {
-			return fmt.Errorf("compose access granted email: %w", err)
-		}
 		return s.enqueueMail(tx, &m, "access_granted", mail)
 	})
 	if err != nil {
@@ -515,14 +592,25 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 		// Requests to the account are in its Admins' scope only (policy.go).
 		return nil, ErrNotFound()
 	}
-	if s.mail == nil {
-		return nil, errors.New("decline access: no mail composer configured")
+	var req, read *AccessRequest
+	var mail Mail
+	compose := func() error {
+		var err error
+		if read, err = s.incomingRequest(s.db.WithContext(ctx), v, id); err != nil {
+			return err
+		}
+		if mail, err = s.mail.AccessDeclined(AccessMail{Request: *read, AccountName: v.Account.Name, ActorName: v.Membership.FullName()}); err != nil {
+			return fmt.Errorf("compose access declined email: %w", err)
+		}
+		return nil
 	}
-	var req *AccessRequest
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		r, err := s.incomingRequest(tx, v, id)
 		if err != nil {
 			return err
+		}
+		if !sameRequest(r, read) {
+			return errStaleMail
 		}
 		decider := v.Membership.ID
 		if err := s.decideRequest(tx, r.ID, AccessDeclined, &decider); err != nil {
@@ -533,18 +621,21 @@ func (s *Store) DeclineAccess(ctx context.Context, v *Viewer, id uint, ip string
 			fmt.Sprintf("Declined %s <%s>", r.RequesterName(), r.RequesterEmail)); err != nil {
 			return err
 		}
-		mail, err := s.mail.AccessDeclined(AccessMail{Request: *r, AccountName: v.Account.Name, ActorName: v.Membership.FullName()})
-		if err != nil {
-			return fmt.Errorf("compose access declined email: %w", err)
-		}
 		account := v.Account.ID
 		return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, Kind: "access_declined", ToAddress: r.RequesterEmail,
-			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+			ToName: r.RequesterName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML,
+			ReplyToName: mail.ReplyTo.Name, ReplyToAddress: mail.ReplyTo.Email})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return req, nil
+}
+
+// sameRequest reports whether what an email says of a request is as it was.
+func sameRequest(a, b *AccessRequest) bool {
+	return a.ID == b.ID && a.RequesterEmail == b.RequesterEmail && a.FirstName == b.FirstName && a.LastName == b.LastName &&
+		a.Note == b.Note && a.Status == b.Status
 }
 
 // AccountChoice is one account a login may work in.
@@ -653,7 +744,7 @@ func loginMemberships(db *gorm.DB, loginID uint) *gorm.DB {
 }
 
 // loginMembershipSQL is that rule as SQL over memberships joined with
-// accounts (the viewer snapshot counts with it, list_cache.go).
+// accounts (the viewer snapshot counts with it, session.go).
 const loginMembershipSQL = "memberships.status = ? AND memberships.type <> ? AND accounts.status <> ?"
 
 var loginMembershipArgs = []any{MemberActive, Notification, AccountClosed}

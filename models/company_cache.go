@@ -4,10 +4,69 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"gorm.io/gorm"
 )
+
+// The triggers that raise company_list_versions.version with every change
+// to an account's companies.
+var (
+	sqliteCompanyVersions = []string{
+		`CREATE TABLE IF NOT EXISTS company_list_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
+		`CREATE TRIGGER IF NOT EXISTS companies_version_insert AFTER INSERT ON companies BEGIN
+			` + sqliteBumpCompanies("NEW.account_id") + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS companies_version_update AFTER UPDATE ON companies BEGIN
+			` + sqliteBumpCompanies("OLD.account_id") + `
+			` + sqliteBumpCompanies("NEW.account_id") + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS companies_version_delete AFTER DELETE ON companies BEGIN
+			` + sqliteBumpCompanies("OLD.account_id") + `
+		END`,
+	}
+	postgresCompanyVersions = []string{
+		`CREATE TABLE IF NOT EXISTS company_list_versions (account_id BIGINT PRIMARY KEY, version BIGINT NOT NULL)`,
+		`CREATE OR REPLACE FUNCTION switchboard_company_version() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF TG_OP <> 'INSERT' THEN
+				INSERT INTO company_list_versions (account_id, version) VALUES (OLD.account_id, 1)
+					ON CONFLICT (account_id) DO UPDATE SET version = company_list_versions.version + 1;
+			END IF;
+			IF TG_OP <> 'DELETE' THEN
+				INSERT INTO company_list_versions (account_id, version) VALUES (NEW.account_id, 1)
+					ON CONFLICT (account_id) DO UPDATE SET version = company_list_versions.version + 1;
+			END IF;
+			RETURN NULL;
+		END $$`,
+		`DROP TRIGGER IF EXISTS companies_version ON companies`,
+		`CREATE TRIGGER companies_version AFTER INSERT OR UPDATE OR DELETE ON companies
+			FOR EACH ROW EXECUTE FUNCTION switchboard_company_version()`,
+	}
+)
+
+// sqliteBumpCompanies raises the company list version of the account.
+func sqliteBumpCompanies(account string) string {
+	return `INSERT INTO company_list_versions (account_id, version) VALUES (` + account + `, 1)
+				ON CONFLICT (account_id) DO UPDATE SET version = version + 1;`
+}
+
+// migrateCompanyVersions creates the version table and its triggers,
+// inside the migration's transaction (migrate).
+func (s *Store) migrateCompanyVersions(tx *gorm.DB) error {
+	ddl := sqliteCompanyVersions
+	if s.Dialect == "postgres" {
+		ddl = postgresCompanyVersions
+	}
+	for _, stmt := range ddl {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("migrate company versions: %w", err)
+		}
+	}
+	return nil
+}
 
 // companyCache keeps each account's active companies, A → Z, with the
 // version of the account's companies they were read at. Every page an Admin
@@ -72,32 +131,40 @@ func (s *Store) activeCompaniesAt(ctx context.Context, accountID uint, version i
 }
 
 // addCompanyNames fills in the companies of rows[index[id]] for each id:
-// how many of the companies in list each person has and the first few
-// names, A → Z. list is what the viewer may see named (companiesInView):
-// an assignment to any other company is neither named nor counted. Names
-// come from that list, so the database is asked only for the pairs, from
-// the assignments primary key.
-func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, ids []uint, rows []UserRow, index map[uint]int) error {
+// how many active companies each person has and the first few names, A → Z.
+// With a scope (a non-Admin's active companies, sorted), only those
+// companies count: a viewer sees no company but their own. Names come from the
+// account's cached active companies (list), so the database is asked only
+// for the pairs, from the assignments primary key.
+func (s *Store) addCompanyNames(db *gorm.DB, accountID uint, list []Company, scope []uint, ids []uint, rows []UserRow, index map[uint]int) error {
 	rank := s.companyRanks(accountID, list)
-	sqlRows, err := db.Raw("SELECT membership_id, company_id FROM assignments WHERE membership_id IN ?", ids).Rows()
+	// The pairs come as one string, "member:company,…": a row through the
+	// SQLite driver costs more than the few bytes of a pair.
+	var pairs *string
+	err := db.Raw("SELECT "+s.idList("membership_id || ':' || company_id")+" FROM assignments WHERE "+s.inIDs("membership_id"),
+		s.idsArg(ids)).Row().Scan(&pairs)
 	if err != nil {
 		return fmt.Errorf("companies of users: %w", err)
 	}
-	defer sqlRows.Close()
 	ranks := make(map[uint][]int, len(ids))
-	for sqlRows.Next() {
-		var member, company uint
-		if err := sqlRows.Scan(&member, &company); err != nil {
-			return fmt.Errorf("companies of users: %w", err)
+	for rest := derefOr(pairs, ""); rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, ",")
+		m, c, ok := strings.Cut(pair, ":")
+		member, err1 := strconv.ParseUint(m, 10, 64)
+		company, err2 := strconv.ParseUint(c, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("companies of users: unreadable pair %q", pair)
 		}
-		// Disabled companies, and for a non-Admin viewer the companies
-		// not theirs, are absent from the list and not shown.
-		if r, ok := rank[company]; ok {
-			ranks[member] = append(ranks[member], r)
+		if scope != nil {
+			if _, mine := slices.BinarySearch(scope, uint(company)); !mine {
+				continue
+			}
 		}
-	}
-	if err := sqlRows.Err(); err != nil {
-		return fmt.Errorf("companies of users: %w", err)
+		// Disabled companies, absent from the list, are not shown.
+		if r, ok := rank[uint(company)]; ok {
+			ranks[uint(member)] = append(ranks[uint(member)], r)
+		}
 	}
 	for member, rs := range ranks {
 		slices.Sort(rs)
@@ -152,4 +219,11 @@ func (s *Store) activeCompaniesByID(ctx context.Context, v *Viewer, ids map[uint
 		found[i] = list[r]
 	}
 	return found, nil
+}
+
+func derefOr(p *string, or string) string {
+	if p == nil {
+		return or
+	}
+	return *p
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,39 +29,41 @@ import (
 // every change of the console is a method on it.
 type Store struct {
 	db *gorm.DB
-	// w runs the transactions. On SQLite it is one connection of its own
-	// (writerConn): writers queue for it in Go, in order, instead of
-	// polling SQLite's lock with growing sleeps (which made the slowest
-	// writes take hundreds of milliseconds under load), and are committed
-	// in groups (writer.go). On PostgreSQL it is db.
+	// w runs the transactions (writer.go): on SQLite a connection of its
+	// own (writerConn), taken in turn through writeTurn; on PostgreSQL db.
 	w          *gorm.DB
 	writerConn *sql.Conn
 	writerPool *sql.DB
+	writeTurn  chan struct{}
+	// writing counts the transactions under way (a test checks that no
+	// email is built while one is); lastWrite is when the last one ended
+	// (UnixNano), so the eraser finds an idle moment.
+	writing   atomic.Int32
+	lastWrite atomic.Int64
+	closed    chan struct{}
+	closeOnce sync.Once
 	// erasing tracks removed secrets that may still be in the write-ahead
-	// log (erase.go). Owned by the writer goroutine.
-	erasing eraseState
-	now     func() time.Time
+	// log (erase.go), read and changed only while holding writeTurn;
+	// eraseKick wakes the eraser, which is done when eraserDone closes.
+	erasing    eraseState
+	eraseKick  chan struct{}
+	eraserDone chan struct{}
+	now        func() time.Time
 	// zones caches loaded time zones (timezone.go).
 	zones sync.Map
 	// Dialect is "sqlite" or "postgres".
 	Dialect string
 	mail    MailComposer
+	// plan are the users list's plan limits (userlist_query.go).
+	plan planLimits
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
-	// lists caches users list pages (list_cache.go).
-	lists *listCache
 	// areas are the hooks and vocabulary of the areas around the people
 	// core (areas.go), registered at start-up.
 	areas areaRegistry
-	// queue feeds the SQLite writer, which commits transactions in groups
-	// (writer.go); nil on PostgreSQL.
-	queue      chan *writeJob
-	stop       chan struct{}
-	stopOnce   sync.Once
-	writerDone chan struct{}
 	// writes counts the transactions this server has finished, so that
 	// versions read at the start of a request are trusted only until the
-	// server itself writes (list_cache.go).
+	// server itself writes (the viewer snapshot, session.go).
 	writes atomic.Uint64
 	// schemaVersion is what migrate recorded (Ready).
 	schemaVersion string
@@ -87,7 +90,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{},
+	s := &Store{now: time.Now, companies: &companyCache{}, plan: defaultPlanLimits, closed: make(chan struct{}),
 		limits: DefaultThrottlePolicy(), sleep: sleepContext, gate: &clientGate{held: map[string]*gateEntry{}}}
 	for _, o := range opts {
 		o(s)
@@ -130,6 +133,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if s.w == nil {
 		s.w = s.db
 	}
+	if err := trackStatements(s.w); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.throttleSQL = newThrottleStatements(s.Dialect)
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -141,7 +148,6 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// run beside the one writer (writer.go).
 		sqlDB.SetMaxOpenConns(8)
 		sqlDB.SetMaxIdleConns(8)
-		s.startWriter()
 	} else {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
@@ -209,7 +215,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate schema: %w", err)
 		}
 		return nil
-	}, s.migrateListIndexes, backfillAccountZones)
+	}, func(tx *gorm.DB) error {
+		if err := s.migrateCompanyVersions(tx); err != nil {
+			return err
+		}
+		return s.migrateListSchema(tx)
+	}, backfillAccountZones)
 	if err != nil {
 		return err
 	}
@@ -326,9 +337,9 @@ func schemaRecorded(db *gorm.DB, version string) (bool, error) {
 func schemaVersion(dialect string) string {
 	h := sha256.New()
 	writeModels(h, schemaModels())
-	ddl := sqliteListSchema
+	ddl := slices.Concat(sqliteCompanyVersions, sqliteListSchema)
 	if dialect == "postgres" {
-		ddl = postgresListSchema
+		ddl = slices.Concat(postgresCompanyVersions, postgresListSchema)
 	}
 	for _, stmt := range ddl {
 		fmt.Fprintln(h, stmt)
@@ -380,18 +391,26 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close releases the database.
+// Close releases the database, after the transaction under way, if any.
+// Transactions asked of a closed store fail.
 func (s *Store) Close() error {
-	s.stopWriter()
-	if s.writerConn != nil {
-		s.writerConn.Close()
-		s.writerPool.Close()
-	}
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		if s.writeTurn != nil {
+			s.writeTurn <- struct{}{} // nothing writes after this
+			<-s.eraserDone
+		}
+		if s.writerConn != nil {
+			s.writerConn.Close()
+			s.writerPool.Close()
+		}
+		var sqlDB *sql.DB
+		if sqlDB, err = s.db.DB(); err == nil {
+			err = sqlDB.Close()
+		}
+	})
+	return err
 }
 
 // Now is the store's clock, in UTC.

@@ -1,30 +1,41 @@
 package models
 
-import (
-	"context"
-)
-
 // PrefixRange is prefixRange, for tests outside the package.
 var PrefixRange = prefixRange
 
-// FindUsersUncached reads a users list page from the database alone.
-func (s *Store) FindUsersUncached(ctx context.Context, v *Viewer, f UserFilter) (*UserPage, error) {
-	f, err := CleanUserFilter(f)
-	if err != nil {
-		return nil, err
+// PlanLimits are the users list's plan limits, for tests outside the package.
+type PlanLimits struct {
+	Set, Lookup, Bound, ReadCost, Search int
+	Filter                               int64
+	WalkDensity                          float64
+}
+
+// SetPlanLimits replaces the users list's plan limits, so that a small
+// account takes every plan.
+func (s *Store) SetPlanLimits(l PlanLimits) {
+	s.plan = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, bound: l.Bound, readCost: l.ReadCost,
+		walkDensity: l.WalkDensity, search: l.Search}
+}
+
+// Writing reports whether a transaction is under way.
+func (s *Store) Writing() bool { return s.writing.Load() > 0 }
+
+// SessionColumns are the columns the session query reads, by table.
+func SessionColumns() map[string][]string {
+	out := map[string][]string{}
+	for table, fs := range map[string][]field{"logins": loginFields(&Login{}), "memberships": membershipFields(&Membership{}),
+		"accounts": accountFields(&Account{})} {
+		for _, f := range fs {
+			out[table] = append(out[table], f.column)
+		}
 	}
-	// The companies the rows may name (companiesInView), read afresh.
-	var companies []Company
-	if !v.Type().SeesAllCompanies() {
-		companies, err = s.VisibleCompanies(ctx, v)
-	} else {
-		err = s.db.WithContext(ctx).Where("account_id = ? AND status = ?", v.Account.ID, CompanyActive).
-			Order("name, id").Find(&companies).Error
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.findUsers(ctx, v, f, companies)
+	return out
+}
+
+// DefaultPlanLimits are the users list's plan limits as shipped.
+func DefaultPlanLimits() PlanLimits {
+	l := defaultPlanLimits
+	return PlanLimits{Set: l.set, Filter: l.filter, Lookup: l.lookup, Bound: l.bound, ReadCost: l.readCost, WalkDensity: l.walkDensity, Search: l.search}
 }
 
 // ClaimSQL is claimSQL, for tests outside the package.

@@ -30,12 +30,13 @@ import (
 //     later change to a row sharing the page) stays in the log until it is
 //     checkpointed and the log is reused, which may be never for its tail.
 //     A transaction that removes a secret therefore calls forgetOnCommit,
-//     and after its commit the writer runs PRAGMA wal_checkpoint(TRUNCATE)
-//     (emptyLog): the zeroed pages go to the main file and the log is cut
-//     to nothing. That costs a few milliseconds (the database file is
-//     synced), so the writer does it once it is idle, and at the latest
-//     eraseMaxDelay after the commit, once for all the secrets removed
-//     meanwhile (eraseWhenIdle); the caller does not wait for it. A reader
+//     and after its commit the eraser runs PRAGMA wal_checkpoint(TRUNCATE)
+//     on the writer's connection (emptyLog): the zeroed pages go to the
+//     main file and the log is cut to nothing. That costs a few
+//     milliseconds (the database file is synced), so the eraser does it
+//     once the writer is idle, and at the latest eraseMaxDelay after the
+//     commit, once for all the secrets removed meanwhile (eraser); the
+//     caller does not wait for it. A reader
 //     holding an old snapshot can make it wait; the writer waits at most
 //     eraseBusyTimeout, so it never stalls every write behind a long read,
 //     and tries again every eraseRetry until the log is empty. The -shm
@@ -74,67 +75,95 @@ func forgetOnCommit(tx *gorm.DB) {
 	}
 }
 
-// eraseState is the writer's bookkeeping of removed secrets that may still
-// be in the log. Only the writer goroutine touches it.
+// eraseState is the bookkeeping of removed secrets that may still be in
+// the log, read and changed only while holding the writer's turn.
 type eraseState struct {
-	pending   bool      // a committed transaction removed a secret
-	since     time.Time // when pending became true
-	notBefore time.Time // after an attempt that could not finish, when to try again
+	pending bool // a committed transaction removed a secret
 }
 
-// How long the writer waits for more work before it counts as idle, how
-// long a removed secret may wait in the log for an idle writer, and how
-// soon an attempt that could not finish is made again.
+// How long the writer must have had no transaction before it counts as
+// idle, how long a removed secret may wait in the log for an idle writer,
+// and how soon an attempt that could not finish is made again.
 const (
 	eraseIdle     = 2 * time.Millisecond
 	eraseMaxDelay = 100 * time.Millisecond
 	eraseRetry    = time.Second
 )
 
-// mustErase notes that a committed transaction removed a secret.
+// mustErase notes that a committed transaction removed a secret, and wakes
+// the eraser. The caller holds the writer's turn.
 func (s *Store) mustErase() {
-	if !s.erasing.pending {
-		s.erasing.pending, s.erasing.since = true, time.Now()
+	s.erasing.pending = true
+	select {
+	case s.eraseKick <- struct{}{}:
+	default: // already woken
 	}
 }
 
-// eraseWhenIdle is asked after every group, once its callers have their
-// answers. With a secret to erase, it empties the log as soon as no
-// transaction arrives for eraseIdle, or once the secret has waited
-// eraseMaxDelay; a transaction that arrives before is returned, and runs
-// first. So a busy writer erases at most once per eraseMaxDelay, for every
-// secret removed meanwhile, rather than after every sent link.
-func (s *Store) eraseWhenIdle(ctx context.Context) *writeJob {
-	e := &s.erasing
-	if !e.pending || time.Now().Before(e.notBefore) {
-		return nil
-	}
-	if wait := eraseMaxDelay - time.Since(e.since); wait > 0 {
-		idle := time.NewTimer(min(wait, eraseIdle))
-		defer idle.Stop()
+// eraser empties the log once a removed secret may be in it, at an idle
+// moment: once no transaction has run for eraseIdle, or once the secret
+// has waited eraseMaxDelay, taking the writer's turn like a transaction.
+// So a busy writer erases at most once per eraseMaxDelay, for every secret
+// removed meanwhile, rather than after every sent link, and the callers do
+// not wait for it. An attempt that could not finish is made again
+// eraseRetry later. It runs from openWriter until the store closes.
+func (s *Store) eraser() {
+	defer close(s.eraserDone)
+	var retry <-chan time.Time
+	var notBefore time.Time
+	for {
 		select {
-		case j := <-s.queue:
-			return j
-		case <-idle.C:
+		case <-s.eraseKick:
+		case <-retry:
+		case <-s.closed:
+			return
+		}
+		if wait := time.Until(notBefore); wait > 0 {
+			retry = time.After(wait)
+			continue
+		}
+		retry = nil
+		deadline := time.Now().Add(eraseMaxDelay)
+		for {
+			now := time.Now()
+			idle := now.Sub(time.Unix(0, s.lastWrite.Load()))
+			if (s.writing.Load() == 0 && idle >= eraseIdle) || !now.Before(deadline) {
+				break
+			}
+			wait := min(max(eraseIdle-idle, eraseIdle/4), deadline.Sub(now))
+			select {
+			case <-time.After(wait):
+			case <-s.closed:
+				return
+			}
+		}
+		select {
+		case s.writeTurn <- struct{}{}:
+		case <-s.closed:
+			return
+		}
+		pending := s.erase(context.Background())
+		<-s.writeTurn
+		if pending {
+			notBefore = time.Now().Add(eraseRetry)
+			retry = time.After(eraseRetry)
 		}
 	}
-	s.erase(ctx)
-	return nil
 }
 
-// erase empties the log if a removed secret may still be in it. A failure
-// (a reader of an older snapshot, or an error) leaves it pending until
-// eraseRetry later; the transactions themselves have committed.
-func (s *Store) erase(ctx context.Context) {
+// erase empties the log if a removed secret may still be in it, and
+// reports whether one still may be. A failure (a reader of an older
+// snapshot, or an error) leaves it pending; the transactions themselves
+// have committed. The caller holds the writer's turn.
+func (s *Store) erase(ctx context.Context) bool {
 	e := &s.erasing
 	if !e.pending {
-		return
+		return false
 	}
 	if done, err := s.emptyLog(ctx); err == nil && done {
-		*e = eraseState{}
-		return
+		e.pending = false
 	}
-	e.notBefore = time.Now().Add(eraseRetry)
+	return e.pending
 }
 
 // eraseBusyTimeout bounds how long emptyLog waits for readers of an older

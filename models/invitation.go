@@ -195,45 +195,79 @@ func (s *Store) RenewInvitation(ctx context.Context, secret, client string) erro
 	if err != nil || !wellFormedSecret(secret) {
 		return err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var t Token
-		err := tx.Where("hash = ? AND purpose = ?", hashSecret(secret), PurposeInvitation).Take(&t).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (t.UsedAt != nil || t.MembershipID == nil)) {
-			return nil
+	// The invitation is built first, from the link's invitee and inviter
+	// as read then, and sent only if they are still so.
+	var read *Membership
+	var inv *invitation
+	compose := func() error {
+		read, inv = nil, nil
+		m, by, err := renewable(s.db.WithContext(ctx), secret)
+		if err != nil || m == nil {
+			return err
 		}
+		read = m
+		inv, err = s.composeInvitation(s.db.WithContext(ctx), by, *m, "")
+		return err
+	}
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
+		m, by, err := renewable(tx, secret)
 		if err != nil {
-			return fmt.Errorf("find link: %w", err)
+			return err
 		}
-		var m Membership
-		err = tx.Preload("Account").Take(&m, "id = ?", *t.MembershipID).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+		if (m == nil) != (read == nil) {
+			return errStaleMail
+		}
+		if m == nil {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("find invited member: %w", err)
-		}
-		if m.Status != MemberInvited || !m.Type.CanLogIn() || m.Account == nil || m.Account.Status == AccountClosed {
-			return nil
-		}
-		by := Inviter{ID: t.CreatedByID, Name: m.Account.Name, AccountName: m.Account.Name}
-		if t.CreatedByID != nil {
-			var inviter Membership
-			err := tx.Select("id", "first_name", "last_name").Take(&inviter, "id = ? AND account_id = ?", *t.CreatedByID, m.AccountID).Error
-			switch {
-			case err == nil:
-				by.Name = inviter.FullName()
-			case errors.Is(err, gorm.ErrRecordNotFound):
-				by.ID = nil
-			default:
-				return fmt.Errorf("find inviter: %w", err)
-			}
+		if !sameForMail(read, m) || !by.same(inv.by) {
+			return errStaleMail
 		}
 		// The invitee's limits are a resend's. A refusal leaves this
 		// transaction (so nothing of it stays) and is answered quietly.
-		return s.invite(tx, by, &m, "", Actor{Name: m.FullName() + " (invitee)", IP: client}, "invitation.renewed", false)
+		return s.sendInvitation(tx, m, inv, Actor{Name: m.FullName() + " (invitee)", IP: client}, "invitation.renewed", false)
 	})
 	if ErrorCode(err) == TooManyRequests {
 		return nil
 	}
 	return err
+}
+
+// renewable is the invitee a dead invitation link may be renewed for, and
+// whom the new invitation names as its sender: the Admin who sent the
+// link if still in the account, else the account itself. nil when the
+// link renews nothing (unknown, used, for a person since deleted or
+// active, or an account closed).
+func renewable(db *gorm.DB, secret string) (*Membership, Inviter, error) {
+	var t Token
+	err := db.Where("hash = ? AND purpose = ?", hashSecret(secret), PurposeInvitation).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (t.UsedAt != nil || t.MembershipID == nil)) {
+		return nil, Inviter{}, nil
+	}
+	if err != nil {
+		return nil, Inviter{}, fmt.Errorf("find link: %w", err)
+	}
+	var m Membership
+	err = db.Preload("Account").Take(&m, "id = ?", *t.MembershipID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Inviter{}, nil
+	}
+	if err != nil {
+		return nil, Inviter{}, fmt.Errorf("find invited member: %w", err)
+	}
+	if m.Status != MemberInvited || !m.Type.CanLogIn() || m.Account == nil || m.Account.Status == AccountClosed {
+		return nil, Inviter{}, nil
+	}
+	by := Inviter{Name: m.Account.Name, AccountName: m.Account.Name}
+	if t.CreatedByID != nil {
+		var inviter Membership
+		err := db.Select("id", "first_name", "last_name", "email").Take(&inviter, "id = ? AND account_id = ?", *t.CreatedByID, m.AccountID).Error
+		switch {
+		case err == nil:
+			by.ID, by.Name, by.Email = t.CreatedByID, inviter.FullName(), inviter.Email
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return nil, Inviter{}, fmt.Errorf("find inviter: %w", err)
+		}
+	}
+	return &m, by, nil
 }

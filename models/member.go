@@ -286,10 +286,20 @@ func (s *Store) isLastActiveAdmin(db *gorm.DB, m *Membership) (bool, error) {
 // actor checked again (an Admin demoted or removed a moment ago acts no
 // more) and the person loaded by (account, id).
 func (s *Store) memberChange(ctx context.Context, v *Viewer, id uint, what string, fn func(tx *gorm.DB, account *Account, m *Membership) error) error {
-	if _, err := s.editableMember(ctx, v, id, what); err != nil {
+	return s.mailedMemberChange(ctx, v, id, what, nil, fn)
+}
+
+// mailedMemberChange is memberChange for a change that sends email (mailed,
+// mail.go): compose builds the email from the person as read before the
+// transaction, and if what it says of them differs from what fn finds,
+// both run again.
+func (s *Store) mailedMemberChange(ctx context.Context, v *Viewer, id uint, what string, compose func(read *Membership) error,
+	fn func(tx *gorm.DB, account *Account, m *Membership) error) error {
+	read, err := s.editableMember(ctx, v, id, what)
+	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	change := func(tx *gorm.DB) error {
 		account, err := s.lockAccount(tx, v.Account.ID)
 		if err != nil {
 			return err
@@ -307,8 +317,24 @@ func (s *Store) memberChange(ctx context.Context, v *Viewer, id uint, what strin
 		if err != nil {
 			return err
 		}
+		if compose != nil && !sameForMail(read, m) {
+			return errStaleMail
+		}
 		return fn(tx, account, m)
-	})
+	}
+	if compose == nil {
+		return s.tx(ctx, change)
+	}
+	first := true
+	return s.mailed(ctx, func() error {
+		if !first {
+			if read, err = s.editableMember(ctx, v, id, what); err != nil {
+				return err
+			}
+		}
+		first = false
+		return compose(read)
+	}, change)
 }
 
 // endSessions logs a person out of this account everywhere.
@@ -380,28 +406,21 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 	if _, err := ParseUserType(string(in.To)); err != nil {
 		return nil, err
 	}
-	if s.mail == nil {
-		return nil, errors.New("change type: no mail composer configured")
-	}
 	var out *TypeChange
-	err := s.memberChange(ctx, v, id, "change a user's type", func(tx *gorm.DB, account *Account, m *Membership) error {
+	var plan TypePlan
+	var chosen []Company
+	var inv *invitation
+	var notice Mail
+	// The checks that need no lock, and the email, come first.
+	compose := func(m *Membership) error {
 		if err := checkTypeChange(v, m, in.To); err != nil {
 			return err
 		}
-		// Only a demotion can take an Admin away (Admin is the top type),
-		// but asking on every change keeps the rule in one place.
-		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
-			return err
-		}
-		plan := PlanTypeChange(*m, in.To)
+		plan = PlanTypeChange(*m, in.To)
 		if fields := CheckTypeChangeInput(plan, in); fields != nil {
 			return FieldErrors(fields)
 		}
-		message, _ := CleanMessage(in.Message)
-		if !plan.SendsInvitation {
-			message = ""
-		}
-		var chosen []Company
+		chosen = nil
 		if plan.NeedsCompanies {
 			check := &DraftCheck{Fields: map[string]string{}}
 			if err := s.checkCompanies(ctx, v, in.CompanyIDs, check); err != nil {
@@ -411,6 +430,29 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 				return FieldErrors(map[string]string{"companies": msg})
 			}
 			chosen = check.Companies
+		}
+		will := *m
+		will.Type = in.To
+		var err error
+		if plan.SendsInvitation {
+			// The invitation names the new type: it is their "your type
+			// changed" email, and one email says it better than two.
+			message, _ := CleanMessage(in.Message)
+			will.Status = MemberInvited
+			inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), will, message)
+			return err
+		}
+		if notice, err = s.mail.TypeChanged(TypeChangedMail{Member: will, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
+			AccountName: v.Account.Name, From: m.Type, To: in.To, Gained: plan.Gained, Lost: plan.Lost}); err != nil {
+			return fmt.Errorf("compose type-changed email: %w", err)
+		}
+		return nil
+	}
+	err := s.mailedMemberChange(ctx, v, id, "change a user's type", compose, func(tx *gorm.DB, account *Account, m *Membership) error {
+		// Only a demotion can take an Admin away (Admin is the top type),
+		// but asking on every change keeps the rule in one place.
+		if err := s.ensureAnotherActiveAdmin(tx, account, m); err != nil {
+			return err
 		}
 		if plan.SendsInvitation {
 			var logins int64
@@ -510,22 +552,11 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			return err
 		}
 		if plan.SendsInvitation {
-			// The invitation names the new type: it is their "your type
-			// changed" email, and one email says it better than two.
-			viewer := *v
-			viewer.Account = *account
-			if err := s.invite(tx, inviterOf(&viewer), m, message, v.Actor(ip), "invitation.sent", false); err != nil {
+			if err := s.sendInvitation(tx, m, inv, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
-		} else {
-			mail, err := s.mail.TypeChanged(TypeChangedMail{Member: *m, ActorName: v.Membership.FullName(),
-				AccountName: account.Name, From: from, To: in.To, Gained: plan.Gained, Lost: plan.Lost})
-			if err != nil {
-				return fmt.Errorf("compose type-changed email: %w", err)
-			}
-			if err := s.enqueueMail(tx, m, "type_changed", mail); err != nil {
-				return err
-			}
+		} else if err := s.enqueueMail(tx, m, "type_changed", notice); err != nil {
+			return err
 		}
 		out.Member = *m
 		return nil
@@ -683,11 +714,28 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			fields["email"] = ErrorMessage(err)
 		}
 	}
-	if s.mail == nil {
-		return nil, errors.New("update member: no mail composer configured")
-	}
 	var out *MemberUpdated
-	err = s.memberChange(ctx, v, id, "edit users", func(tx *gorm.DB, account *Account, m *Membership) error {
+	var inv *invitation
+	var moved *movedMails
+	// A corrected address of an invitee sends the invitation again, to it;
+	// a Notification user's new address tells both addresses: built
+	// first, from the person as they will be.
+	compose := func(m *Membership) error {
+		inv, moved = nil, nil
+		if in.Email == nil || email == "" || email == m.Email || !emailEditable(m) || len(fields) > 0 {
+			return nil
+		}
+		will := *m
+		will.FirstName, will.LastName, will.Email = first, last, email
+		var err error
+		if m.Type.CanLogIn() {
+			inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), will, "")
+			return err
+		}
+		moved, err = s.composeAddressChanged(v, m.Email, will)
+		return err
+	}
+	err = s.mailedMemberChange(ctx, v, id, "edit users", compose, func(tx *gorm.DB, account *Account, m *Membership) error {
 		if in.Email != nil && email != "" && email != m.Email {
 			if !emailEditable(m) {
 				fields["email"] = fmt.Sprintf("%s's address is their login; only they can change it.", m.FirstName)
@@ -713,8 +761,12 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 		}
 		newAddress := in.Email != nil && email != "" && email != m.Email
 		// A pending invitee gets the invitation again at the corrected
-		// address; a Notification user's address is only where emails go.
+		// address; a Notification user's address is only where emails go,
+		// and both addresses are told.
 		reinvite := newAddress && m.Type.CanLogIn()
+		if reinvite && inv == nil || newAddress && !reinvite && moved == nil {
+			return errors.New("update member: no email was built for the new address")
+		}
 		if newAddress {
 			updates["email"] = email
 		}
@@ -740,20 +792,18 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			}
 		}
 		if newAddress && !reinvite {
-			if err := s.addressChanged(tx, v, account, &old, m, ip); err != nil {
+			if err := s.addressChanged(tx, v, account, &old, m, moved, ip); err != nil {
 				return err
 			}
 			out.AddressChanged = true
 		}
 		if reinvite {
 			// Whatever was still waiting for the mistyped address goes
-			// nowhere now; invite revokes the old link.
+			// nowhere now; the new link revokes the old.
 			if err := s.cancelPendingEmails(tx, m.ID); err != nil {
 				return err
 			}
-			viewer := *v
-			viewer.Account = *account
-			if err := s.invite(tx, inviterOf(&viewer), m, "", v.Actor(ip), "invitation.resent", true); err != nil {
+			if err := s.sendInvitation(tx, m, inv, v.Actor(ip), "invitation.resent", true); err != nil {
 				var e *Error
 				if errors.As(err, &e) && e.Code == TooManyRequests {
 					e.Fields = map[string]string{"email": e.Message}
@@ -780,10 +830,37 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 	return out, nil
 }
 
+// movedMails are the two emails of a Notification user's new address,
+// built before the change.
+type movedMails struct {
+	toOld, toNew Mail
+}
+
+// composeAddressChanged renders what the old and the new address of m (as
+// they will be) are told.
+func (s *Store) composeAddressChanged(v *Viewer, oldEmail string, m Membership) (*movedMails, error) {
+	in := AddressChangedMail{Member: m, OldEmail: oldEmail, NewEmail: m.Email, ActorName: v.Membership.FullName(),
+		ActorEmail: v.Membership.Email, AccountName: v.Account.Name}
+	var out movedMails
+	for _, toOld := range []bool{true, false} {
+		in.ToOld = toOld
+		mail, err := s.mail.AddressChanged(in)
+		if err != nil {
+			return nil, fmt.Errorf("compose address change email: %w", err)
+		}
+		if toOld {
+			out.toOld = mail
+		} else {
+			out.toNew = mail
+		}
+	}
+	return &out, nil
+}
+
 // addressChanged records a Notification user's new address and tells both
-// addresses: the old one learns where its emails went (and can object), the
-// new one why it receives them.
-func (s *Store) addressChanged(tx *gorm.DB, v *Viewer, account *Account, old, m *Membership, ip string) error {
+// addresses, with the emails built before (moved): the old one learns
+// where its emails went (and can object), the new one why it receives them.
+func (s *Store) addressChanged(tx *gorm.DB, v *Viewer, account *Account, old, m *Membership, moved *movedMails, ip string) error {
 	if err := s.audit(tx, account.ID, v.Actor(ip), "member.email_changed", m, "Email "+old.Email+" → "+m.Email); err != nil {
 		return err
 	}
@@ -791,22 +868,10 @@ func (s *Store) addressChanged(tx *gorm.DB, v *Viewer, account *Account, old, m 
 	if err := s.cancelPendingEmails(tx, m.ID); err != nil {
 		return err
 	}
-	in := AddressChangedMail{Member: *m, OldEmail: old.Email, NewEmail: m.Email, ActorName: v.Membership.FullName(), AccountName: account.Name}
-	for _, toOld := range []bool{true, false} {
-		in.ToOld = toOld
-		mail, err := s.mail.AddressChanged(in)
-		if err != nil {
-			return fmt.Errorf("compose address change email: %w", err)
-		}
-		to := m
-		if toOld {
-			to = old
-		}
-		if err := s.enqueueMail(tx, to, "address_changed", mail); err != nil {
-			return err
-		}
+	if err := s.enqueueMail(tx, old, "address_changed", moved.toOld); err != nil {
+		return err
 	}
-	return nil
+	return s.enqueueMail(tx, m, "address_changed", moved.toNew)
 }
 
 // checkNewAddress refuses an address already in the account or, for a

@@ -87,6 +87,7 @@ func checkOutbox(m *OutboxMessage) error {
 	// line break: a recipient with one is a bug upstream, not a typo.
 	for _, f := range []struct{ label, value string }{
 		{"recipient", m.ToAddress}, {"recipient name", m.ToName}, {"subject", m.Subject}, {"kind", m.Kind},
+		{"reply-to address", m.ReplyToAddress}, {"reply-to name", m.ReplyToName},
 	} {
 		if err := CheckHeaderValue(f.label, f.value); err != nil {
 			return err
@@ -102,6 +103,16 @@ func checkOutbox(m *OutboxMessage) error {
 		return &Error{Code: Invalid, Message: "The email's recipient is not a valid address.", Err: err}
 	}
 	m.ToAddress = to
+	m.ReplyToName = cutText(m.ReplyToName, maxOutboxToName)
+	if m.ReplyToAddress != "" {
+		replyTo, err := CanonicalEmail(m.ReplyToAddress)
+		if err != nil {
+			return &Error{Code: Invalid, Message: "The email's reply-to is not a valid address.", Err: err}
+		}
+		m.ReplyToAddress = replyTo
+	} else {
+		m.ReplyToName = ""
+	}
 	switch {
 	case m.Kind == "" || len(m.Kind) > maxOutboxKind:
 		return Errorf(Invalid, "The email's kind must be 1 to %d characters.", maxOutboxKind)

@@ -63,13 +63,36 @@ func (s *Store) ChangePassword(ctx context.Context, v *Viewer, current, password
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error { return s.storePassword(tx, &login, hash, v.Membership.FirstName, a.Client) })
+	change, err := s.composePasswordChange(&login, v.Membership.FirstName)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.storePassword(tx, &login, hash, change, a.Client) })
 }
 
-func (s *Store) storePassword(tx *gorm.DB, login *Login, hash, firstName, ip string) error {
-	now := s.Now()
+// passwordChange is when a password changes and the email that says so,
+// built before the transaction.
+type passwordChange struct {
+	at   time.Time
+	mail *Mail // nil without a mail composer
+}
+
+func (s *Store) composePasswordChange(login *Login, firstName string) (passwordChange, error) {
+	c := passwordChange{at: s.Now()}
+	if s.mail == nil {
+		return c, nil
+	}
+	mail, err := s.mail.PasswordChanged(PasswordChangedMail{Email: login.Email, FirstName: firstName, When: c.at})
+	if err != nil {
+		return c, fmt.Errorf("compose password email: %w", err)
+	}
+	c.mail = &mail
+	return c, nil
+}
+
+func (s *Store) storePassword(tx *gorm.DB, login *Login, hash string, change passwordChange, ip string) error {
 	if err := tx.Model(&Login{}).Where("id = ?", login.ID).
-		Updates(map[string]any{"password_hash": hash, "password_changed_at": now}).Error; err != nil {
+		Updates(map[string]any{"password_hash": hash, "password_changed_at": change.at}).Error; err != nil {
 		return fmt.Errorf("store password: %w", err)
 	}
 	if err := tx.Where("login_id = ?", login.ID).Delete(&Session{}).Error; err != nil {
@@ -85,14 +108,10 @@ func (s *Store) storePassword(tx *gorm.DB, login *Login, hash, firstName, ip str
 			return err
 		}
 	}
-	if len(members) == 0 || s.mail == nil {
+	if len(members) == 0 || change.mail == nil {
 		return nil
 	}
-	mail, err := s.mail.PasswordChanged(PasswordChangedMail{Email: login.Email, FirstName: firstName, When: now})
-	if err != nil {
-		return fmt.Errorf("compose password email: %w", err)
-	}
-	return s.enqueueMail(tx, &members[0], "password_changed", mail)
+	return s.enqueueMail(tx, &members[0], "password_changed", *change.mail)
 }
 
 // RequestPasswordReset emails a reset link when the address has a login.
@@ -105,10 +124,26 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client string) 
 	if err != nil {
 		return FieldErrors(map[string]string{"email": ErrorMessage(err)})
 	}
-	if s.mail == nil {
-		return errors.New("password reset: no mail composer configured")
+	// The email is built first, from the login and membership as read
+	// before the transaction.
+	var login *Login
+	var m *Membership
+	var l link
+	var mail Mail
+	compose := func() error {
+		var err error
+		if login, m, err = resetTarget(s.db.WithContext(ctx), canonical); err != nil || m == nil {
+			return err
+		}
+		if l, err = s.newLink(PasswordResetTTL); err != nil {
+			return err
+		}
+		if mail, err = s.mail.PasswordReset(PasswordResetMail{Email: login.Email, FirstName: m.FirstName, Secret: l.secret, ExpiresAt: l.expiresAt}); err != nil {
+			return fmt.Errorf("compose reset email: %w", err)
+		}
+		return nil
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		_, refused, err := s.hit(tx, s.limits.ResetClient, clientKey(client), "", true)
 		if err != nil {
 			return err
@@ -118,46 +153,53 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client string) 
 				"Several password resets were asked for from your network in the last hour. If you asked for one, the email is on its way: check your inbox and spam folder.",
 				refused)
 		}
-		var login Login
-		err = tx.Where("email = ?", canonical).Take(&login).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil
-		}
+		now, nowMember, err := resetTarget(tx, canonical)
 		if err != nil {
-			return fmt.Errorf("find login: %w", err)
+			return err
 		}
-		var m Membership
-		err = tx.Where("login_id = ? AND status = ?", login.ID, MemberActive).Order("last_active_at DESC, id").Take(&m).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil // no account to return to: a reset would lead nowhere
+		if (nowMember == nil) != (m == nil) || (m != nil && (now.ID != login.ID || now.Email != login.Email || !sameForMail(nowMember, m))) {
+			return errStaleMail
 		}
-		if err != nil {
-			return fmt.Errorf("find membership: %w", err)
+		if m == nil {
+			return nil // no login, or no account to return to: a reset would lead nowhere
 		}
 		_, refused, err = s.hit(tx, s.limits.ResetLogin, login.Email, "", true)
 		if err != nil || refused != nil {
 			return err // refused: quietly, nothing sent
 		}
-		now := s.Now()
 		// Only the newest reset link works.
 		if err := tx.Model(&Token{}).Where("login_id = ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", login.ID, PurposePasswordReset).
-			Update("revoked_at", now).Error; err != nil {
+			Update("revoked_at", l.createdAt).Error; err != nil {
 			return fmt.Errorf("revoke earlier resets: %w", err)
 		}
-		secret, hash, err := newSecret()
-		if err != nil {
-			return err
-		}
-		tok := Token{Hash: hash, Purpose: PurposePasswordReset, LoginID: &login.ID, ExpiresAt: now.Add(PasswordResetTTL), CreatedAt: now}
+		tok := Token{Hash: l.hash, Purpose: PurposePasswordReset, LoginID: &login.ID, ExpiresAt: l.expiresAt, CreatedAt: l.createdAt}
 		if err := tx.Create(&tok).Error; err != nil {
 			return fmt.Errorf("store reset link: %w", err)
 		}
-		mail, err := s.mail.PasswordReset(PasswordResetMail{Email: login.Email, FirstName: m.FirstName, Secret: secret, ExpiresAt: tok.ExpiresAt})
-		if err != nil {
-			return fmt.Errorf("compose reset email: %w", err)
-		}
-		return s.enqueueMail(tx, &m, "password_reset", mail)
+		return s.enqueueMail(tx, m, "password_reset", mail)
 	})
+}
+
+// resetTarget is the login of an address and the membership a reset
+// returns to (the most recently active one); nil, nil without them.
+func resetTarget(db *gorm.DB, email string) (*Login, *Membership, error) {
+	var login Login
+	err := db.Where("email = ?", email).Take(&login).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find login: %w", err)
+	}
+	var m Membership
+	err = db.Where("login_id = ? AND status = ?", login.ID, MemberActive).Order("last_active_at DESC, id").Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return &login, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find membership: %w", err)
+	}
+	return &login, &m, nil
 }
 
 // FindPasswordReset checks a reset link and returns its login.
@@ -198,18 +240,17 @@ func (s *Store) ResetPassword(ctx context.Context, secret, password, confirm, ip
 	if err == nil {
 		first = m.FirstName
 	}
+	change, err := s.composePasswordChange(login, first)
+	if err != nil {
+		return nil, err
+	}
 	// The link is spent in the same transaction that stores the password:
 	// both happen, or neither.
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if _, err := s.consumeToken(tx, secret, PurposePasswordReset); err != nil {
 			return resetLinkError(err)
 		}
-		// Whoever reset the password holds the address: the login's
-		// slow-down and locks after failed attempts end with it.
-		if err := tx.Where("subject = ?", login.Email).Delete(&ThrottleCounter{}).Error; err != nil {
-			return fmt.Errorf("clear login throttle: %w", err)
-		}
-		return s.storePassword(tx, login, hash, first, ip)
+		return s.storePassword(tx, login, hash, change, ip)
 	})
 	if err != nil {
 		return nil, err

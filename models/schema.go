@@ -92,27 +92,36 @@ func StatusLabel(t UserType, s MemberStatus) string {
 // Deleting one removes the row (the audit log keeps the history) so that the
 // same address can be invited again.
 type Membership struct {
-	ID        uint     `gorm:"primaryKey"`
-	AccountID uint     `gorm:"not null;uniqueIndex:idx_members_account_creation,priority:1;uniqueIndex:idx_members_account_email,priority:1;index:idx_members_account_name,priority:1;index:idx_members_account_active,priority:1;index:idx_members_account_type_status_name,priority:1"`
+	// The users list's indexes (idx_members_list_*) end with the ID, the
+	// tie-breaker of every order, so that a page is a walk along one of
+	// them (userlist_query.go).
+	ID        uint     `gorm:"primaryKey;index:idx_members_list_name,priority:3;index:idx_members_list_active,priority:3;index:idx_members_list_invited,priority:3;index:idx_members_list_type,priority:4;index:idx_members_list_filter,priority:7"`
+	AccountID uint     `gorm:"not null;uniqueIndex:idx_members_account_creation,priority:1;uniqueIndex:idx_members_account_email,priority:1;index:idx_members_list_name,priority:1;index:idx_members_list_active,priority:1;index:idx_members_list_invited,priority:1;index:idx_members_list_type,priority:1;index:idx_members_list_filter,priority:1"`
 	Account   *Account `gorm:"constraint:OnDelete:CASCADE"`
 	LoginID   *uint    `gorm:"index"`
 	Login     *Login   `gorm:"constraint:OnDelete:SET NULL"`
 	FirstName string   `gorm:"size:100;not null"`
 	LastName  string   `gorm:"size:100;not null"`
 	// Email is canonical (lower-cased, punycode domain), unique per account.
-	Email string `gorm:"size:254;not null;uniqueIndex:idx_members_account_email,priority:2"`
+	Email string `gorm:"size:254;not null;uniqueIndex:idx_members_account_email,priority:2;index:idx_members_list_filter,priority:6"`
 	// SortName is lower("first last"): the key of the name ordering and of
 	// name search, kept so neither needs a function over the column.
-	SortName string       `gorm:"size:201;not null;index:idx_members_account_name,priority:2;index:idx_members_account_type_status_name,priority:4"`
-	Type     UserType     `gorm:"size:16;not null;index:idx_members_account_type_status_name,priority:2"`
-	Status   MemberStatus `gorm:"size:16;not null;index:idx_members_account_type_status_name,priority:3"`
+	SortName string       `gorm:"size:201;not null;index:idx_members_list_name,priority:2;index:idx_members_list_type,priority:3;index:idx_members_list_filter,priority:5"`
+	Type     UserType     `gorm:"size:16;not null;index:idx_members_list_type,priority:2;index:idx_members_list_filter,priority:2"`
+	Status   MemberStatus `gorm:"size:16;not null;index:idx_members_list_filter,priority:3"`
 	// LastActiveAt is the zero time for someone who never signed in, so that
 	// it can be a NOT NULL keyset column that sorts them last.
-	LastActiveAt  time.Time `gorm:"not null;index:idx_members_account_active,priority:2"`
-	InvitedByID   *uint
-	InvitedAt     *time.Time
-	ActivatedAt   *time.Time
-	InvoiceEmails bool `gorm:"not null;default:false"`
+	LastActiveAt time.Time `gorm:"not null;index:idx_members_list_active,priority:2"`
+	InvitedByID  *uint
+	// InvitedAt is when the person was invited or added; every path that
+	// creates a membership sets it (the users list sorts by it).
+	InvitedAt   *time.Time `gorm:"index:idx_members_list_invited,priority:2"`
+	ActivatedAt *time.Time
+	// InvitationExpiresAt is when the person's current invitation link
+	// expires, nil without one. A trigger keeps it from the tokens
+	// (userlist_schema.go); it is never written from Go.
+	InvitationExpiresAt *time.Time `gorm:"->;index:idx_members_list_filter,priority:4"`
+	InvoiceEmails       bool       `gorm:"not null;default:false"`
 	// CreationKey is the wizard's idempotency key: a reload or double
 	// click of its last step finds the person it already created.
 	CreationKey *string `gorm:"size:64;uniqueIndex:idx_members_account_creation,priority:2"`
@@ -125,13 +134,17 @@ func (m Membership) FullName() string { return m.FirstName + " " + m.LastName }
 
 // Assignment gives a non-Admin member sight of a company.
 type Assignment struct {
-	// The (company, member) index serves the company filter and Edit Users;
-	// the primary key serves "companies of these members".
-	MembershipID uint        `gorm:"primaryKey;autoIncrement:false;index:idx_assignments_company_member,priority:2"`
+	// The (company, kind, member) index serves a company's people of a
+	// type and status (the users list, Edit Users); the primary key serves
+	// "companies of these members".
+	MembershipID uint        `gorm:"primaryKey;autoIncrement:false;index:idx_assignments_company_kind,priority:3"`
 	Membership   *Membership `gorm:"constraint:OnDelete:CASCADE"`
-	CompanyID    uint        `gorm:"primaryKey;autoIncrement:false;index:idx_assignments_company_member,priority:1"`
+	CompanyID    uint        `gorm:"primaryKey;autoIncrement:false;index:idx_assignments_company_kind,priority:1"`
 	Company      *Company    `gorm:"constraint:OnDelete:CASCADE"`
-	CreatedAt    time.Time
+	// MemberKind is the kind of the person (userlist_schema.go), kept by a
+	// trigger from the membership; it is never written from Go.
+	MemberKind string `gorm:"->;size:2;not null;default:'';index:idx_assignments_company_kind,priority:2"`
+	CreatedAt  time.Time
 }
 
 // TokenPurpose says what an emailed or printed link is for.
@@ -166,19 +179,23 @@ type Token struct {
 // OutboxMessage is an email waiting to be delivered, written in the same
 // transaction as the change it reports.
 type OutboxMessage struct {
-	ID            uint       `gorm:"primaryKey"`
-	AccountID     *uint      `gorm:"index"`
-	MembershipID  *uint      `gorm:"index"`
-	Kind          string     `gorm:"size:40;not null"`
-	ToAddress     string     `gorm:"size:254;not null"`
-	ToName        string     `gorm:"size:201;not null;default:''"`
-	Subject       string     `gorm:"size:255;not null"`
-	TextBody      string     `gorm:"type:text;not null"`
-	HTMLBody      string     `gorm:"type:text;not null"`
-	Attempts      int        `gorm:"not null;default:0"`
-	NextAttemptAt time.Time  `gorm:"not null;index:idx_outbox_due,priority:2"`
-	SentAt        *time.Time `gorm:"index:idx_outbox_due,priority:1"`
-	LastError     string     `gorm:"size:1000;not null;default:''"`
+	ID           uint   `gorm:"primaryKey"`
+	AccountID    *uint  `gorm:"index"`
+	MembershipID *uint  `gorm:"index"`
+	Kind         string `gorm:"size:40;not null"`
+	ToAddress    string `gorm:"size:254;not null"`
+	ToName       string `gorm:"size:201;not null;default:''"`
+	// ReplyToName and ReplyToAddress are whom a reply reaches, for the
+	// emails that invite one (Mail.ReplyTo); empty otherwise.
+	ReplyToName    string     `gorm:"size:201;not null;default:''"`
+	ReplyToAddress string     `gorm:"size:254;not null;default:''"`
+	Subject        string     `gorm:"size:255;not null"`
+	TextBody       string     `gorm:"type:text;not null"`
+	HTMLBody       string     `gorm:"type:text;not null"`
+	Attempts       int        `gorm:"not null;default:0"`
+	NextAttemptAt  time.Time  `gorm:"not null;index:idx_outbox_due,priority:2"`
+	SentAt         *time.Time `gorm:"index:idx_outbox_due,priority:1"`
+	LastError      string     `gorm:"size:1000;not null;default:''"`
 	// LeaseOwner is the delivery worker sending the message, until
 	// LeaseUntil (jobs.go); empty when nobody is.
 	LeaseOwner string `gorm:"size:64;not null;default:''"`

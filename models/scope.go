@@ -25,6 +25,13 @@ func visibleMembers(q *gorm.DB, v *Viewer) *gorm.DB {
 
 // findVisibleMember returns a person the viewer may see; anyone else, of
 // this account or another, is the same 404 as someone who does not exist.
+// FindVisibleMember is the person with this id when the viewer's scope
+// holds them, and 404 otherwise: the lookup that comes before any right
+// is asked.
+func (s *Store) FindVisibleMember(ctx context.Context, v *Viewer, id uint) (*Membership, error) {
+	return findVisibleMember(s.db.WithContext(ctx), v, id)
+}
+
 func findVisibleMember(tx *gorm.DB, v *Viewer, id uint) (*Membership, error) {
 	var m Membership
 	err := visibleMembers(tx, v).Where("memberships.id = ?", id).Take(&m).Error

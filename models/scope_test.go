@@ -83,7 +83,7 @@ func TestScope_RowsCandidatesAndAddsFollowTheViewersScope(t *testing.T) {
 			}
 			managers := 0
 			for _, v := range viewers {
-				page, err := store.FindUsers(ctx, v, models.UserFilter{Limit: 200})
+				page, err := store.FindUsers(ctx, v, models.UserFilter{Size: 100})
 				if err != nil {
 					t.Fatal(err)
 				}

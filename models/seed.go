@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,13 @@ type SeedResult struct {
 	Companies []Company
 	// LoginEmails are a few other people who can log in with the password.
 	LoginEmails []string
+	// Active Admins (the first one aside), Managers and Reporting users
+	// who can log in with the password, at most seedLogins of each.
+	Admins, Managers, Reporters []Membership
 }
+
+// seedLogins is how many people of each type SeedResult names.
+const seedLogins = 64
 
 // seedBatch is how many people are made and written at a time.
 const seedBatch = 2000
@@ -72,7 +79,7 @@ func (s *Store) SeedAccount(ctx context.Context, o SeedOptions) (*SeedResult, er
 	// The account, its first company and first Admin, as first start makes them.
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		first, last := SeedName(0)
-		email := seedEmail(first, last, 0)
+		email := SeedEmail(first, last, 0)
 		login := Login{Email: email, PasswordHash: hash, PasswordChangedAt: now, CreatedAt: now}
 		if err := tx.Create(&login).Error; err != nil {
 			return fmt.Errorf("seed admin login: %w", err)
@@ -101,12 +108,25 @@ func (s *Store) SeedAccount(ctx context.Context, o SeedOptions) (*SeedResult, er
 	for start := 1; start < o.Members; start += seedTxRows {
 		end := min(start+seedTxRows, o.Members)
 		err := s.bulkTx(ctx, func(b *bulk) error {
+			// Each batch of people is indexed for search together, after
+			// it is written (a batch at a time keeps the sorting small).
+			index, resume, err := s.suspendSearch(b.db)
+			if err != nil {
+				return err
+			}
 			for from := start; from < end; from += seedBatch {
+				var first uint
+				if err := b.db.Raw("SELECT COALESCE(MAX(id), 0) + 1 FROM memberships").Scan(&first).Error; err != nil {
+					return fmt.Errorf("seed: %w", err)
+				}
 				if err := seedPeople(b, rng, res, hash, now, from, min(from+seedBatch, end)); err != nil {
 					return err
 				}
+				if err := index(first); err != nil {
+					return err
+				}
 			}
-			return nil
+			return resume()
 		})
 		if err != nil {
 			return nil, err
@@ -140,7 +160,7 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 	members := make([]Membership, 0, to-from)
 	for i := from; i < to; i++ {
 		first, last := SeedName(i)
-		m := Membership{AccountID: accountID, FirstName: first, LastName: last, Email: seedEmail(first, last, i),
+		m := Membership{AccountID: accountID, FirstName: first, LastName: last, Email: SeedEmail(first, last, i),
 			SortName: sortName(first, last), Type: seedType(rng), InvitedByID: &adminID}
 		created := now.Add(-time.Duration(rng.Int64N(int64(730 * 24 * time.Hour))))
 		m.CreatedAt, m.UpdatedAt = created, created
@@ -188,7 +208,7 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 		var login any
 		if id, ok := loginIDs[m.Email]; ok {
 			login = id
-			if m.Status == MemberActive && len(res.LoginEmails) < 64 {
+			if m.Status == MemberActive && len(res.LoginEmails) < seedLogins {
 				res.LoginEmails = append(res.LoginEmails, m.Email)
 			}
 		}
@@ -203,6 +223,22 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 	var assignments, tokens [][]any
 	for _, m := range members {
 		id := ids[m.Email]
+		if _, ok := loginIDs[m.Email]; ok && m.Status == MemberActive {
+			named := Membership{ID: uint(id), AccountID: m.AccountID, FirstName: m.FirstName, LastName: m.LastName,
+				Email: m.Email, SortName: m.SortName, Type: m.Type, Status: m.Status}
+			var list *[]Membership
+			switch m.Type {
+			case Admin:
+				list = &res.Admins
+			case Manager:
+				list = &res.Managers
+			case Reporting:
+				list = &res.Reporters
+			}
+			if list != nil && len(*list) < seedLogins {
+				*list = append(*list, named)
+			}
+		}
 		if !m.Type.SeesAllCompanies() {
 			// One to five companies, three on average, none twice.
 			n := min(1+rng.IntN(5), len(res.Companies))
@@ -211,7 +247,7 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 				k := rng.IntN(len(res.Companies))
 				if !seen[k] {
 					seen[k] = true
-					assignments = append(assignments, []any{id, res.Companies[k].ID, m.CreatedAt})
+					assignments = append(assignments, []any{id, res.Companies[k].ID, kindOf(m.Type, m.Status), m.CreatedAt})
 				}
 			}
 		}
@@ -220,7 +256,7 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 				m.InvitedAt.Add(InvitationLinkTTL), *m.InvitedAt})
 		}
 	}
-	if err := b.insert("assignments", []string{"membership_id", "company_id", "created_at"}, assignments); err != nil {
+	if err := b.insert("assignments", []string{"membership_id", "company_id", "member_kind", "created_at"}, assignments); err != nil {
 		return err
 	}
 	return b.insert("tokens", []string{"hash", "purpose", "account_id", "membership_id", "created_by_id", "expires_at", "created_at"}, tokens)
@@ -232,6 +268,7 @@ func seedPeople(b *bulk, rng *rand.Rand, res *SeedResult, hash string, now time.
 // counts, so the prepared statements stay few.)
 type bulk struct {
 	ctx     context.Context
+	db      *gorm.DB // the transaction
 	tx      gorm.ConnPool
 	dialect string
 }
@@ -243,7 +280,7 @@ const bulkChunk = 500
 // bulkTx runs fn in a transaction, with raw statements on its connection.
 func (s *Store) bulkTx(ctx context.Context, fn func(b *bulk) error) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		return fn(&bulk{ctx: ctx, tx: tx.Statement.ConnPool, dialect: s.Dialect})
+		return fn(&bulk{ctx: ctx, db: tx, tx: tx.Statement.ConnPool, dialect: s.Dialect})
 	})
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
@@ -376,8 +413,9 @@ var seedDomains = []string{"gmail.com", "outlook.com", "yahoo.com", "icloud.com"
 // emailSafe turns the few accented or quoted last names into plain letters.
 var emailSafe = strings.NewReplacer("'", "", "ü", "u", "ø", "o")
 
-// seedEmail makes an address from a name; the index keeps it unique.
-func seedEmail(first, last string, i int) string {
+// SeedEmail makes the address of the i-th made-up person from their name;
+// the index keeps it unique.
+func SeedEmail(first, last string, i int) string {
 	local := strings.ToLower(first) + "." + emailSafe.Replace(strings.ToLower(last))
 	if i >= len(seedFirstNames) {
 		local += strconv.Itoa(i)
@@ -403,17 +441,43 @@ func seedCompanyName(i int) string {
 }
 
 // CursorAt returns the users-list cursor of the person at a position of an
-// account's list in a sort order, as if someone had paged that far. The
+// account's whole list in the filter's order (f.Sort, f.Desc()), as if
+// someone had paged that far: the next page starts after them. The
 // benchmark opens pages deep in the list with it.
-func (s *Store) CursorAt(ctx context.Context, accountID uint, sort string, position int) (string, error) {
-	order := "sort_name, id"
-	if sort == SortByLastActive {
-		order = "last_active_at DESC, id DESC"
+func (s *Store) CursorAt(ctx context.Context, accountID uint, f UserFilter, position int) (string, error) {
+	f, err := CleanUserFilter(f)
+	if err != nil {
+		return "", err
 	}
+	o := orderOf(f.Sort)
+	dir := " ASC"
+	if f.Desc() {
+		dir = " DESC"
+	}
+	cols := append(slices.Clone(o.keys), "memberships.id")
 	var m Membership
-	err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Order(order).Offset(position).Take(&m).Error
+	err = s.db.WithContext(ctx).Where("account_id = ?", accountID).Order(strings.Join(cols, dir+", ") + dir).
+		Offset(position).Take(&m).Error
 	if err != nil {
 		return "", fmt.Errorf("cursor at %d: %w", position, err)
 	}
-	return encodeCursor(cursorOf(m, sort)), nil
+	return encodeListCursor(listCursor{sort: f.Sort, desc: f.Desc(), start: int64(position) + 1, id: m.ID, key: o.key(&m)}), nil
+}
+
+// SetCompanies gives a person exactly these companies, bypassing the
+// console's rules like SeedAccount: the benchmarks make viewers with 1, 5
+// and 50 companies with it.
+func SetCompanies(ctx context.Context, s *Store, memberID uint, companies []uint) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("membership_id = ?", memberID).Delete(&Assignment{}).Error; err != nil {
+			return fmt.Errorf("set companies: %w", err)
+		}
+		now := s.Now()
+		for _, c := range companies {
+			if err := tx.Create(&Assignment{MembershipID: memberID, CompanyID: c, CreatedAt: now}).Error; err != nil {
+				return fmt.Errorf("set companies: %w", err)
+			}
+		}
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"switchboard/models"
@@ -61,17 +62,39 @@ func TestSeedAccount_RealisticAndConsistent(t *testing.T) {
 		}
 	}
 
-	// A cursor at a position opens the page that follows it.
+	if len(res.Admins) == 0 || len(res.Managers) == 0 || len(res.Reporters) == 0 {
+		t.Errorf("%d Admins, %d Managers, %d Reporting users named", len(res.Admins), len(res.Managers), len(res.Reporters))
+	}
+	for _, m := range slices.Concat(res.Admins, res.Managers, res.Reporters) {
+		var got models.Membership
+		must(t, db.Take(&got, m.ID).Error)
+		if got.Email != m.Email || got.Type != m.Type || got.Status != models.MemberActive || got.LoginID == nil {
+			t.Errorf("named %+v, the database has %+v", m, got)
+		}
+	}
+
+	// A cursor at a position opens the page that follows it, and says
+	// where it is.
 	admin := &models.Viewer{Membership: res.Admin, Account: res.Account}
-	cur, err := store.CursorAt(ctx, res.Account.ID, models.SortByName, 250)
-	must(t, err)
-	deep, err := store.FindUsers(ctx, admin, models.UserFilter{After: cur})
-	must(t, err)
-	all, err := store.FindUsers(ctx, admin, models.UserFilter{Limit: 200})
-	must(t, err)
-	next, err := store.FindUsers(ctx, admin, models.UserFilter{Limit: 200, After: all.NextCursor})
-	must(t, err)
-	if len(deep.Rows) != 49 || deep.Rows[0].ID != next.Rows[51].ID {
-		t.Errorf("deep page has %d rows starting at %s, want 49 from %s", len(deep.Rows), deep.Rows[0].Email, next.Rows[51].Email)
+	for _, sort := range models.UserSorts {
+		for _, dir := range []string{models.Ascending, models.Descending} {
+			f := models.UserFilter{Sort: sort, Dir: dir, Size: 100}
+			cur, err := store.CursorAt(ctx, res.Account.ID, f, 250)
+			must(t, err)
+			var all []models.UserRow
+			for p := (&models.UserPage{}); len(all) == 0 || p.NextCursor != ""; {
+				f.After = p.NextCursor
+				p, err = store.FindUsers(ctx, admin, f)
+				must(t, err)
+				all = append(all, p.Rows...)
+			}
+			f.After = cur
+			deep, err := store.FindUsers(ctx, admin, f)
+			must(t, err)
+			if len(all) != 300 || len(deep.Rows) != 49 || deep.Start != 251 || deep.Rows[0].ID != all[251].ID {
+				t.Errorf("%s %s: deep page has %d rows from %d starting at %s, want 49 from 251 (%s)", sort, dir,
+					len(deep.Rows), deep.Start, deep.Rows[0].Email, all[251].Email)
+			}
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,8 +29,62 @@ type Viewer struct {
 	Login      Login
 	Membership Membership
 	Account    Account
-	// snapshot is what LoadViewer read besides the session (list_cache.go).
+	// snapshot is what LoadViewer read besides the session.
 	snapshot viewerSnapshot
+}
+
+// viewerSnapshot is what LoadViewer reads in the same query as the
+// session: the version of the account's companies (company_cache.go) and
+// the counts every page's header shows. It is trusted while this server
+// has finished no write since; after one (possibly the request's own), it
+// is read again, in one query.
+type viewerSnapshot struct {
+	known          bool   // read by LoadViewer for this request
+	writes         uint64 // Store.writes when read
+	companyVersion int64
+	accounts       int64 // accounts the login may use
+	incoming       int64 // pending access requests to the account
+}
+
+// snapshotSQL is the snapshot's columns as subqueries over the SQL
+// expressions of an account ID and a login ID; snapshotArgs are its
+// parameters and fields its destinations, in order. Inside the second
+// subquery, memberships and accounts name that subquery's own rows.
+func snapshotSQL(account, login string) string {
+	return `(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ` + account + `),
+		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
+			WHERE memberships.login_id = ` + login + ` AND ` + loginMembershipSQL + `),
+		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = ` + account + ` AND access_requests.status = ?)`
+}
+
+func snapshotArgs() []any { return slices.Concat(loginMembershipArgs, []any{AccessPending}) }
+
+func (sn *viewerSnapshot) fields() []any {
+	return []any{&sn.companyVersion, &sn.accounts, &sn.incoming}
+}
+
+// snapshot returns the viewer's snapshot: LoadViewer's while it holds,
+// else read now. Read before the data it guards, its version is never
+// newer than that. Only a viewer LoadViewer made keeps what is read again
+// (it lives for one request); one built by hand may be used across
+// changes made elsewhere, so it asks every time.
+func (s *Store) snapshot(ctx context.Context, v *Viewer) (viewerSnapshot, error) {
+	if v.snapshot.known && v.snapshot.writes == s.writes.Load() {
+		return v.snapshot, nil
+	}
+	before := s.writes.Load()
+	var sn viewerSnapshot
+	err := s.db.WithContext(ctx).Raw(`SELECT `+snapshotSQL("accounts.id", "logins.id")+`
+		FROM accounts LEFT JOIN logins ON logins.id = ? WHERE accounts.id = ?`,
+		slices.Concat(snapshotArgs(), []any{v.Login.ID, v.Account.ID})...).Row().Scan(sn.fields()...)
+	if err != nil {
+		return sn, fmt.Errorf("read the viewer's snapshot: %w", err)
+	}
+	if v.snapshot.known {
+		sn.known, sn.writes = true, before
+		v.snapshot = sn
+	}
+	return sn, nil
 }
 
 // Type is the viewer's type in the account in use.
@@ -76,7 +132,7 @@ var errNoSession = Errorf(Unauthorized, "Please log in to continue.")
 // Every request of a signed-in person starts here, so it is one query,
 // scanned by hand, that also reads what every page's header needs (the
 // number of accounts of the login, pending access requests) and the
-// versions of the account's lists (list_cache.go).
+// version of the account's companies (company_cache.go).
 func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) {
 	if !wellFormedSecret(secret) {
 		return nil, errNoSession
@@ -85,19 +141,9 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 	var sess Session
 	v := &Viewer{}
 	snap := &v.snapshot
-	dest := append([]any{&sess.ID, &sess.LoginID, &sess.MembershipID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt},
-		loginFields(&v.Login)...)
-	dest = append(dest, membershipFields(&v.Membership)...)
-	dest = append(dest, accountFields(&v.Account)...)
+	dest := destinations(sessionFields(&sess), loginFields(&v.Login), membershipFields(&v.Membership), accountFields(&v.Account))
 	dest = append(dest, snap.fields()...)
-	rows, err := s.db.WithContext(ctx).Raw(`SELECT sessions.id, sessions.login_id, sessions.membership_id,
-		sessions.created_at, sessions.last_seen_at, sessions.expires_at, `+loginColumns+`, `+membershipColumns+`, `+accountColumns+`,
-		`+snapshotSQL("memberships.account_id", "sessions.login_id")+`
-		FROM sessions
-		JOIN logins ON logins.id = sessions.login_id
-		JOIN memberships ON memberships.id = sessions.membership_id
-		JOIN accounts ON accounts.id = memberships.account_id
-		WHERE sessions.hash = ?`, append(snapshotArgs(), hashSecret(secret))...).Rows()
+	rows, err := s.db.WithContext(ctx).Raw(sessionQuery, append(snapshotArgs(), hashSecret(secret))...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
@@ -147,33 +193,69 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 	return v, nil
 }
 
-// The columns of a login, a membership and an account, in the order the
-// matching ...Fields functions give their destinations. A test compares
-// what they read with what GORM reads, so a new column cannot be missed.
-const (
-	loginColumns = "logins.id, logins.email, logins.password_hash, logins.password_changed_at, logins.time_zone, logins.created_at"
-
-	membershipColumns = "memberships.id, memberships.account_id, memberships.login_id, memberships.first_name, " +
-		"memberships.last_name, memberships.email, memberships.sort_name, memberships.type, memberships.status, " +
-		"memberships.last_active_at, memberships.invited_by_id, memberships.invited_at, memberships.activated_at, " +
-		"memberships.invoice_emails, memberships.creation_key, memberships.created_at, memberships.updated_at"
-
-	accountColumns = "accounts.id, accounts.number, accounts.name, accounts.status, accounts.white_label, " +
-		"accounts.white_label_brand, accounts.plan, accounts.time_zone, accounts.created_at, accounts.updated_at"
-)
-
-func loginFields(l *Login) []any {
-	return []any{&l.ID, &l.Email, &l.PasswordHash, &l.PasswordChangedAt, &l.TimeZone, &l.CreatedAt}
+// field is a column the session query reads and where its value goes.
+// The query's columns and its destinations come from one list of them,
+// so they cannot drift apart; a test compares each table's list with the
+// columns GORM knows, so a new column cannot be left out (and read as
+// zero).
+type field struct {
+	column string
+	dest   any
 }
 
-func membershipFields(m *Membership) []any {
-	return []any{&m.ID, &m.AccountID, &m.LoginID, &m.FirstName, &m.LastName, &m.Email, &m.SortName, &m.Type, &m.Status,
-		&m.LastActiveAt, &m.InvitedByID, &m.InvitedAt, &m.ActivatedAt, &m.InvoiceEmails, &m.CreationKey, &m.CreatedAt, &m.UpdatedAt}
+func sessionFields(s *Session) []field {
+	return []field{{"id", &s.ID}, {"login_id", &s.LoginID}, {"membership_id", &s.MembershipID},
+		{"created_at", &s.CreatedAt}, {"last_seen_at", &s.LastSeenAt}, {"expires_at", &s.ExpiresAt}}
 }
 
-func accountFields(a *Account) []any {
-	return []any{&a.ID, &a.Number, &a.Name, &a.Status, &a.WhiteLabel, &a.WhiteLabelBrand, &a.Plan, &a.TimeZone, &a.CreatedAt, &a.UpdatedAt}
+func loginFields(l *Login) []field {
+	return []field{{"id", &l.ID}, {"email", &l.Email}, {"password_hash", &l.PasswordHash},
+		{"password_changed_at", &l.PasswordChangedAt}, {"time_zone", &l.TimeZone}, {"created_at", &l.CreatedAt}}
 }
+
+func membershipFields(m *Membership) []field {
+	return []field{{"id", &m.ID}, {"account_id", &m.AccountID}, {"login_id", &m.LoginID}, {"first_name", &m.FirstName},
+		{"last_name", &m.LastName}, {"email", &m.Email}, {"sort_name", &m.SortName}, {"type", &m.Type}, {"status", &m.Status},
+		{"last_active_at", &m.LastActiveAt}, {"invited_by_id", &m.InvitedByID}, {"invited_at", &m.InvitedAt},
+		{"activated_at", &m.ActivatedAt}, {"invitation_expires_at", &m.InvitationExpiresAt}, {"invoice_emails", &m.InvoiceEmails},
+		{"creation_key", &m.CreationKey}, {"created_at", &m.CreatedAt}, {"updated_at", &m.UpdatedAt}}
+}
+
+func accountFields(a *Account) []field {
+	return []field{{"id", &a.ID}, {"number", &a.Number}, {"name", &a.Name}, {"status", &a.Status}, {"white_label", &a.WhiteLabel},
+		{"white_label_brand", &a.WhiteLabelBrand}, {"plan", &a.Plan}, {"time_zone", &a.TimeZone}, {"created_at", &a.CreatedAt}, {"updated_at", &a.UpdatedAt}}
+}
+
+// columns is the SELECT list of a table's fields.
+func columns(table string, fs []field) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = table + "." + f.column
+	}
+	return strings.Join(names, ", ")
+}
+
+// destinations are the fields' destinations, in order.
+func destinations(lists ...[]field) []any {
+	var out []any
+	for _, fs := range lists {
+		for _, f := range fs {
+			out = append(out, f.dest)
+		}
+	}
+	return out
+}
+
+// sessionQuery is LoadViewer's one query: the session, its login,
+// membership and account, and the viewer's snapshot.
+var sessionQuery = `SELECT ` + columns("sessions", sessionFields(&Session{})) + `, ` + columns("logins", loginFields(&Login{})) + `,
+		` + columns("memberships", membershipFields(&Membership{})) + `, ` + columns("accounts", accountFields(&Account{})) + `,
+		` + snapshotSQL("memberships.account_id", "sessions.login_id") + `
+		FROM sessions
+		JOIN logins ON logins.id = sessions.login_id
+		JOIN memberships ON memberships.id = sessions.membership_id
+		JOIN accounts ON accounts.id = memberships.account_id
+		WHERE sessions.hash = ?`
 
 // EndSession deletes the session behind a cookie secret (logout).
 func (s *Store) EndSession(ctx context.Context, secret string) error {

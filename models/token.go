@@ -73,28 +73,55 @@ func linkRevoked() *Error {
 		Message: "A newer link was sent, which replaces this one. Use the most recent email, or we can email you a new one.", Err: errRenewable}
 }
 
-// issueToken creates a link for a purpose, revoking any earlier unused link
-// of the same purpose for the same member so only the newest works.
-func (s *Store) issueToken(tx *gorm.DB, purpose TokenPurpose, accountID, membershipID, createdBy *uint, ttl time.Duration) (string, *Token, error) {
+// link is a one-time link made before it is stored: its secret, for the
+// email, and the hash and times the token row keeps.
+type link struct {
+	secret, hash         string
+	createdAt, expiresAt time.Time
+}
+
+// newLink makes a link that works for ttl from now.
+func (s *Store) newLink(ttl time.Duration) (link, error) {
+	secret, hash, err := newSecret()
+	if err != nil {
+		return link{}, err
+	}
 	now := s.Now()
+	return link{secret: secret, hash: hash, createdAt: now, expiresAt: now.Add(ttl)}, nil
+}
+
+// storeLink stores a link for a purpose inside tx, revoking any earlier
+// unused link of the same purpose for the same member so only the newest
+// works.
+func (s *Store) storeLink(tx *gorm.DB, l link, purpose TokenPurpose, accountID, membershipID, createdBy *uint) (*Token, error) {
 	if membershipID != nil {
 		err := tx.Model(&Token{}).
 			Where("membership_id = ? AND purpose = ? AND used_at IS NULL AND revoked_at IS NULL", *membershipID, purpose).
-			Update("revoked_at", now).Error
+			Update("revoked_at", l.createdAt).Error
 		if err != nil {
-			return "", nil, fmt.Errorf("revoke earlier links: %w", err)
+			return nil, fmt.Errorf("revoke earlier links: %w", err)
 		}
 	}
-	secret, hash, err := newSecret()
+	t := &Token{Hash: l.hash, Purpose: purpose, AccountID: accountID, MembershipID: membershipID,
+		CreatedByID: createdBy, ExpiresAt: l.expiresAt, CreatedAt: l.createdAt}
+	if err := tx.Create(t).Error; err != nil {
+		return nil, fmt.Errorf("store link: %w", err)
+	}
+	return t, nil
+}
+
+// issueToken makes and stores a link in one step, for links that no email
+// carries (the setup link, bootstrap's printed link).
+func (s *Store) issueToken(tx *gorm.DB, purpose TokenPurpose, accountID, membershipID, createdBy *uint, ttl time.Duration) (string, *Token, error) {
+	l, err := s.newLink(ttl)
 	if err != nil {
 		return "", nil, err
 	}
-	t := &Token{Hash: hash, Purpose: purpose, AccountID: accountID, MembershipID: membershipID,
-		CreatedByID: createdBy, ExpiresAt: now.Add(ttl), CreatedAt: now}
-	if err := tx.Create(t).Error; err != nil {
-		return "", nil, fmt.Errorf("store link: %w", err)
+	t, err := s.storeLink(tx, l, purpose, accountID, membershipID, createdBy)
+	if err != nil {
+		return "", nil, err
 	}
-	return secret, t, nil
+	return l.secret, t, nil
 }
 
 // findToken looks a link up and says why it cannot be used, if it cannot.

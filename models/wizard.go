@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -277,12 +278,27 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 	if !check.OK() {
 		return nil, false, FieldErrors(check.Fields)
 	}
-	if s.mail == nil {
-		return nil, false, errors.New("create member: no mail composer configured")
+	// The email is built first, from the draft: the person is new, so
+	// nothing it says can change before the transaction.
+	var inv *invitation
+	var notice Mail
+	compose := func() error {
+		draft := draftMember(v, d, check, s.Now())
+		var err error
+		if d.Type.CanLogIn() {
+			message, _ := CleanMessage(d.Message)
+			inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), draft, message)
+			return err
+		}
+		if notice, err = s.mail.NotificationAdded(NotificationMail{Member: draft, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
+			AccountName: v.Account.Name, Companies: companyNames(check.Companies)}); err != nil {
+			return fmt.Errorf("compose notification email: %w", err)
+		}
+		return nil
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		var e error
-		m, e = s.createMember(tx, v, d, check, ip)
+		m, e = s.createMember(tx, v, d, check, inv, notice, ip)
 		return e
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -311,11 +327,10 @@ func (s *Store) memberByCreationKey(ctx context.Context, accountID uint, key str
 	return &m, nil
 }
 
-func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, ip string) (*Membership, error) {
-	now := s.Now()
+// draftMember is the person a checked draft creates, before they have an ID.
+func draftMember(v *Viewer, d Draft, check *DraftCheck, now time.Time) Membership {
 	first, _ := CleanName(d.FirstName, "First name", MaxNameLength)
 	last, _ := CleanName(d.LastName, "Last name", MaxNameLength)
-	message, _ := CleanMessage(d.Message)
 	key := d.Key
 	inviter := v.Membership.ID
 	m := Membership{AccountID: v.Account.ID, FirstName: first, LastName: last, Email: check.Email,
@@ -327,6 +342,22 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 		m.Status = MemberActive
 		m.ActivatedAt = &now
 	}
+	return m
+}
+
+func companyNames(companies []Company) []string {
+	names := make([]string, len(companies))
+	for i, c := range companies {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// createMember writes the person of a checked draft, with the email built
+// for them: their invitation, or for a Notification user the notice.
+func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck, inv *invitation, notice Mail, ip string) (*Membership, error) {
+	now := s.Now()
+	m := draftMember(v, d, check, now)
 	if err := tx.Create(&m).Error; err != nil {
 		return nil, fmt.Errorf("create member: %w", err)
 	}
@@ -343,37 +374,37 @@ func (s *Store) createMember(tx *gorm.DB, v *Viewer, d Draft, check *DraftCheck,
 		return nil, err
 	}
 	if !d.Type.CanLogIn() {
-		mail, err := s.mail.NotificationAdded(NotificationMail{Member: m, InviterName: v.Membership.FullName(),
-			AccountName: v.Account.Name, Companies: names})
-		if err != nil {
-			return nil, fmt.Errorf("compose notification email: %w", err)
-		}
-		return &m, s.enqueueMail(tx, &m, "notification_added", mail)
+		return &m, s.enqueueMail(tx, &m, "notification_added", notice)
 	}
-	return &m, s.invite(tx, inviterOf(v), &m, message, actor, "invitation.sent", false)
+	return &m, s.sendInvitation(tx, &m, inv, actor, "invitation.sent", false)
 }
 
 // Inviter is who an invitation says it comes from.
 type Inviter struct {
-	ID          *uint // the membership that invited (nil: the console)
-	Name        string
+	ID          *uint  // the membership that invited (nil: the console)
+	Name, Email string // Email: where replies go ("" for the console: none)
 	AccountName string
+}
+
+func (a Inviter) same(b Inviter) bool {
+	return (a.ID == nil) == (b.ID == nil) && (a.ID == nil || *a.ID == *b.ID) &&
+		a.Name == b.Name && a.Email == b.Email && a.AccountName == b.AccountName
 }
 
 // inviterOf is the viewer as the sender of an invitation.
 func inviterOf(v *Viewer) Inviter {
 	id := v.Membership.ID
-	return Inviter{ID: &id, Name: v.Membership.FullName(), AccountName: v.Account.Name}
+	return Inviter{ID: &id, Name: v.Membership.FullName(), Email: v.Membership.Email, AccountName: v.Account.Name}
 }
 
-// invite issues a new invitation link for m (revoking earlier ones) and
-// writes its email to the outbox, inside the caller's transaction. Every
-// path that sends an invitation comes here, so every one counts against the
-// same limits (countPersonInvitation, countAccountInvitation); a refusal
-// is an error that leaves the caller's transaction, and so the database,
-// untouched. newAddress is set when the invitation goes to an address just
-// corrected.
-func (s *Store) invite(tx *gorm.DB, by Inviter, m *Membership, message string, actor Actor, action string, newAddress bool) error {
+// sendInvitation stores an invitation's link for m (revoking earlier ones)
+// and writes its email, built before the transaction (inv), to the outbox,
+// inside the caller's transaction. Every path that sends an invitation
+// comes here, so every one counts against the same limits
+// (countPersonInvitation, countAccountInvitation); a refusal is an error
+// that leaves the caller's transaction, and so the database, untouched.
+// newAddress is set when the invitation goes to an address just corrected.
+func (s *Store) sendInvitation(tx *gorm.DB, m *Membership, inv *invitation, actor Actor, action string, newAddress bool) error {
 	if err := s.countPersonInvitation(tx, m, newAddress); err != nil {
 		return err
 	}
@@ -382,22 +413,20 @@ func (s *Store) invite(tx *gorm.DB, by Inviter, m *Membership, message string, a
 	if err := s.cancelPendingEmails(tx, m.ID, "invitation"); err != nil {
 		return err
 	}
-	secret, tok, err := s.issueToken(tx, PurposeInvitation, &m.AccountID, &m.ID, by.ID, InvitationLinkTTL)
+	// The email says whether the address has a login elsewhere (join
+	// with the password it has, or choose one): still so, or build again.
+	hasLogin, err := emailHasLogin(tx, m.Email)
 	if err != nil {
 		return err
 	}
-	// An address with a login elsewhere is invited to join with the
-	// password it has, never to choose another.
-	var logins int64
-	if err := tx.Model(&Login{}).Where("email = ?", m.Email).Count(&logins).Error; err != nil {
-		return fmt.Errorf("check login of invitee: %w", err)
+	if hasLogin != inv.hasLogin || m.Email != inv.email {
+		return errStaleMail
 	}
-	mail, err := s.mail.Invitation(InvitationMail{Member: *m, InviterName: by.Name,
-		AccountName: by.AccountName, Message: message, Secret: secret, ExpiresAt: tok.ExpiresAt, HasLogin: logins > 0})
+	tok, err := s.storeLink(tx, inv.link, PurposeInvitation, &m.AccountID, &m.ID, inv.by.ID)
 	if err != nil {
-		return fmt.Errorf("compose invitation email: %w", err)
+		return err
 	}
-	if err := s.enqueueMail(tx, m, "invitation", mail); err != nil {
+	if err := s.enqueueMail(tx, m, "invitation", inv.mail); err != nil {
 		return err
 	}
 	if err := s.audit(tx, m.AccountID, actor, action, m, "Link expires "+tok.ExpiresAt.Format("Jan 2, 2006 15:04 UTC")); err != nil {
@@ -409,7 +438,8 @@ func (s *Store) invite(tx *gorm.DB, by Inviter, m *Membership, message string, a
 func (s *Store) enqueueMail(tx *gorm.DB, m *Membership, kind string, mail Mail) error {
 	account, member := m.AccountID, m.ID
 	return s.enqueueEmail(tx, &OutboxMessage{AccountID: &account, MembershipID: &member, Kind: kind,
-		ToAddress: m.Email, ToName: m.FullName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML})
+		ToAddress: m.Email, ToName: m.FullName(), Subject: mail.Subject, TextBody: mail.Text, HTMLBody: mail.HTML,
+		ReplyToName: mail.ReplyTo.Name, ReplyToAddress: mail.ReplyTo.Email})
 }
 
 // countPersonInvitation counts an invitation to m against the person's
@@ -462,24 +492,44 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 		}
 		return nil, Errorf(Forbidden, "Only Admins can resend invitations.")
 	}
-	if s.mail == nil {
-		return nil, errors.New("resend invitation: no mail composer configured")
+	var read, m *Membership
+	var inv *invitation
+	compose := func() error {
+		var err error
+		if read, err = s.memberOfAccount(s.db.WithContext(ctx), v, memberID); err != nil {
+			return err
+		}
+		if err := resendable(read); err != nil {
+			return err
+		}
+		inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), *read, "")
+		return err
 	}
-	var m *Membership
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
 		var err error
 		if m, err = s.memberOfAccount(tx, v, memberID); err != nil {
 			return err
 		}
-		if m.Status != MemberInvited || !m.Type.CanLogIn() {
-			return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
+		if err := resendable(m); err != nil {
+			return err
 		}
-		return s.invite(tx, inviterOf(v), m, "", v.Actor(ip), "invitation.resent", false)
+		if !sameForMail(read, m) {
+			return errStaleMail
+		}
+		return s.sendInvitation(tx, m, inv, v.Actor(ip), "invitation.resent", false)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// resendable reports why a person cannot be invited again, if they cannot.
+func resendable(m *Membership) error {
+	if m.Status != MemberInvited || !m.Type.CanLogIn() {
+		return Errorf(Conflict, "%s is not waiting for an invitation, so there is nothing to resend.", m.FullName())
+	}
+	return nil
 }
 
 // FindMember returns a person of the viewer's account that the viewer may see.

@@ -5,34 +5,38 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 )
 
-// On SQLite every change goes through one writer connection, and a commit
-// costs more than most of the changes it commits (the pages the triggers
-// touch are written to the log each time). So the writer commits in
-// groups: transactions that arrive while one runs wait in a queue, and the
-// next transaction runs as many of them as are waiting (up to
-// maxGroupedWrites), each inside its own savepoint, then commits once.
+// A transaction (Store.tx) means the same on both databases:
 //
-// Each caller still gets exactly its own transaction's outcome: its
-// changes are kept, or rolled back to its savepoint when it returns an
-// error, and tx returns only after the commit that made them durable (or
-// with the commit's error). The transactions of a group run one after
-// another, in arrival order, so each sees the ones before it, as serial
-// transactions would. On PostgreSQL, whose transactions run side by side,
-// tx is a plain transaction. Either way fn must not open a transaction of
-// its own (tx.Transaction): it already runs in one.
-
-// The writer's connection is pinned (a *sql.Conn) and its transactions are
-// plain BEGIN/SAVEPOINT/COMMIT statements rather than database/sql
-// transactions: database/sql prepares a statement again in every
-// transaction, and preparing a write on memberships means compiling its
-// triggers, which cost more than running it. Outside a database/sql
-// transaction, GORM's prepared statements are reused on the one connection.
+//   - fn runs in one database transaction: everything it writes is kept,
+//     or nothing is (it returned an error, or panicked; the panic goes on
+//     in the caller);
+//   - a nested tx.Transaction is a savepoint: its writes are undone alone
+//     when it fails, and the outer transaction goes on;
+//   - a statement that fails fails the transaction, as PostgreSQL has it:
+//     it is rolled back and tx returns that statement's error, even if fn
+//     went on. A statement that may fail as a matter of course (a
+//     duplicate) runs in a nested Transaction;
+//   - what fn reads through tx includes what it wrote; what it reads
+//     through the Store (another connection) does not, so a change reads
+//     what it checks through tx;
+//   - fn builds no email: bodies are rendered before the transaction
+//     (mailed, mail.go), so no rendering holds the write lock.
+//
+// On SQLite one transaction writes at a time: callers wait their turn, in
+// order, for the writer's own connection (writerConn), where waiting in Go
+// costs nothing, while SQLite's busy timeout polls with growing sleeps.
+// Its BEGIN IMMEDIATE and COMMIT are plain statements on that connection,
+// so GORM's prepared statements stay prepared across transactions:
+// database/sql prepares every statement again in each of its transactions,
+// and preparing a write on memberships compiles its triggers.
+// On PostgreSQL, whose transactions run side by side, tx is GORM's.
 
 // openWriter opens the SQLite writer's own connection.
 func (s *Store) openWriter(ctx context.Context, dsn string, cfg *gorm.Config) error {
@@ -63,172 +67,146 @@ func (s *Store) openWriter(ctx context.Context, dsn string, cfg *gorm.Config) er
 		return err
 	}
 	s.w, s.writerConn, s.writerPool = w, conn, pool
+	s.writeTurn = make(chan struct{}, 1)
+	s.eraseKick = make(chan struct{}, 1)
+	s.eraserDone = make(chan struct{})
+	go s.eraser()
 	return nil
-}
-
-// maxGroupedWrites bounds how long one group holds the writer.
-const maxGroupedWrites = 64
-
-// writeJob is one transaction waiting for the writer.
-type writeJob struct {
-	ctx  context.Context
-	fn   func(tx *gorm.DB) error
-	done chan writeResult
-}
-
-type writeResult struct {
-	err   error
-	panic any // a panic in fn, raised again in the caller
 }
 
 // errStoreClosed answers a transaction asked of a closed store.
 var errStoreClosed = errors.New("the database is closed")
 
-// startWriter starts the goroutine that runs the queued transactions;
-// stopWriter ends it.
-func (s *Store) startWriter() {
-	s.queue = make(chan *writeJob)
-	s.stop = make(chan struct{})
-	s.writerDone = make(chan struct{})
-	go func() {
-		defer close(s.writerDone)
-		// next is a job taken from the queue while the writer waited for
-		// an idle moment to erase a removed secret (erase.go); retry
-		// fires while such a secret may still be in the log.
-		var next *writeJob
-		var retry <-chan time.Time
-		for {
-			if next == nil {
-				select {
-				case next = <-s.queue:
-				case <-retry:
-					s.erase(context.Background())
-				case <-s.stop:
-					return
-				}
-			}
-			if next != nil {
-				group := []*writeJob{next}
-			gather:
-				for len(group) < maxGroupedWrites {
-					select {
-					case j := <-s.queue:
-						group = append(group, j)
-					default:
-						break gather
-					}
-				}
-				results, err := s.runGroup(group)
-				for i, j := range group {
-					if err != nil && results[i].panic == nil {
-						results[i].err = fmt.Errorf("transaction: %w", err)
-					}
-					j.done <- results[i]
-				}
-				next = s.eraseWhenIdle(context.Background())
-			}
-			retry = nil
-			if s.erasing.pending {
-				retry = time.After(eraseRetry)
-			}
-		}
-	}()
+// txState follows one transaction's statements: the first that failed,
+// and at each savepoint what had failed before it.
+type txState struct {
+	failed     error
+	savepoints []error
 }
 
-// stopWriter waits for the transaction running, if any, and stops the writer.
-func (s *Store) stopWriter() {
-	if s.stop != nil {
-		s.stopOnce.Do(func() { close(s.stop) })
-		<-s.writerDone
+type txStateKey struct{}
+
+// trackStatements records, after each statement GORM runs, whether it
+// failed, for the transaction it belongs to (if any).
+func trackStatements(db *gorm.DB) error {
+	track := func(db *gorm.DB) {
+		st, _ := db.Statement.Context.Value(txStateKey{}).(*txState)
+		if st == nil {
+			return
+		}
+		sql := db.Statement.SQL.String()
+		switch {
+		case db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound):
+			if st.failed == nil {
+				st.failed = db.Error
+			}
+		case db.Error != nil:
+		case strings.HasPrefix(sql, "SAVEPOINT "):
+			st.savepoints = append(st.savepoints, st.failed)
+		case strings.HasPrefix(sql, "ROLLBACK TO SAVEPOINT ") && len(st.savepoints) > 0:
+			// Back to the savepoint: what failed after it is undone.
+			st.failed = st.savepoints[len(st.savepoints)-1]
+			st.savepoints = st.savepoints[:len(st.savepoints)-1]
+		}
 	}
-}
-
-// runGroup runs a group of transactions in one database transaction and
-// returns each one's result and the error of the group's own statements
-// (BEGIN, SAVEPOINT, COMMIT), which undoes them all; the writer loop
-// answers the callers.
-func (s *Store) runGroup(group []*writeJob) ([]writeResult, error) {
-	results := make([]writeResult, len(group))
-	// The statements run without the callers' cancellation: interrupting
-	// one would make SQLite roll back the whole group. A caller that has
-	// gone before its turn is skipped instead.
-	w := s.w.WithContext(context.WithoutCancel(group[0].ctx))
-	// forget[i] is set by job i when it removed a secret (forgetOnCommit).
-	forget := make([]bool, len(group))
-	err := w.Exec("BEGIN IMMEDIATE").Error
-	if err == nil {
-		for i, j := range group {
-			if err := j.ctx.Err(); err != nil {
-				results[i].err = err
-				continue
-			}
-			if err = w.Exec("SAVEPOINT job").Error; err != nil {
-				break
-			}
-			ctx := context.WithValue(context.WithoutCancel(j.ctx), forgetKey{}, &forget[i])
-			results[i] = runJob(s.w.WithContext(ctx), j.fn)
-			if results[i].err != nil || results[i].panic != nil {
-				if err = w.Exec("ROLLBACK TO job").Error; err != nil {
-					break
-				}
-			}
-			if err = w.Exec("RELEASE job").Error; err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = w.Exec("COMMIT").Error
-		}
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Create().After("*").Register("switchboard:track", track),
+		cb.Query().After("*").Register("switchboard:track", track),
+		cb.Update().After("*").Register("switchboard:track", track),
+		cb.Delete().After("*").Register("switchboard:track", track),
+		cb.Row().After("*").Register("switchboard:track", track),
+		cb.Raw().After("*").Register("switchboard:track", track),
+	} {
 		if err != nil {
-			// Whatever failed, leave the connection outside a transaction.
-			_ = w.Exec("ROLLBACK").Error
+			return fmt.Errorf("register statement tracking: %w", err)
 		}
 	}
-	if err == nil {
-		for i := range group {
-			if forget[i] && results[i].err == nil && results[i].panic == nil {
-				s.mustErase()
-			}
-		}
-	}
-	return results, err
+	return nil
 }
 
-// runJob runs fn, turning a panic into a result for its caller.
-func runJob(tx *gorm.DB, fn func(tx *gorm.DB) error) (res writeResult) {
-	defer func() {
-		if p := recover(); p != nil {
-			res = writeResult{panic: p}
-		}
-	}()
-	return writeResult{err: fn(tx)}
+// inTransaction is the SQLite writer's connection as fn sees it: already
+// in a transaction, so that GORM makes a nested Transaction a savepoint.
+// The writer commits; fn never does.
+type inTransaction struct{ gorm.ConnPool }
+
+func (inTransaction) Commit() error { return errors.New("commit: the writer commits its transactions") }
+func (inTransaction) Rollback() error {
+	return errors.New("rollback: the writer rolls back its transactions")
 }
 
-// tx runs fn as one transaction: through the grouping writer on SQLite,
-// directly on PostgreSQL.
+// tx runs fn as one transaction (see the top of this file).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	defer s.writes.Add(1)
-	if s.queue == nil {
-		return s.w.WithContext(ctx).Transaction(fn)
+	st := &txState{}
+	tctx := context.WithValue(ctx, txStateKey{}, st)
+	if s.writeTurn == nil {
+		return s.w.WithContext(tctx).Transaction(func(tx *gorm.DB) error {
+			s.writing.Add(1)
+			defer s.writing.Add(-1)
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return st.failed
+		})
 	}
-	job := &writeJob{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
+
 	select {
-	case s.queue <- job:
+	case s.writeTurn <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.stop:
+	case <-s.closed:
 		return errStoreClosed
 	}
-	// Once queued, the outcome is awaited even if ctx ends: the caller
-	// must know whether its change was made.
-	res := <-job.done
-	if res.panic != nil {
-		panic(res.panic)
+	defer func() { <-s.writeTurn }()
+	s.writing.Add(1)
+	defer func() {
+		s.lastWrite.Store(time.Now().UnixNano())
+		s.writing.Add(-1)
+	}()
+	if err := ctx.Err(); err != nil {
+		// The caller has gone while it waited: write nothing.
+		return err
 	}
-	return res.err
+	// BEGIN, COMMIT and ROLLBACK are not interrupted: the caller must
+	// learn whether its change was made.
+	w := s.w.WithContext(context.WithoutCancel(ctx))
+	if err := w.Exec("BEGIN IMMEDIATE").Error; err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: undo, and let the panic go on.
+			_ = w.Exec("ROLLBACK").Error
+		}
+	}()
+	// forget is set by fn when it removed a secret (forgetOnCommit).
+	var forget bool
+	tx := s.w.WithContext(context.WithValue(tctx, forgetKey{}, &forget))
+	tx.Statement.ConnPool = inTransaction{tx.Statement.ConnPool}
+	err := fn(tx)
+	if err == nil {
+		err = st.failed
+	}
+	done = true
+	if err != nil {
+		if rerr := w.Exec("ROLLBACK").Error; rerr != nil {
+			return errors.Join(err, fmt.Errorf("roll back: %w", rerr))
+		}
+		return err
+	}
+	if err := w.Exec("COMMIT").Error; err != nil {
+		_ = w.Exec("ROLLBACK").Error
+		return fmt.Errorf("commit: %w", err)
+	}
+	if forget {
+		s.mustErase()
+	}
+	return nil
 }
 
 // Tx runs fn as one write transaction, for the areas beside the core
-// (models/calls, …): the same writer, grouping and rules as the core's own
+// (models/calls, …): the same writer and rules as the core's own
 // changes, so an area's writes never race the people core's.
 func (s *Store) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }

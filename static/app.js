@@ -22,6 +22,10 @@ document.addEventListener("click", function (event) {
     if (!dialog || typeof dialog.showModal !== "function") return;
     event.preventDefault();
     dialog.showModal();
+    // A confirmation opens on Cancel, so that Enter never takes anything
+    // away by accident (autofocus does the same where it is honoured).
+    var cancel = dialog.querySelector("[data-cancel]");
+    if (cancel) cancel.focus();
     return;
   }
   // A click on the backdrop (the dialog element itself) closes it.
@@ -87,4 +91,15 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
       if (status) status.textContent = "Select the number to copy it";
     });
   });
+});
+
+// Escape closes the header's menu on a phone and gives the focus back to
+// its button; without JavaScript the button closes it.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var menu = document.querySelector(".navmenu[open]");
+  if (!menu) return;
+  menu.open = false;
+  var summary = menu.querySelector("summary");
+  if (summary) summary.focus();
 });

@@ -13,6 +13,9 @@ import (
 type Flash struct {
 	Kind    string // "success", "info" or "error"
 	Message string
+	// Undo is the address (POST) that takes the change back, offered in
+	// the message as UndoLabel, such as "Re-enable Rita Reports".
+	Undo, UndoLabel string
 }
 
 // Chrome is the cross-cutting data every page needs: who is signed in, the

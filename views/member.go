@@ -26,6 +26,8 @@ type EditUserProps struct {
 	// them to each type, takes away in the areas (ring groups…).
 	DeleteLosses []string
 	TypeLosses   map[models.UserType][]string
+	// DisableLosses are what disabling them takes away.
+	DisableLosses []string
 	// CompanyLosses are what removing them from each company takes away.
 	CompanyLosses map[uint][]string
 }
@@ -57,6 +59,75 @@ type DeleteProps struct {
 	Return string
 	// Losses are what deleting takes away in the areas (ring groups…).
 	Losses []string
+}
+
+func (p DeleteProps) confirm() Confirm {
+	return Confirm{ID: "dlg-delete", Title: "Delete " + p.Member.FullName() + "?", Action: MemberPath(p.Member.ID, "/delete"),
+		Button: "Delete " + p.Member.FullName(), Cancel: p.Return, TestID: "delete-confirm", ButtonTestID: "confirm-delete"}
+}
+
+// DisableProps is the disable confirmation.
+type DisableProps struct {
+	Member  models.Membership
+	Account string
+	Self    bool
+	// Losses are what disabling takes away in the areas (ring groups…).
+	Losses []string
+}
+
+func (p DisableProps) confirm() Confirm {
+	return Confirm{ID: "dlg-disable", Title: "Disable " + p.Member.FullName() + "?", Action: MemberPath(p.Member.ID, "/disable"),
+		Button: "Disable " + p.Member.FullName(), Cancel: MemberPath(p.Member.ID, ""), TestID: "disable-confirm", ButtonTestID: "confirm-disable"}
+}
+
+// RemoveCompanyProps asks before a person loses a company: from Edit User
+// (FromUser), or from the company's list of people.
+type RemoveCompanyProps struct {
+	Member  models.Membership
+	Company models.Company
+	// Losses are what losing the company takes away in the areas.
+	Losses   []string
+	FromUser bool
+}
+
+func (p RemoveCompanyProps) dialogID() string {
+	return "dlg-remove-" + idString(p.Company.ID) + "-" + idString(p.Member.ID)
+}
+
+// page is the confirmation's own address, for browsers without
+// JavaScript.
+func (p RemoveCompanyProps) page() string {
+	if p.FromUser {
+		return MemberPath(p.Member.ID, "/companies/remove?company="+idString(p.Company.ID))
+	}
+	return CompanyPath(p.Company, "/users/"+idString(p.Member.ID)+"/remove")
+}
+
+func (p RemoveCompanyProps) confirm() Confirm {
+	c := Confirm{ID: p.dialogID(), Title: "Remove " + p.Member.FullName() + " from " + p.Company.Name + "?",
+		Button: "Remove from " + p.Company.Name, TestID: "remove-confirm", ButtonTestID: "confirm-remove"}
+	if p.FromUser {
+		c.Action = MemberPath(p.Member.ID, "/companies/remove")
+		c.Fields = []HiddenField{{"company", idString(p.Company.ID)}}
+		c.Cancel = MemberPath(p.Member.ID, "")
+	} else {
+		c.Action = CompanyPath(p.Company, "/users/"+idString(p.Member.ID)+"/remove")
+		c.Cancel = CompanyPath(p.Company, "/users")
+	}
+	return c
+}
+
+func (p TypeChangeProps) confirm() Confirm {
+	plan := p.Plan
+	c := Confirm{ID: typeDialogID(plan.To), Title: typeChangeTitle(plan), Action: MemberPath(plan.Member.ID, "/type"),
+		Fields: []HiddenField{{"to", string(plan.To)}}, Cancel: MemberPath(plan.Member.ID, ""),
+		TestID: "type-change", ButtonTestID: "confirm-type", Safe: plan.Promotion()}
+	if plan.Promotion() {
+		c.Button = "Promote to " + plan.To.Label()
+	} else {
+		c.Button = "Change to " + plan.To.Label()
+	}
+	return c
 }
 
 // SelfConfirmProps is the second confirmation when people delete or demote

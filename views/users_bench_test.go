@@ -42,7 +42,7 @@ func BenchmarkUsersPage(b *testing.B) {
 		page.Rows = append(page.Rows, r)
 	}
 	props := views.UsersProps{Page: page, Companies: companies, Now: now,
-		Filter: models.UserFilter{Sort: models.SortByName, Limit: models.DefaultPageSize}}
+		Filter: models.UserFilter{Sort: models.SortByName, Size: models.DefaultPageSize}}
 	ctx := views.WithChrome(context.Background(), views.Chrome{CSRF: "1YIYeBsq5n6luxQd8Uocnsw4bq-gdi_67vFo6xx_krg",
 		Viewer: &models.Viewer{Membership: admin, Account: account}, Section: "users", Company: &companies[0], SeveralCompanies: true})
 	var buf bytes.Buffer

@@ -37,9 +37,10 @@ func TestBrowser_CompaniesJourney(t *testing.T) {
 	if got := textOf(t, ctx, `[data-testid="company-people"]`); !strings.Contains(got, "rita@example.com") || !strings.Contains(got, "All companies") {
 		t.Errorf("people of Coastal Dental: %q", got)
 	}
-	// Remove with the inline confirmation.
+	// Remove asks first, in a dialog that names Rita and opens on Cancel.
 	click(t, ctx, `[data-testid="company-person"][data-email="rita@example.com"] [data-testid="remove"]`)
-	submit(t, ctx, `[data-testid="company-person"][data-email="rita@example.com"] [data-testid="confirm-remove"]`)
+	wantConfirmDialog(t, ctx, "Remove Rita Test from Coastal Dental?")
+	submit(t, ctx, `dialog[open] [data-testid="confirm-remove"]`)
 	if got := textOf(t, ctx, `[data-testid="company-people"]`); strings.Contains(got, "rita@example.com") {
 		t.Errorf("Rita still listed after removal: %q", got)
 	}

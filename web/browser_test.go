@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,6 +28,16 @@ func TestBrowser_FirstStart(t *testing.T) {
 	if got := textOf(t, ctx, "h1"); got != "Set up Switchboard" {
 		t.Fatalf("setup page h1 = %q", got)
 	}
+	// A short form in a centred column: no input wider than the column.
+	for _, width := range []int64{1280, 1024, 390} {
+		step(t, ctx, "resize", chromedp.EmulateViewport(width, 900))
+		screenshotFull(t, ctx, fmt.Sprintf("first-start-setup-%d", width))
+		widest := stepValue(t, ctx, "widest input", chromedp.Evaluate[float64](`Math.max(...[...document.querySelectorAll("main input, main select")].map(e => e.getBoundingClientRect().width))`))
+		if widest > 36*16 {
+			t.Errorf("at %dpx the setup form has an input %.0fpx wide", width, widest)
+		}
+	}
+	step(t, ctx, "resize", chromedp.EmulateViewport(chromeWidth, chromeHeight))
 	fill(t, ctx, "account_name", "Acme Calls")
 	fill(t, ctx, "company_name", "Acme Plumbing")
 	choose(t, ctx, "time_zone", "America/Chicago")

@@ -26,8 +26,9 @@ import (
 // test photographs (and of the last page of a failed test).
 
 const (
-	// chromeTestTimeout bounds one whole browser test.
-	chromeTestTimeout = 60 * time.Second
+	// chromeTestTimeout bounds one whole browser test, including the HTML
+	// and accessibility checks of every page it visits (checkers_test.go).
+	chromeTestTimeout = 4 * time.Minute
 	// chromeStepTimeout bounds one step, so a missing element fails fast
 	// with the step's name rather than at the end of the test.
 	chromeStepTimeout = 15 * time.Second
@@ -87,6 +88,7 @@ func newChrome(t *testing.T) context.Context {
 		}
 		t.Skip("no Chromium found (set SWITCHBOARD_CHROMIUM or install chromium); skipping browser test")
 	}
+	requireCheckers(t)
 	profile := filepath.Join(t.TempDir(), "profile")
 	if err := os.Mkdir(profile, 0o700); err != nil {
 		t.Fatal(err)
@@ -121,7 +123,8 @@ func newChrome(t *testing.T) context.Context {
 		cancelAlloc()
 		t.Fatalf("start %s: %v\nbrowser output:\n%s", path, err, tail(quietOutput(output.String()), 4000))
 	}
-	ctx, cancelTest := context.WithTimeout(browserCtx, chromeTestTimeout)
+	audit := watchDocuments(t, browserCtx)
+	ctx, cancelTest := context.WithTimeout(context.WithValue(browserCtx, pageAuditKey{}, audit), chromeTestTimeout)
 	t.Cleanup(func() {
 		cancelTest()
 		cancelBrowser()
@@ -211,6 +214,7 @@ func visit(t *testing.T, ctx context.Context, ts *testServer, path string) *netw
 	if resp == nil {
 		t.Fatalf("open %s: no response", path)
 	}
+	checkPage(t, ctx, "open "+path)
 	return resp
 }
 
@@ -236,6 +240,7 @@ func choose(t *testing.T, ctx context.Context, name, value string) {
 func click(t *testing.T, ctx context.Context, selector string) {
 	t.Helper()
 	step(t, ctx, "click "+selector, chromedp.Click(chromedp.CSS(selector)))
+	checkPage(t, ctx, "after click on "+selector)
 }
 
 // submit clicks the first element matching the CSS selector and waits for the
@@ -251,6 +256,7 @@ func submit(t *testing.T, ctx context.Context, selector string) *network.Respons
 	if resp == nil {
 		t.Fatalf("click %s: no response", selector)
 	}
+	checkPage(t, ctx, "after click on "+selector)
 	return resp
 }
 
@@ -258,6 +264,7 @@ func submit(t *testing.T, ctx context.Context, selector string) *network.Respons
 func waitFor(t *testing.T, ctx context.Context, selector string) {
 	t.Helper()
 	step(t, ctx, "wait for "+selector, chromedp.WaitVisible(chromedp.CSS(selector)))
+	checkPage(t, ctx, "when "+selector+" showed")
 }
 
 var spaces = regexp.MustCompile(`\s+`)
@@ -283,13 +290,24 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // named by SWITCHBOARD_SCREENSHOTS; without it, it does nothing.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	saveScreenshot(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+// screenshotFull is screenshot of the whole page, however long.
+func screenshotFull(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	saveScreenshot(t, ctx, name, chromedp.FullScreenshot(100))
+}
+
+func saveScreenshot(t *testing.T, ctx context.Context, name string, capture chromedp.Action[[]byte]) {
+	t.Helper()
 	dir := os.Getenv("SWITCHBOARD_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, chromeStepTimeout)
 	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(sctx, capture)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("screenshot %s: %v", name, err)

@@ -315,7 +315,7 @@ func TestTelephony_UnansweredGoesToVoicemailAndEmptyGroupsStraightThere(t *testi
 		}
 	}
 	// The company's Remove confirmation too.
-	if got := admin.get(fmt.Sprintf("/companies/%d/users", w.own)).text(`tr[data-email="rita@example.com"] [data-testid="losses"]`); got != lost {
+	if got := admin.get(fmt.Sprintf("/companies/%d/users", w.own)).text(fmt.Sprintf(`#dlg-remove-%d-%d [data-testid="losses"]`, w.own, w.reporting)); got != lost {
 		t.Errorf("company Remove confirmation = %q", got)
 	}
 	wantStatus(t, admin.post(fmt.Sprintf("/users/%d/delete", w.reporting), nil), http.StatusSeeOther)

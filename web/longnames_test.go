@@ -48,75 +48,7 @@ func TestEmails_LongestNamesNeverMakeAnActionFail(t *testing.T) {
 		t.Fatalf("models.MailComposer writes %d kinds of email, this test knows %d: add the new kind here", n, len(emailKinds))
 	}
 	ts := newTestServer(t)
-	ctx := context.Background()
-	first, last := longText("Åda-Łøvęlаce·", models.MaxNameLength), longText("Ŵïłłïåmš-Ŷøŕķ", models.MaxNameLength)
-	account, company := longText("Ünïcödé-Cälls·", models.MaxCompanyLength), longText("Plümbïng-Çø·", models.MaxCompanyLength)
-
-	// First start with the longest account, company and Admin names.
-	secret, err := ts.store.IssueSetupLink(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := ts.browser()
-	admin.get("/setup/" + secret)
-	p := admin.post("/setup/"+secret, url.Values{"account_name": {account}, "company_name": {company}, "time_zone": {"UTC"},
-		"first_name": {first}, "last_name": {last}, "email": {"ada@example.com"}, "password": {strongPassword}, "confirm": {strongPassword}})
-	wantStatus(t, p, http.StatusSeeOther)
-	admin.follow(p)
-	companyID := ts.companyID(company)
-
-	// invitation: the wizard's last step for an Admin of 100 + 100.
-	wantStatus(t, admin.createUser(wizardInput{typ: "admin", first: longText("Ĩvÿ-", 100), last: longText("Ïñvîtéé-", 100), email: "ivy@example.com", invoice: true}), http.StatusSeeOther)
-	// notification_added: the wizard for a Notification user.
-	wantStatus(t, admin.createUser(wizardInput{typ: "notification", first: longText("Nöra-", 100), last: longText("Nötïfÿ-", 100), email: "nora@example.com", companies: []string{companyID}}), http.StatusSeeOther)
-
-	// address_changed: the Notification user's address corrected.
-	nils := ts.addPerson(person{typ: models.Notification, first: longText("Nïls-", 100), email: "nils@example.com", companies: []string{companyID}})
-	admin.get(userPath(nils.ID, ""))
-	wantStatus(t, admin.post(userPath(nils.ID, ""), url.Values{"first_name": {nils.FirstName}, "last_name": {longText("Nötïfÿ-", 100)}, "email": {"nils.new@example.com"}}), http.StatusSeeOther)
-
-	// type_changed: promoting an active Reporting user.
-	rex := ts.addPerson(person{typ: models.Reporting, first: longText("Rëx-", 100), email: "rex@example.com", companies: []string{companyID}})
-	ts.store.DB().Model(&models.Membership{}).Where("id = ?", rex.ID).Update("last_name", longText("Rëpørtïng-", 100))
-	admin.get(userPath(rex.ID, "/promote?to=manager"))
-	wantStatus(t, admin.post(userPath(rex.ID, "/type"), url.Values{"to": {"manager"}, "company": {companyID}}), http.StatusSeeOther)
-
-	// password_changed and password_reset, for the long-named Admin.
-	admin.get("/account/password")
-	wantStatus(t, admin.post("/account/password", url.Values{"current": {strongPassword}, "password": {strongPassword + "-2"}, "confirm": {strongPassword + "-2"}}), http.StatusSeeOther)
-	anon := ts.browser()
-	anon.get("/password/forgot")
-	wantStatus(t, anon.post("/password/forgot", url.Values{"email": {"ada@example.com"}}), http.StatusOK)
-
-	// access_requested, access_declined and access_granted: someone of
-	// another long-named account asks to join this one.
-	other, err := ts.store.Bootstrap(ctx, models.AccountInput{AccountName: longText("Öthér-Äccöüñt·", models.MaxCompanyLength),
-		Email: "rhea@example.com", FirstName: longText("Rhéä-", 100), LastName: longText("Rëqüëstër-", 100)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.store.AcceptInvitation(ctx, other, strongPassword, strongPassword, ""); err != nil {
-		t.Fatal(err)
-	}
-	number := ts.account().Number
-	rhea := ts.login("rhea@example.com", strongPassword)
-	rhea.get("/access-requests")
-	wantStatus(t, rhea.post("/access-requests", url.Values{"number": {number}, "note": {longText("Plëäsé-", models.MaxAccessNoteLength)}}), http.StatusSeeOther)
-	admin.get("/access-requests/incoming")
-	wantStatus(t, admin.post(fmt.Sprintf("/access-requests/%d/decline", ts.pendingRequest()), nil), http.StatusSeeOther)
-	rhea.get("/access-requests")
-	wantStatus(t, rhea.post("/access-requests", url.Values{"number": {number}}), http.StatusSeeOther)
-	grant := fmt.Sprintf("/access-requests/%d/grant", ts.pendingRequest())
-	admin.get(grant)
-	wantStatus(t, admin.post(grant, url.Values{"type": {"reporting"}, "company": {companyID}}), http.StatusSeeOther)
-
-	// login_throttled: failed logins to the long-named Admin's address,
-	// from a browser that never logged in as her, until she is told.
-	stranger := ts.browser()
-	stranger.get("/login")
-	for i := range ts.store.ThrottlePolicy().LoginAccount.SlowAfter + 1 {
-		stranger.post("/login", url.Values{"email": {"ada@example.com"}, "password": {fmt.Sprint("not-her-password-", i)}})
-	}
+	first := writeEveryEmail(t, ts, longText)
 
 	for _, kind := range emailKinds {
 		var msgs []models.OutboxMessage
@@ -161,6 +93,87 @@ func TestEmails_LongestNamesNeverMakeAnActionFail(t *testing.T) {
 			t.Errorf("%s: subject %q, want the long names cut with an ellipsis", kind, m.Subject)
 		}
 	}
+}
+
+// writeEveryEmail makes the console write every kind of email through its
+// real routes: first start, the wizard (an Admin, a Notification user), a
+// Notification user's new address, a promotion, a password change and reset, a declined then granted request
+// for access from another account, and failed logins. name(seed, n) makes
+// the names: the longest the forms accept, or short ones. It returns the
+// first Admin's first name.
+func writeEveryEmail(t *testing.T, ts *testServer, name func(seed string, n int) string) string {
+	t.Helper()
+	ctx := context.Background()
+	first, last := name("Åda-Łøvęlаce·", models.MaxNameLength), name("Ŵïłłïåmš-Ŷøŕķ", models.MaxNameLength)
+	account, company := name("Ünïcödé-Cälls·", models.MaxCompanyLength), name("Plümbïng-Çø·", models.MaxCompanyLength)
+
+	// First start, with name's account, company and Admin names.
+	secret, err := ts.store.IssueSetupLink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := ts.browser()
+	admin.get("/setup/" + secret)
+	p := admin.post("/setup/"+secret, url.Values{"account_name": {account}, "company_name": {company}, "time_zone": {"UTC"},
+		"first_name": {first}, "last_name": {last}, "email": {"ada@example.com"}, "password": {strongPassword}, "confirm": {strongPassword}})
+	wantStatus(t, p, http.StatusSeeOther)
+	admin.follow(p)
+	companyID := ts.companyID(company)
+
+	// invitation: the wizard's last step for an Admin.
+	wantStatus(t, admin.createUser(wizardInput{typ: "admin", first: name("Ĩvÿ-", 100), last: name("Ïñvîtéé-", 100), email: "ivy@example.com", invoice: true}), http.StatusSeeOther)
+	// notification_added: the wizard for a Notification user.
+	wantStatus(t, admin.createUser(wizardInput{typ: "notification", first: name("Nöra-", 100), last: name("Nötïfÿ-", 100), email: "nora@example.com", companies: []string{companyID}}), http.StatusSeeOther)
+
+	// address_changed: the Notification user's address corrected.
+	nils := ts.addPerson(person{typ: models.Notification, first: name("Nïls-", 100), email: "nils@example.com", companies: []string{companyID}})
+	admin.get(userPath(nils.ID, ""))
+	wantStatus(t, admin.post(userPath(nils.ID, ""), url.Values{"first_name": {nils.FirstName}, "last_name": {name("Nötïfÿ-", 100)}, "email": {"nils.new@example.com"}}), http.StatusSeeOther)
+
+	// type_changed: promoting an active Reporting user.
+	rex := ts.addPerson(person{typ: models.Reporting, first: name("Rëx-", 100), email: "rex@example.com", companies: []string{companyID}})
+	ts.store.DB().Model(&models.Membership{}).Where("id = ?", rex.ID).Update("last_name", name("Rëpørtïng-", 100))
+	admin.get(userPath(rex.ID, "/promote?to=manager"))
+	wantStatus(t, admin.post(userPath(rex.ID, "/type"), url.Values{"to": {"manager"}, "company": {companyID}}), http.StatusSeeOther)
+
+	// password_changed and password_reset, for the long-named Admin.
+	admin.get("/account/password")
+	wantStatus(t, admin.post("/account/password", url.Values{"current": {strongPassword}, "password": {strongPassword + "-2"}, "confirm": {strongPassword + "-2"}}), http.StatusSeeOther)
+	anon := ts.browser()
+	anon.get("/password/forgot")
+	wantStatus(t, anon.post("/password/forgot", url.Values{"email": {"ada@example.com"}}), http.StatusOK)
+
+	// access_requested, access_declined and access_granted: someone of
+	// another long-named account asks to join this one.
+	other, err := ts.store.Bootstrap(ctx, models.AccountInput{AccountName: name("Öthér-Äccöüñt·", models.MaxCompanyLength),
+		Email: "rhea@example.com", FirstName: name("Rhéä-", 100), LastName: name("Rëqüëstër-", 100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.AcceptInvitation(ctx, other, strongPassword, strongPassword, ""); err != nil {
+		t.Fatal(err)
+	}
+	number := ts.account().Number
+	rhea := ts.login("rhea@example.com", strongPassword)
+	rhea.get("/access-requests")
+	wantStatus(t, rhea.post("/access-requests", url.Values{"number": {number}, "note": {name("Plëäsé-", models.MaxAccessNoteLength)}}), http.StatusSeeOther)
+	admin.get("/access-requests/incoming")
+	wantStatus(t, admin.post(fmt.Sprintf("/access-requests/%d/decline", ts.pendingRequest()), nil), http.StatusSeeOther)
+	rhea.get("/access-requests")
+	wantStatus(t, rhea.post("/access-requests", url.Values{"number": {number}}), http.StatusSeeOther)
+	grant := fmt.Sprintf("/access-requests/%d/grant", ts.pendingRequest())
+	admin.get(grant)
+	wantStatus(t, admin.post(grant, url.Values{"type": {"reporting"}, "company": {companyID}}), http.StatusSeeOther)
+
+	// login_throttled: failed logins to the long-named Admin's address,
+	// from a browser that never logged in as her, until she is told.
+	stranger := ts.browser()
+	stranger.get("/login")
+	for i := range ts.store.ThrottlePolicy().LoginAccount.SlowAfter + 1 {
+		stranger.post("/login", url.Values{"email": {"ada@example.com"}, "password": {fmt.Sprint("not-her-password-", i)}})
+	}
+
+	return first
 }
 
 // pendingRequest is the ID of the newest pending access request.

@@ -254,6 +254,7 @@ func composeEmail(from string, m models.OutboxMessage) (*gomail.Msg, error) {
 	}
 	for _, f := range []struct{ label, value string }{
 		{"recipient", m.ToAddress}, {"recipient name", m.ToName}, {"subject", m.Subject},
+		{"reply-to", m.ReplyToAddress}, {"reply-to name", m.ReplyToName},
 	} {
 		if err := models.CheckHeaderValue(f.label, f.value); err != nil {
 			return nil, fmt.Errorf("compose email %d: %w", m.ID, err)
@@ -267,6 +268,15 @@ func composeEmail(from string, m models.OutboxMessage) (*gomail.Msg, error) {
 	msg.FromMailAddress(sender)
 	msg.ToMailAddress(&mail.Address{Name: m.ToName, Address: to})
 	msg.Subject(m.Subject)
+	// Emails that invite a reply name the person who acted: a reply
+	// reaches them rather than the sender, which reads nothing.
+	if m.ReplyToAddress != "" {
+		replyTo, err := models.CanonicalEmail(m.ReplyToAddress)
+		if err != nil {
+			return nil, fmt.Errorf("compose email %d: reply-to: %w", m.ID, err)
+		}
+		msg.ReplyToMailAddress(&mail.Address{Name: m.ReplyToName, Address: replyTo})
+	}
 	// The same message keeps the same ID on every attempt, so a receiver
 	// can recognise the duplicate that at-least-once delivery may produce.
 	// The Date is when the change was made, which is what the email

@@ -25,11 +25,17 @@ func TestResendFromList_ComesBackToTheRow(t *testing.T) {
 	if row.Length() != 1 {
 		t.Fatalf("no row with id u-%d", ivy.ID)
 	}
-	form := row.Find(`form[action="/users/` + itoa(ivy.ID) + `/resend"]`)
+	// The row's button posts the list's one resend form to this person,
+	// with where to come back to as its own value.
+	button := row.Find(`button[data-testid="resend"]`)
+	if button.AttrOr("formaction", "") != "/users/"+itoa(ivy.ID)+"/resend" || button.AttrOr("form", "") == "" {
+		t.Fatalf("the row's resend button posts to %q with form %q", button.AttrOr("formaction", ""), button.AttrOr("form", ""))
+	}
 	values := url.Values{}
-	form.Find("input").Each(func(_ int, in *goquery.Selection) {
+	p.doc.Find(`form#` + button.AttrOr("form", "") + ` input`).Each(func(_ int, in *goquery.Selection) {
 		values.Set(in.AttrOr("name", ""), in.AttrOr("value", ""))
 	})
+	values.Set(button.AttrOr("name", ""), button.AttrOr("value", ""))
 	want := list + "#u-" + itoa(ivy.ID)
 	if got := values.Get("return"); got != want {
 		t.Fatalf("the row's resend form returns to %q, want %q", got, want)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -179,7 +180,7 @@ func (m *sessionManager) LogOut(c echo.Context) error {
 // Flash queues a message for the next page.
 func (m *sessionManager) Flash(c echo.Context, f views.Flash) error {
 	s := m.session(c)
-	s.AddFlash(f.Kind+"\x00"+f.Message, flashKey)
+	s.AddFlash(strings.Join([]string{f.Kind, f.Message, f.Undo, f.UndoLabel}, "\x00"), flashKey)
 	return m.save(c, s)
 }
 
@@ -194,12 +195,15 @@ func (m *sessionManager) Flashes(c echo.Context) []views.Flash {
 	out := make([]views.Flash, 0, len(raw))
 	for _, r := range raw {
 		str, _ := r.(string)
-		for i := 0; i < len(str); i++ {
-			if str[i] == 0 {
-				out = append(out, views.Flash{Kind: str[:i], Message: str[i+1:]})
-				break
-			}
+		parts := strings.Split(str, "\x00")
+		if len(parts) < 2 {
+			continue
 		}
+		f := views.Flash{Kind: parts[0], Message: parts[1]}
+		if len(parts) == 4 {
+			f.Undo, f.UndoLabel = parts[2], parts[3]
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -95,6 +95,8 @@ func newTestServerWithStore(t *testing.T, storeOpts []models.Option, opts ...ser
 	ts.srv.Config.Handler = s.Handler()
 	ts.srv.Start()
 	t.Cleanup(ts.srv.Close)
+	// Registered last so it runs first, while the database is open.
+	t.Cleanup(func() { collectEmails(t, ts.store) })
 	return ts
 }
 

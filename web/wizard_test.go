@@ -122,7 +122,7 @@ func TestWizard_CreatesReportingUserWhoAcceptsAndSeesTheirCompanies(t *testing.T
 
 	// The users list shows the pending invitation with its expiry.
 	list := admin.get("/users?q=rita")
-	if got := list.text(`[data-testid="user-row"]`); !strings.Contains(got, "Invited Nov 23, 2026 · expires Nov 30, 2026") {
+	if got := list.text(`[data-testid="user-row"]`); !strings.Contains(got, "Invited Sent Nov 23, 2026 · expires Nov 30, 2026") {
 		t.Errorf("users row = %q", got)
 	}
 

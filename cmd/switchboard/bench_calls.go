@@ -64,8 +64,9 @@ func seedCallsForBench(ctx context.Context, area *calls.Service, seed *models.Se
 // callsBench logs in a seeded Manager with a few companies and returns the
 // calls scenarios, each checked once so a broken page fails the run.
 type callsBench struct {
-	manager *benchClient
-	reads   []callsRead
+	app            *benchClient
+	manager, admin *benchSession
+	reads          []callsRead
 }
 
 type callsRead struct {
@@ -73,7 +74,7 @@ type callsRead struct {
 	admin              bool
 }
 
-func newCallsBench(ctx context.Context, store *models.Store, base string, conns int, seed *models.SeedResult, cs *calls.SeedResult, admin *benchClient) (*callsBench, error) {
+func newCallsBench(ctx context.Context, store *models.Store, app *benchClient, admin *benchSession, seed *models.SeedResult, cs *calls.SeedResult) (*callsBench, error) {
 	// The Manager with the most companies (a real Manager's scope: a few).
 	var pick struct {
 		ID    uint
@@ -90,8 +91,8 @@ func newCallsBench(ctx context.Context, store *models.Store, base string, conns 
 	var companyIDs []uint
 	store.DB().WithContext(ctx).Raw(`SELECT a.company_id FROM assignments a JOIN companies c ON c.id = a.company_id AND c.status = 'active'
 		WHERE a.membership_id = ? ORDER BY a.company_id`, pick.ID).Scan(&companyIDs)
-	mgr := newBenchClient(base, conns)
-	if err := mgr.login(ctx, pick.Email, benchPassword); err != nil {
+	mgr, err := app.login(ctx, pick.Email, benchPassword, "198.51.100.251")
+	if err != nil {
 		return nil, fmt.Errorf("log in as the seeded Manager: %w", err)
 	}
 	var callID uint
@@ -100,7 +101,7 @@ func newCallsBench(ctx context.Context, store *models.Store, base string, conns 
 	// types to find a caller again.
 	number := cs.Callers[companyIDs[0]][0]
 	digits := number[len(number)-4:]
-	b := &callsBench{manager: mgr, reads: []callsRead{
+	b := &callsBench{app: app, manager: mgr, admin: admin, reads: []callsRead{
 		{scCallsFirst, "/calls", "call-row", false},
 		{scCallsFilter, "/calls?outcome=missed&first=1", "call-row", false},
 		{scCallsSearch, "/calls?q=" + url.QueryEscape(digits), "call-row", false},
@@ -108,24 +109,30 @@ func newCallsBench(ctx context.Context, store *models.Store, base string, conns 
 		{scCallsFirstAdmin, "/calls", "call-row", true},
 		{scCallsSearchAdmin, "/calls?q=" + url.QueryEscape("kowalski"), "call-row", true},
 	}}
+	var buf bytes.Buffer
 	for _, r := range b.reads {
-		client := mgr
-		if r.admin {
-			client = admin
-		}
-		body, status, err := client.get(ctx, r.path)
-		if err != nil || status != http.StatusOK || !bytes.Contains(body, []byte(`data-testid="`+r.marker+`"`)) {
-			return nil, fmt.Errorf("%s (%s): status %d, err %v: %.300s", r.name, r.path, status, err, body)
+		status, _, err := app.do(ctx, b.session(r), http.MethodGet, r.path, nil, &buf)
+		if err != nil || status != http.StatusOK || !bytes.Contains(buf.Bytes(), []byte(`data-testid="`+r.marker+`"`)) {
+			return nil, fmt.Errorf("%s (%s): status %d, err %v: %.300s", r.name, r.path, status, err, buf.String())
 		}
 	}
 	return b, nil
 }
 
+// session is who reads a scenario's page: the Manager or the Admin.
+func (b *callsBench) session(r callsRead) *benchSession {
+	if r.admin {
+		return b.admin
+	}
+	return b.manager
+}
+
 // op reads one calls page; an answer without its marker is an error.
-func (b *callsBench) op(client *benchClient, r callsRead) benchOp {
+func (b *callsBench) op(r callsRead) benchOp {
 	marker := []byte(`data-testid="` + r.marker + `"`)
+	s := b.session(r)
 	return func(ctx context.Context, _, _ int, buf *bytes.Buffer) error {
-		status, _, err := client.do(ctx, http.MethodGet, r.path, nil, buf)
+		status, _, err := b.app.do(ctx, s, http.MethodGet, r.path, nil, buf)
 		switch {
 		case err != nil:
 			return err

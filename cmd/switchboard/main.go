@@ -176,7 +176,9 @@ func envOr(getenv func(string) string, name, def string) string {
 	return def
 }
 
-// newLogger logs to w in the format --log-format names.
+// newLogger logs to w in the format --log-format names: the server's log,
+// request lines included. serve writes it to stderr, and bench to a file,
+// so that the benchmark pays for the same logging as a deployed server.
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	switch format {
 	case "text":

@@ -3,6 +3,7 @@ package views_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,10 @@ import (
 )
 
 // TestUserRows_EscapesAndStructure renders rows full of markup and quotes
-// (the rows are written by hand, not by templ) and reads them back as a
-// browser would: every value must come back as the same text, in its
-// cell or attribute, and nothing may turn into an element.
+// and reads them back as a browser would: every value must come back as
+// the same text, in its cell or attribute, and nothing may turn into an
+// element; the session's token is written once, in the form every Resend
+// button submits.
 func TestUserRows_EscapesAndStructure(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	hostile := `<script>alert("x")</script> & 'friends'`
@@ -29,7 +31,7 @@ func TestUserRows_EscapesAndStructure(t *testing.T) {
 			Invitation: &models.InvitationState{SentAt: now.Add(-24 * time.Hour), ExpiresAt: now.Add(6 * 24 * time.Hour)}},
 		{Membership: models.Membership{ID: 9, FirstName: "Al", LastName: "Admin", Email: "al@example.com",
 			Type: models.Admin, Status: models.MemberInvited}, AllCompanies: true,
-			Invitation: &models.InvitationState{Expired: true}},
+			Invitation: &models.InvitationState{Expired: true, ExpiresAt: now.Add(-48 * time.Hour)}},
 		{Membership: models.Membership{ID: 10, FirstName: "Nia", LastName: "Notified", Email: "nia@example.com",
 			Type: models.Notification, Status: models.MemberInvited}},
 	}
@@ -39,7 +41,7 @@ func TestUserRows_EscapesAndStructure(t *testing.T) {
 			ctx := views.WithChrome(context.Background(), views.Chrome{CSRF: csrf, Section: "users",
 				Viewer: &models.Viewer{Membership: models.Membership{ID: 1, FirstName: "V", LastName: "W", Type: viewerType, Status: models.MemberActive}}})
 			props := views.UsersProps{Page: &models.UserPage{Rows: rows, Total: int64(len(rows))}, Now: now,
-				Filter: models.UserFilter{Sort: models.SortByName}}
+				Filter: models.UserFilter{Sort: models.SortByName, Size: models.DefaultPageSize}}
 			var buf bytes.Buffer
 			if err := views.UsersPage(props).Render(ctx, &buf); err != nil {
 				t.Fatal(err)
@@ -51,16 +53,23 @@ func TestUserRows_EscapesAndStructure(t *testing.T) {
 			if n := doc.Find("tbody script").Length(); n != 0 {
 				t.Fatalf("%d script elements in the rows", n)
 			}
+			admin := viewerType == models.Admin
+			forms := doc.Find(`form#resend-form`)
+			if got, _ := forms.Find(`input[name="_csrf"]`).Attr("value"); (forms.Length() == 1) != admin || (admin && got != csrf) {
+				t.Fatalf("%d resend forms with token %q, want one with %q for an Admin", forms.Length(), got, csrf)
+			}
+			if n := doc.Find(`tbody input[name="_csrf"]`).Length(); n != 0 {
+				t.Errorf("the token is written in %d rows, want none", n)
+			}
 			trs := doc.Find(`tr[data-testid="user-row"]`)
 			if trs.Length() != len(rows) {
 				t.Fatalf("%d rows, want %d", trs.Length(), len(rows))
 			}
-			admin := viewerType == models.Admin
 			trs.Each(func(i int, tr *goquery.Selection) {
 				r := rows[i]
-				cells := 6
+				cells := 7
 				if admin {
-					cells = 7
+					cells = 8
 				}
 				if n := tr.Children().Length(); n != cells {
 					t.Errorf("row %d: %d cells, want %d", i, n, cells)
@@ -77,14 +86,16 @@ func TestUserRows_EscapesAndStructure(t *testing.T) {
 				if got, _ := tr.Find(".badge").Attr("data-type"); got != string(r.Type) {
 					t.Errorf("row %d: badge type %q", i, got)
 				}
-				resend := tr.Find(`form.resend`)
+				resend := tr.Find(`button[data-testid="resend"]`)
 				wantResend := admin && r.Status == models.MemberInvited && r.Type.CanLogIn()
 				if (resend.Length() == 1) != wantResend {
-					t.Errorf("row %d: resend form present %v, want %v", i, resend.Length() == 1, wantResend)
+					t.Errorf("row %d: resend button present %v, want %v", i, resend.Length() == 1, wantResend)
 				}
 				if wantResend {
-					if got, _ := resend.Find(`input[name="_csrf"]`).Attr("value"); got != csrf {
-						t.Errorf("row %d: csrf %q, want %q", i, got, csrf)
+					form, _ := resend.Attr("form")
+					action, _ := resend.Attr("formaction")
+					if form != "resend-form" || action != fmt.Sprintf("/users/%d/resend", r.ID) {
+						t.Errorf("row %d: resend submits form %q to %q", i, form, action)
 					}
 				}
 				edit := tr.Find(`a[data-testid="edit-user"]`)
@@ -104,12 +115,14 @@ func TestUserRows_EscapesAndStructure(t *testing.T) {
 			if got := first.Find(`[data-testid="delivery-problem"]`).Text(); !strings.Contains(got, rows[0].DeliveryProblem) {
 				t.Errorf("delivery problem %q", got)
 			}
-			last := strings.TrimSpace(trs.Eq(1).Find(`td[data-label="Last Active"] .small`).Text())
-			if last != "Invited Nov 22, 2026 · expires Nov 29, 2026" {
-				t.Errorf("invitation state %q", last)
+			if got := strings.TrimSpace(trs.Eq(1).Find(`[data-testid="invitation"]`).Text()); got != "Sent Nov 22, 2026 · expires Nov 29, 2026" {
+				t.Errorf("invitation state %q", got)
 			}
-			if got := trs.Eq(2).Find(`[data-status="expired"]`).Text(); got != "Expired" {
+			if got := trs.Eq(2).Find(`td[data-label="Status"] [data-status="expired"]`).Text(); got != "Invitation expired" {
 				t.Errorf("expired invitation shows %q", got)
+			}
+			if got := trs.Eq(3).Find(`td[data-label="Status"] .status`).Text(); got != "Invited" {
+				t.Errorf("an invitee without a link shows %q", got)
 			}
 		})
 	}
