@@ -249,7 +249,7 @@ func (h *Handlers) RemoveCompanyUserForm(c echo.Context) error {
 		return redirect(c, views.CompanyPath(*co, "/users"))
 	}
 	if !models.CanAssign(v.Type(), m.Type) {
-		return models.Errorf(models.Forbidden, "Your type of user cannot remove a %s user from a company.", m.Type.Label())
+		return models.Errorf(models.Forbidden, "Your type of user cannot remove %s user from a company.", m.Type.WithArticle())
 	}
 	losses, err := h.Store.UnassignLosses(ctx, co, []models.Membership{*m})
 	if err != nil {

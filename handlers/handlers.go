@@ -117,11 +117,13 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 			return err
 		}
 		chrome.Company, chrome.SeveralCompanies = co, several
+		chrome.CompanyMatters = models.CanManageUsers(chrome.Viewer.Type())
 		accounts, err := h.Store.CountAccountsOf(c.Request().Context(), chrome.Viewer)
 		if err != nil {
 			return err
 		}
 		chrome.SeveralAccounts = accounts > 1
+		chrome.Zone = h.Store.Zone(chrome.Viewer)
 	}
 	ctx := views.WithChrome(c.Request().Context(), chrome)
 	buf := bufferPool.Get().(*bytes.Buffer)

@@ -14,7 +14,7 @@ import (
 func (h *Handlers) InvitationForm(c echo.Context) error {
 	inv, err := h.Store.FindInvitation(c.Request().Context(), c.Param("token"))
 	if err != nil {
-		return err
+		return h.deadInvitation(c, err)
 	}
 	return h.render(c, http.StatusOK, "", views.InvitationPage(h.invitationForm(c, inv)))
 }
@@ -37,7 +37,7 @@ func (h *Handlers) InvitationPost(c echo.Context) error {
 	ctx := c.Request().Context()
 	inv, err := h.Store.FindInvitation(ctx, c.Param("token"))
 	if err != nil {
-		return err
+		return h.deadInvitation(c, err)
 	}
 	form := h.invitationForm(c, inv)
 	if form.SignedInAs != "" {
@@ -71,4 +71,30 @@ func (h *Handlers) InvitationPost(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Your password is set and you are logged in."})
 	return redirect(c, models.HomePath(m.Type))
+}
+
+// deadInvitation answers a link that no longer works. After one that
+// expired or was replaced, the page offers "Email me a new link".
+func (h *Handlers) deadInvitation(c echo.Context, err error) error {
+	e, ok := err.(*models.Error)
+	if !ok || !models.LinkRenewable(err) {
+		return err
+	}
+	return h.render(c, http.StatusGone, "", views.ErrorPage(views.ErrorProps{Status: http.StatusGone, Title: e.Title, Message: e.Message,
+		RenewAction: c.Request().URL.Path + "/renew", SecondaryHref: "/login", SecondaryLabel: "Go to the login page"}))
+}
+
+// RenewInvitation serves POST /invite/:token/renew: "Email me a new link".
+// The answer is the same whatever the link (models.RenewInvitation); the
+// new link goes only to the address the invitation was made for.
+func (h *Handlers) RenewInvitation(c echo.Context) error {
+	err := h.Store.RenewInvitation(c.Request().Context(), c.Param("token"), c.RealIP())
+	if e := tooManyError(err); e != nil {
+		return h.tooMany(c, e, views.ErrorProps{ActionHref: "/login", ActionLabel: "Go to the login page"})
+	}
+	if err != nil {
+		return err
+	}
+	h.mailQueued()
+	return h.render(c, http.StatusOK, "", views.RenewSentPage())
 }

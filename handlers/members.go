@@ -172,6 +172,9 @@ func (h *Handlers) EditUserPost(c echo.Context) error {
 	case res.Reinvited:
 		h.mailQueued()
 		msg = "Saved. A new invitation is on its way to " + res.Member.Email + "; the link sent to the old address no longer works."
+	case res.AddressChanged:
+		h.mailQueued()
+		msg = "Saved. " + res.Member.FirstName + "'s emails now go to " + res.Member.Email + "; the old and the new address have both been told."
 	case res.Changed:
 		msg = "Saved the changes to " + res.Member.FullName() + "."
 	}
@@ -344,9 +347,9 @@ func (h *Handlers) ChangeType(c echo.Context) error {
 		_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "Your type is now " + to.Label() + "."})
 		return redirect(c, models.HomePath(to))
 	}
-	msg := m.FullName() + " is now a " + to.Label() + " user. The change applies from their next page, and they have been emailed."
+	msg := m.FullName() + " is now " + to.WithArticle() + " user. The change applies from their next page, and they have been emailed."
 	if change.Invited {
-		msg = m.FullName() + " is now a " + to.Label() + " user. An invitation to set a password is on its way to " + m.Email + "."
+		msg = m.FullName() + " is now " + to.WithArticle() + " user. An invitation to set a password is on its way to " + m.Email + "."
 	}
 	if change.LoginEnded {
 		msg = m.FullName() + " is now a Notification user: their login to " + v.Account.Name + " has ended and they have been emailed."

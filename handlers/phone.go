@@ -40,8 +40,8 @@ func (h *Handlers) SetPhone(c echo.Context) error {
 	}
 	phone, left, err := h.Calls.SetMyPhone(c.Request().Context(), ViewerOf(c), form.Get("phone"), c.RealIP())
 	if isFieldError(err) {
-		return h.renderAccount(c, http.StatusUnprocessableEntity, func(p *views.PhoneProps) {
-			p.Input, p.Error = form.Get("phone"), models.ErrorFields(err)["phone"]
+		return h.renderAccount(c, http.StatusUnprocessableEntity, func(p *views.AccountProps) {
+			p.Phone.Input, p.Phone.Error = form.Get("phone"), models.ErrorFields(err)["phone"]
 		})
 	}
 	if err != nil {

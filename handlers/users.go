@@ -88,7 +88,7 @@ func (h *Handlers) Users(c echo.Context) error {
 		return err
 	}
 	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
-		Page: page, Filter: view.filter, Companies: view.companies, Now: h.Store.Now(), IncomingRequests: incoming,
+		Page: page, Filter: view.filter, Companies: view.companies, Now: h.Store.Now(), Zone: h.Store.Zone(ViewerOf(c)), IncomingRequests: incoming,
 		BulkKey: newFormKey(),
 	}))
 }

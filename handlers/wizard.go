@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,12 +45,17 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if c.FormValue("go") == "back" {
-		prev := step - 1
-		if prev < models.StepType {
-			prev = models.StepType
+	switch goTo := c.FormValue("go"); {
+	case goTo == "back":
+		return h.renderStep(c, http.StatusOK, d.PrevStep(step), d, nil)
+	case strings.HasPrefix(goTo, "to:"):
+		// A step already done, chosen in the stepper: shown as typed,
+		// like Back, and checked again when the person moves on.
+		to, ok := wizardSteps[strings.TrimPrefix(goTo, "to:")]
+		if !ok || to >= step || !d.HasStep(to) {
+			return models.Errorf(models.BadRequest, "That step cannot be opened from here.")
 		}
-		return h.renderStep(c, http.StatusOK, prev, d, nil)
+		return h.renderStep(c, http.StatusOK, to, d, nil)
 	}
 	check, err := h.Store.CheckDraft(ctx, v, d, step)
 	if err != nil {
@@ -63,11 +69,12 @@ func (h *Handlers) NewUserStep(c echo.Context) error {
 		return h.renderStep(c, http.StatusUnprocessableEntity, check.Invalid, d, check)
 	}
 	if step < d.LastStep() {
-		if step+1 == models.StepCompanies && d.Type == models.Notification && len(d.Receives) == 0 {
+		next := d.NextStep(step)
+		if next == models.StepCompanies && d.Type == models.Notification && len(d.Receives) == 0 {
 			// What a Notification user exists for, unless changed.
 			d.Receives = notify.DefaultChoice.Values()
 		}
-		return h.renderStep(c, http.StatusOK, step+1, d, check)
+		return h.renderStep(c, http.StatusOK, next, d, check)
 	}
 	m, _, err := h.Store.CreateCheckedMember(ctx, v, d, check, c.RealIP())
 	if e := tooManyError(err); e != nil {
@@ -113,6 +120,9 @@ func (h *Handlers) renderWizard(c echo.Context, status int, props views.WizardPr
 			return err
 		}
 		props.Companies = companies
+		if props.WorkingIn, err = h.workingIn(c); err != nil {
+			return err
+		}
 	}
 	if step == models.StepMessage && !d.Type.SeesAllCompanies() {
 		// The companies chosen, as the check of the steps before found them
@@ -128,10 +138,17 @@ func (h *Handlers) renderWizard(c echo.Context, status int, props views.WizardPr
 	return h.render(c, status, "users", views.WizardPage(props))
 }
 
+// workingIn is the company the viewer works in, as the header shows it
+// (the one chosen there, else the first they see), or nil.
+func (h *Handlers) workingIn(c echo.Context) (*models.Company, error) {
+	co, _, err := h.Store.CurrentCompany(c.Request().Context(), ViewerOf(c), h.Sessions.CurrentCompany(c))
+	return co, err
+}
+
 // draftFromForm reads the wizard's fields. Values are checked by models;
 // here only the shape is: one value per single field, numeric company IDs.
 func draftFromForm(c echo.Context) (models.Draft, error) {
-	form, err := formOf(c, "key", "type", "first_name", "last_name", "email", "message", "invoice_emails", "go")
+	form, err := formOf(c, "key", "type", "first_name", "last_name", "email", "message", "invoice_emails", "go", "existing_login")
 	if err != nil {
 		return models.Draft{}, err
 	}
@@ -139,6 +156,7 @@ func draftFromForm(c echo.Context) (models.Draft, error) {
 		Key: form.Get("key"), Type: models.UserType(form.Get("type")),
 		FirstName: form.Get("first_name"), LastName: form.Get("last_name"), Email: form.Get("email"),
 		Message: form.Get("message"), InvoiceEmails: form.Get("invoice_emails") == "on",
+		InviteExistingLogin: form.Get("existing_login") == "invite",
 	}
 	if !models.ValidDraftKey(d.Key) {
 		return d, models.Errorf(models.BadRequest, "This form is incomplete. Start again from the first step.")

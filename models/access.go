@@ -20,31 +20,56 @@ const (
 	AccessGranted   AccessStatus = "granted"
 	AccessDeclined  AccessStatus = "declined"
 	AccessWithdrawn AccessStatus = "withdrawn"
+	// AccessExpired: nobody decided within AccessRequestTTL. A pending
+	// request past its time already reads as expired everywhere
+	// (Expired); the scheduler then records it (ExpireAccessRequests).
+	AccessExpired AccessStatus = "expired"
 )
+
+// AccessRequestTTL is how long a request waits for the Admins: a request
+// to a mistyped number must not wait forever.
+const AccessRequestTTL = 30 * 24 * time.Hour
 
 // AccessRequest is a logged-in person asking to join another account by its
 // number. AccountID is nil when the number matched no account they could
 // join: the request is kept all the same, so that what the requester sees
 // never tells which numbers exist.
 type AccessRequest struct {
-	ID             uint         `gorm:"primaryKey"`
-	Number         string       `gorm:"size:16;not null"`
-	AccountID      *uint        `gorm:"index:idx_access_account_status,priority:1"`
-	Account        *Account     `gorm:"constraint:OnDelete:CASCADE"`
-	LoginID        uint         `gorm:"not null;index"`
-	Login          *Login       `gorm:"constraint:OnDelete:CASCADE"`
-	RequesterEmail string       `gorm:"size:254;not null"`
-	FirstName      string       `gorm:"size:100;not null"`
-	LastName       string       `gorm:"size:100;not null"`
-	Note           string       `gorm:"size:500;not null;default:''"`
-	Status         AccessStatus `gorm:"size:16;not null;index:idx_access_account_status,priority:2"`
-	DecidedByID    *uint
-	DecidedAt      *time.Time
-	CreatedAt      time.Time `gorm:"index"`
+	ID             uint     `gorm:"primaryKey"`
+	Number         string   `gorm:"size:16;not null"`
+	AccountID      *uint    `gorm:"index:idx_access_account_status,priority:1"`
+	Account        *Account `gorm:"constraint:OnDelete:CASCADE"`
+	LoginID        uint     `gorm:"not null;index"`
+	Login          *Login   `gorm:"constraint:OnDelete:CASCADE"`
+	RequesterEmail string   `gorm:"size:254;not null"`
+	FirstName      string   `gorm:"size:100;not null"`
+	LastName       string   `gorm:"size:100;not null"`
+	Note           string   `gorm:"size:500;not null;default:''"`
+	// FromAccount and FromCompany are where the requester said they come
+	// from, as much as they chose to share, written from their own
+	// account and companies when they asked (never typed freely).
+	FromAccount string       `gorm:"size:120;not null;default:''"`
+	FromCompany string       `gorm:"size:120;not null;default:''"`
+	Status      AccessStatus `gorm:"size:16;not null;index:idx_access_account_status,priority:2"`
+	DecidedByID *uint
+	DecidedAt   *time.Time
+	CreatedAt   time.Time `gorm:"index"`
 }
 
 // RequesterName is how the request names its author.
 func (r AccessRequest) RequesterName() string { return r.FirstName + " " + r.LastName }
+
+// ExpiresAt is when a pending request stops waiting.
+func (r AccessRequest) ExpiresAt() time.Time { return r.CreatedAt.Add(AccessRequestTTL) }
+
+// State is the request's status as of now: a pending request past its
+// time is expired, whether or not the scheduler has recorded it yet.
+func (r AccessRequest) State(now time.Time) AccessStatus {
+	if r.Status == AccessPending && !now.Before(r.ExpiresAt()) {
+		return AccessExpired
+	}
+	return r.Status
+}
 
 // MaxAccessNoteLength keeps the note short. Requests are limited to a few
 // an hour per login (ThrottlePolicy.AccessLogin), so numbers cannot be
@@ -53,10 +78,18 @@ const MaxAccessNoteLength = 500
 
 var accountNumberPattern = regexp.MustCompile(`^[0-9]{10}$`)
 
-// AccessRequestInput is the request form.
+// AccessRequestInput is the request form. Share says what the Admins are
+// told of where the requester comes from: "" nothing, ShareAccount their
+// account's name, ShareCompanyPrefix+ID that and one of their companies.
 type AccessRequestInput struct {
-	Number, Note string
+	Number, Note, Share string
 }
+
+// What a requester may share of where they come from.
+const (
+	ShareAccount       = "account"
+	ShareCompanyPrefix = "company:"
+)
 
 // AccessMail is what Admins and requesters are told about a request.
 type AccessMail struct {
@@ -76,6 +109,33 @@ func CanRequestAccess(t UserType) bool { return t.CanLogIn() }
 // and tells every active Admin there by email. The answer is the same
 // whether or not the number exists or the person already belongs to it.
 func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestInput, ip string) (*AccessRequest, error) {
+	clean, err := s.cleanAccessRequest(ctx, v, in)
+	if err != nil {
+		return nil, err
+	}
+	var req *AccessRequest
+	var notice *accessNotice
+	// The Admins' emails are built first, from the account and its
+	// Admins as read before the transaction.
+	compose := func() error {
+		var err error
+		notice, err = s.composeAccessRequest(s.db.WithContext(ctx), v, clean)
+		return err
+	}
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
+		var err error
+		req, err = s.requestAccess(tx, v, notice, ip)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// cleanAccessRequest checks the request form: the number's shape, the
+// note, and that what is shared is the requester's own.
+func (s *Store) cleanAccessRequest(ctx context.Context, v *Viewer, in AccessRequestInput) (*AccessRequest, error) {
 	if !CanRequestAccess(v.Type()) {
 		return nil, Errorf(Forbidden, "Your type of user cannot request access to other accounts.")
 	}
@@ -90,91 +150,220 @@ func (s *Store) RequestAccess(ctx context.Context, v *Viewer, in AccessRequestIn
 	} else if len([]rune(note)) > MaxAccessNoteLength {
 		fields["note"] = fmt.Sprintf("Keep the note to %d characters.", MaxAccessNoteLength)
 	}
+	req := &AccessRequest{Number: number, Note: note}
+	switch share := in.Share; {
+	case share == "":
+	case share == ShareAccount:
+		req.FromAccount = v.Account.Name
+	case strings.HasPrefix(share, ShareCompanyPrefix):
+		var id uint
+		if _, err := fmt.Sscan(strings.TrimPrefix(share, ShareCompanyPrefix), &id); err != nil || id == 0 {
+			fields["share"] = "Choose what to tell them from the list."
+			break
+		}
+		co, err := s.FindCompany(ctx, v, id)
+		if ErrorCode(err) == NotFound || (err == nil && co.Status != CompanyActive) {
+			fields["share"] = "Choose what to tell them from the list."
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		req.FromAccount, req.FromCompany = v.Account.Name, co.Name
+	default:
+		fields["share"] = "Choose what to tell them from the list."
+	}
 	if len(fields) > 0 {
 		return nil, FieldErrors(fields)
 	}
-	var req AccessRequest
-	// The Admins' emails are built first, from the account and its
-	// Admins as read before the transaction.
-	var target *Account
-	var admins []Membership
-	var mails []Mail
+	return req, nil
+}
+
+// accessNotice is a checked request as its emails tell it, and those
+// emails to the Admins of the account its number names (none when it
+// names no account the requester may join), built before the
+// transaction that records it.
+type accessNotice struct {
+	req    AccessRequest
+	target *Account
+	admins []Membership
+	mails  []Mail
+}
+
+// composeAccessRequest renders the Admins' emails of a checked request,
+// reading the account and its Admins from db, outside any transaction.
+func (s *Store) composeAccessRequest(db *gorm.DB, v *Viewer, in *AccessRequest) (*accessNotice, error) {
+	n := &accessNotice{req: AccessRequest{Number: in.Number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
+		FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: in.Note,
+		FromAccount: in.FromAccount, FromCompany: in.FromCompany, Status: AccessPending, CreatedAt: s.Now()}}
+	var err error
+	if n.target, err = s.joinableAccount(db, in.Number, v.Login); err != nil || n.target == nil {
+		return n, err
+	}
+	if n.admins, err = adminsToTell(db, n.target.ID); err != nil {
+		return nil, err
+	}
+	n.mails = make([]Mail, len(n.admins))
+	for i, admin := range n.admins {
+		if n.mails[i], err = s.mail.AccessRequested(AccessMail{Request: n.req, AccountName: n.target.Name, To: admin}); err != nil {
+			return nil, fmt.Errorf("compose access request email: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// requestAccess records a request composed before (n) and sends its
+// emails to the account's Admins, inside the caller's transaction, counted
+// against the requester's limit. errStaleMail when the account or its
+// Admins are no longer what the emails were written for.
+func (s *Store) requestAccess(tx *gorm.DB, v *Viewer, n *accessNotice, ip string) (*AccessRequest, error) {
+	_, refused, err := s.hit(tx, s.limits.AccessLogin, idKey(v.Login.ID), "", true)
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, tooMany("Too many requests",
+			"You have sent several access requests in the last hour. Please wait a while before sending another.", refused)
+	}
+	found, err := s.joinableAccount(tx, n.req.Number, v.Login)
+	if err != nil {
+		return nil, err
+	}
+	if (found == nil) != (n.target == nil) || (found != nil && found.Name != n.target.Name) {
+		return nil, errStaleMail
+	}
+	req := n.req
+	if found != nil {
+		// One waiting request per account: another while one waits (and
+		// has not expired) is kept, but tells nobody.
+		var pending int64
+		if err := tx.Model(&AccessRequest{}).Where("account_id = ? AND login_id = ? AND status = ? AND created_at > ?",
+			found.ID, v.Login.ID, AccessPending, req.CreatedAt.Add(-AccessRequestTTL)).Count(&pending).Error; err != nil {
+			return nil, fmt.Errorf("find pending request: %w", err)
+		}
+		if pending == 0 {
+			req.AccountID = &found.ID
+		}
+	}
+	if err := tx.Create(&req).Error; err != nil {
+		return nil, fmt.Errorf("store access request: %w", err)
+	}
+	if req.AccountID == nil {
+		return &req, nil
+	}
+	if err := s.audit(tx, found.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
+		fmt.Sprintf("%s <%s> asked for access", req.RequesterName(), req.RequesterEmail)); err != nil {
+		return nil, err
+	}
+	admins, err := adminsToTell(tx, found.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.EqualFunc(admins, n.admins, func(a, b Membership) bool { return sameForMail(&a, &b) }) {
+		return nil, errStaleMail
+	}
+	for i := range n.admins {
+		if err := s.enqueueMail(tx, &n.admins[i], "access_requested", n.mails[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &req, nil
+}
+
+// CorrectAccessRequest lets the requester fix a pending request. A new
+// number is a new request (the old one is withdrawn, and the answer is the
+// same whether or not the number exists); the same number keeps the
+// request and its place, with the note and what is shared replaced.
+func (s *Store) CorrectAccessRequest(ctx context.Context, v *Viewer, id uint, in AccessRequestInput, ip string) (*AccessRequest, error) {
+	clean, err := s.cleanAccessRequest(ctx, v, in)
+	if err != nil {
+		return nil, err
+	}
+	var out *AccessRequest
+	var notice *accessNotice
+	// A new number's emails are built first, as for a new request.
 	compose := func() error {
-		now := s.Now()
-		req = AccessRequest{Number: number, LoginID: v.Login.ID, RequesterEmail: v.Login.Email,
-			FirstName: v.Membership.FirstName, LastName: v.Membership.LastName, Note: note,
-			Status: AccessPending, CreatedAt: now}
-		db := s.db.WithContext(ctx)
-		var err error
-		if target, err = s.joinableAccount(db, number, v.Login); err != nil || target == nil {
+		notice = nil
+		r, err := s.ownPendingRequest(s.db.WithContext(ctx), v, id)
+		if err != nil || clean.Number == r.Number {
 			return err
 		}
-		if admins, err = adminsToTell(db, target.ID); err != nil {
-			return err
-		}
-		mails = make([]Mail, len(admins))
-		for i, admin := range admins {
-			if mails[i], err = s.mail.AccessRequested(AccessMail{Request: req, AccountName: target.Name, To: admin}); err != nil {
-				return fmt.Errorf("compose access request email: %w", err)
-			}
-		}
-		return nil
+		notice, err = s.composeAccessRequest(s.db.WithContext(ctx), v, clean)
+		return err
 	}
 	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
-		_, refused, err := s.hit(tx, s.limits.AccessLogin, idKey(v.Login.ID), "", true)
+		r, err := s.ownPendingRequest(tx, v, id)
 		if err != nil {
 			return err
 		}
-		if refused != nil {
-			return tooMany("Too many requests",
-				"You have sent several access requests in the last hour. Please wait a while before sending another.", refused)
-		}
-		found, err := s.joinableAccount(tx, number, v.Login)
-		if err != nil {
-			return err
-		}
-		if (found == nil) != (target == nil) || (found != nil && found.Name != target.Name) {
-			return errStaleMail
-		}
-		req.ID, req.AccountID = 0, nil
-		if found != nil {
-			var pending int64
-			if err := tx.Model(&AccessRequest{}).Where("account_id = ? AND login_id = ? AND status = ?", found.ID, v.Login.ID, AccessPending).
-				Count(&pending).Error; err != nil {
-				return fmt.Errorf("find pending request: %w", err)
+		if clean.Number != r.Number {
+			if notice == nil {
+				return errStaleMail
 			}
-			if pending == 0 {
-				req.AccountID = &found.ID
-			}
-		}
-		if err := tx.Create(&req).Error; err != nil {
-			return fmt.Errorf("store access request: %w", err)
-		}
-		if req.AccountID == nil {
-			return nil
-		}
-		if err := s.audit(tx, found.ID, Actor{Name: req.RequesterName(), IP: ip}, "access.requested", nil,
-			fmt.Sprintf("%s <%s> asked for access", req.RequesterName(), req.RequesterEmail)); err != nil {
-			return err
-		}
-		now, err := adminsToTell(tx, found.ID)
-		if err != nil {
-			return err
-		}
-		if !slices.EqualFunc(now, admins, func(a, b Membership) bool { return sameForMail(&a, &b) }) {
-			return errStaleMail
-		}
-		for i := range admins {
-			if err := s.enqueueMail(tx, &admins[i], "access_requested", mails[i]); err != nil {
+			if err := s.withdraw(tx, r, ip); err != nil {
 				return err
 			}
+			out, err = s.requestAccess(tx, v, notice, ip)
+			return err
 		}
-		return nil
+		res := tx.Model(&AccessRequest{}).Where("id = ? AND status = ?", r.ID, AccessPending).
+			Updates(map[string]any{"note": clean.Note, "from_account": clean.FromAccount, "from_company": clean.FromCompany})
+		if res.Error != nil {
+			return fmt.Errorf("correct access request: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return Errorf(Conflict, "This request was decided a moment ago.")
+		}
+		r.Note, r.FromAccount, r.FromCompany = clean.Note, clean.FromAccount, clean.FromCompany
+		out = r
+		if r.AccountID == nil {
+			return nil
+		}
+		return s.audit(tx, *r.AccountID, Actor{Name: r.RequesterName(), IP: ip}, "access.corrected", nil,
+			fmt.Sprintf("%s <%s> corrected their request", r.RequesterName(), r.RequesterEmail))
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &req, nil
+	return out, nil
+}
+
+// FindMyAccessRequest returns one of the viewer's own pending requests.
+func (s *Store) FindMyAccessRequest(ctx context.Context, v *Viewer, id uint) (*AccessRequest, error) {
+	return s.ownPendingRequest(s.db.WithContext(ctx), v, id)
+}
+
+// ownPendingRequest is a request of the viewer's login that still waits.
+func (s *Store) ownPendingRequest(tx *gorm.DB, v *Viewer, id uint) (*AccessRequest, error) {
+	var r AccessRequest
+	err := tx.Where("id = ? AND login_id = ?", id, v.Login.ID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find request: %w", err)
+	}
+	if st := r.State(s.Now()); st != AccessPending {
+		return nil, Errorf(Conflict, "That request was already %s.", st)
+	}
+	return &r, nil
+}
+
+// ExpireAccessRequests records as expired the pending requests past their
+// time (the scheduler runs it; pages already show them expired) and
+// returns how many.
+func (s *Store) ExpireAccessRequests(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&AccessRequest{}).Where("status = ? AND created_at <= ?", AccessPending, s.Now().Add(-AccessRequestTTL)).
+			Updates(map[string]any{"status": AccessExpired, "decided_at": s.Now()})
+		n = res.RowsAffected
+		if res.Error != nil {
+			return fmt.Errorf("expire access requests: %w", res.Error)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // joinableAccount is the account with this number unless it is closed or
@@ -219,26 +408,23 @@ func (s *Store) MyAccessRequests(ctx context.Context, v *Viewer) ([]AccessReques
 // WithdrawAccessRequest takes back one's own pending request.
 func (s *Store) WithdrawAccessRequest(ctx context.Context, v *Viewer, id uint) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		var r AccessRequest
-		err := tx.Where("id = ? AND login_id = ?", id, v.Login.ID).Take(&r).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return ErrNotFound()
-		}
+		r, err := s.ownPendingRequest(tx, v, id)
 		if err != nil {
-			return fmt.Errorf("find request: %w", err)
-		}
-		if r.Status != AccessPending {
-			return Errorf(Conflict, "That request was already %s.", r.Status)
-		}
-		if err := s.decideRequest(tx, r.ID, AccessWithdrawn, nil); err != nil {
 			return err
 		}
-		if r.AccountID == nil {
-			return nil
-		}
-		return s.audit(tx, *r.AccountID, Actor{Name: r.RequesterName()}, "access.withdrawn", nil,
-			fmt.Sprintf("%s <%s> withdrew their request", r.RequesterName(), r.RequesterEmail))
+		return s.withdraw(tx, r, "")
 	})
+}
+
+func (s *Store) withdraw(tx *gorm.DB, r *AccessRequest, ip string) error {
+	if err := s.decideRequest(tx, r.ID, AccessWithdrawn, nil); err != nil {
+		return err
+	}
+	if r.AccountID == nil {
+		return nil
+	}
+	return s.audit(tx, *r.AccountID, Actor{Name: r.RequesterName(), IP: ip}, "access.withdrawn", nil,
+		fmt.Sprintf("%s <%s> withdrew their request", r.RequesterName(), r.RequesterEmail))
 }
 
 // IncomingAccessRequests lists the pending requests to the viewer's account.
@@ -247,7 +433,7 @@ func (s *Store) IncomingAccessRequests(ctx context.Context, v *Viewer) ([]Access
 		return nil, Errorf(Forbidden, "Only Admins see access requests.")
 	}
 	var out []AccessRequest
-	err := s.db.WithContext(ctx).Where("account_id = ? AND status = ?", v.Account.ID, AccessPending).
+	err := s.db.WithContext(ctx).Where("account_id = ? AND status = ? AND created_at > ?", v.Account.ID, AccessPending, s.Now().Add(-AccessRequestTTL)).
 		Order("created_at, id").Limit(200).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("incoming access requests: %w", err)
@@ -282,8 +468,8 @@ func (s *Store) incomingRequest(tx *gorm.DB, v *Viewer, id uint) (*AccessRequest
 	if err != nil {
 		return nil, fmt.Errorf("find request: %w", err)
 	}
-	if r.Status != AccessPending {
-		return nil, Errorf(Conflict, "This request was already %s.", r.Status)
+	if st := r.State(s.Now()); st != AccessPending {
+		return nil, Errorf(Conflict, "This request was already %s.", st)
 	}
 	return &r, nil
 }

@@ -1148,7 +1148,7 @@ func (s *Store) planRow(ctx context.Context, v *Viewer, imp *Import, r *PreviewR
 		plan.outcome, plan.detail = OutcomeAdded, "Notification user: no invitation needed."
 	}
 	if check.OK() && check.Created == nil {
-		if plan.inv, plan.notice, err = s.composeMemberMail(v, d, check); err != nil {
+		if plan.inv, plan.notice, err = s.composeMemberMail(s.db.WithContext(ctx), v, d, check); err != nil {
 			return plan, err
 		}
 	}

@@ -164,3 +164,110 @@ func (s *Store) consumeInvitation(tx *gorm.DB, secret string) (Membership, error
 	}
 	return inv.Member, nil
 }
+
+// RenewInvitation is "Email me a new link" on a dead invitation link: a
+// fresh invitation goes to the address the invitation was made for, never
+// to one typed anywhere, if that invitation is still waiting to be
+// accepted. The answer is the same whatever the link's state (unknown,
+// expired, replaced, for a person since deleted or active), so the button
+// tells nothing about anyone: only the per-address limit, counted before
+// the link is looked up, refuses openly. The invitee's own limits (those
+// of a resend: countPersonInvitation, countAccountInvitation) refuse
+// quietly. The Admins see a renewal in the audit log.
+func (s *Store) RenewInvitation(ctx context.Context, secret, client string) error {
+	if s.mail == nil {
+		return errors.New("renew invitation: no mail composer configured")
+	}
+	// The client's limit is counted in a transaction of its own, so that
+	// it holds whatever happens to the rest.
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		_, refused, err := s.hit(tx, s.limits.RenewClient, clientKey(client), "", true)
+		if err != nil {
+			return err
+		}
+		if refused != nil {
+			return tooMany("Too many requests for new links",
+				"Several new links were asked for from your network in the last hour. If you asked for one, it is on its way: check your inbox and spam folder.",
+				refused)
+		}
+		return nil
+	})
+	if err != nil || !wellFormedSecret(secret) {
+		return err
+	}
+	// The invitation is built first, from the link's invitee and inviter
+	// as read then, and sent only if they are still so.
+	var read *Membership
+	var inv *invitation
+	compose := func() error {
+		read, inv = nil, nil
+		m, by, err := renewable(s.db.WithContext(ctx), secret)
+		if err != nil || m == nil {
+			return err
+		}
+		read = m
+		inv, err = s.composeInvitation(s.db.WithContext(ctx), by, *m, "")
+		return err
+	}
+	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
+		m, by, err := renewable(tx, secret)
+		if err != nil {
+			return err
+		}
+		if (m == nil) != (read == nil) {
+			return errStaleMail
+		}
+		if m == nil {
+			return nil
+		}
+		if !sameForMail(read, m) || !by.same(inv.by) {
+			return errStaleMail
+		}
+		// The invitee's limits are a resend's. A refusal leaves this
+		// transaction (so nothing of it stays) and is answered quietly.
+		return s.sendInvitation(tx, m, inv, Actor{Name: m.FullName() + " (invitee)", IP: client}, "invitation.renewed", false)
+	})
+	if ErrorCode(err) == TooManyRequests {
+		return nil
+	}
+	return err
+}
+
+// renewable is the invitee a dead invitation link may be renewed for, and
+// whom the new invitation names as its sender: the Admin who sent the
+// link if still in the account, else the account itself. nil when the
+// link renews nothing (unknown, used, for a person since deleted or
+// active, or an account closed).
+func renewable(db *gorm.DB, secret string) (*Membership, Inviter, error) {
+	var t Token
+	err := db.Where("hash = ? AND purpose = ?", hashSecret(secret), PurposeInvitation).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (t.UsedAt != nil || t.MembershipID == nil)) {
+		return nil, Inviter{}, nil
+	}
+	if err != nil {
+		return nil, Inviter{}, fmt.Errorf("find link: %w", err)
+	}
+	var m Membership
+	err = db.Preload("Account").Take(&m, "id = ?", *t.MembershipID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Inviter{}, nil
+	}
+	if err != nil {
+		return nil, Inviter{}, fmt.Errorf("find invited member: %w", err)
+	}
+	if m.Status != MemberInvited || !m.Type.CanLogIn() || m.Account == nil || m.Account.Status == AccountClosed {
+		return nil, Inviter{}, nil
+	}
+	by := Inviter{Name: m.Account.Name, AccountName: m.Account.Name}
+	if t.CreatedByID != nil {
+		var inviter Membership
+		err := db.Select("id", "first_name", "last_name", "email").Take(&inviter, "id = ? AND account_id = ?", *t.CreatedByID, m.AccountID).Error
+		switch {
+		case err == nil:
+			by.ID, by.Name, by.Email = t.CreatedByID, inviter.FullName(), inviter.Email
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return nil, Inviter{}, fmt.Errorf("find inviter: %w", err)
+		}
+	}
+	return &m, by, nil
+}

@@ -35,6 +35,9 @@ type InvitationMail struct {
 	Message      string
 	Secret       string
 	ExpiresAt    time.Time
+	// HasLogin: the address already has a password (from another
+	// account), so the email asks them to join by logging in with it.
+	HasLogin bool
 }
 
 // NotificationMail tells a Notification user which companies they will get
@@ -59,6 +62,18 @@ type MailComposer interface {
 	PasswordChanged(PasswordChangedMail) (Mail, error)
 	PasswordReset(PasswordResetMail) (Mail, error)
 	LoginThrottled(LoginThrottledMail) (Mail, error)
+	AddressChanged(AddressChangedMail) (Mail, error)
+}
+
+// AddressChangedMail tells a Notification user's old and new address that
+// an Admin changed where their emails go. ToOld says which one reads it.
+type AddressChangedMail struct {
+	Member             Membership
+	OldEmail, NewEmail string
+	ActorName          string
+	ActorEmail         string
+	AccountName        string
+	ToOld              bool
 }
 
 // TypeChangedMail tells a person that an Admin promoted or demoted them, and
@@ -112,23 +127,41 @@ func sameForMail(a, b *Membership) bool {
 }
 
 // invitation is an invitation link and its email, made before the change
-// that sends it.
+// that sends it, with what the email says that the change checks again.
 type invitation struct {
-	link link
-	mail Mail
+	link     link
+	mail     Mail
+	by       Inviter
+	email    string // the address it was written for
+	hasLogin bool   // that address had a login elsewhere
 }
 
 // composeInvitation makes a link and renders the invitation of m (as they
-// will be once invited) from v's account, with an optional message.
-func (s *Store) composeInvitation(v *Viewer, m Membership, message string) (*invitation, error) {
+// will be once invited) from by, with an optional message. An address
+// with a login elsewhere is invited to join with the password it has,
+// never to choose another; db, outside any transaction, says which.
+func (s *Store) composeInvitation(db *gorm.DB, by Inviter, m Membership, message string) (*invitation, error) {
+	hasLogin, err := emailHasLogin(db, m.Email)
+	if err != nil {
+		return nil, err
+	}
 	l, err := s.newLink(InvitationLinkTTL)
 	if err != nil {
 		return nil, err
 	}
-	mail, err := s.mail.Invitation(InvitationMail{Member: m, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
-		AccountName: v.Account.Name, Message: message, Secret: l.secret, ExpiresAt: l.expiresAt})
+	mail, err := s.mail.Invitation(InvitationMail{Member: m, InviterName: by.Name, InviterEmail: by.Email,
+		AccountName: by.AccountName, Message: message, Secret: l.secret, ExpiresAt: l.expiresAt, HasLogin: hasLogin})
 	if err != nil {
 		return nil, fmt.Errorf("compose invitation email: %w", err)
 	}
-	return &invitation{link: l, mail: mail}, nil
+	return &invitation{link: l, mail: mail, by: by, email: m.Email, hasLogin: hasLogin}, nil
+}
+
+// emailHasLogin tells whether an address has a login (in any account).
+func emailHasLogin(db *gorm.DB, email string) (bool, error) {
+	var logins int64
+	if err := db.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {
+		return false, fmt.Errorf("check login of invitee: %w", err)
+	}
+	return logins > 0, nil
 }

@@ -79,6 +79,11 @@ func (w *watchedMailer) PasswordReset(m models.PasswordResetMail) (models.Mail, 
 	return w.Mailer.PasswordReset(m)
 }
 
+func (w *watchedMailer) AddressChanged(m models.AddressChangedMail) (models.Mail, error) {
+	w.saw("address changed")
+	return w.Mailer.AddressChanged(m)
+}
+
 // TestMail_BuiltBeforeTheWriteLock makes every change that sends email
 // and checks that each email was rendered, and none while a transaction
 // was under way, on both databases.
@@ -116,6 +121,25 @@ func TestMail_BuiltBeforeTheWriteLock(t *testing.T) {
 			if _, err := store.UpdateMember(ctx, ada, rita.ID, models.MemberUpdate{FirstName: "Rita", LastName: "R", Email: &corrected}, ""); err != nil {
 				t.Fatalf("correct the address: %v", err)
 			}
+			// A Notification user's address changed: both addresses told.
+			moved := "nell.n@example.com"
+			if _, err := store.UpdateMember(ctx, ada, nell.ID, models.MemberUpdate{FirstName: "New", LastName: "notification", Email: &moved}, ""); err != nil {
+				t.Fatalf("change a Notification user's address: %v", err)
+			}
+			// "Email me a new link" from Rita's first, replaced, link.
+			var first models.OutboxMessage
+			must(t, db.Where("membership_id = ? AND kind = ?", rita.ID, "invitation").Order("id").Take(&first).Error)
+			_, link, ok := strings.Cut(first.TextBody, "/invite/")
+			if !ok {
+				t.Fatalf("no link in the invitation: %q", first.TextBody)
+			}
+			must(t, db.Where("1 = 1").Delete(&models.ThrottleCounter{}).Error)
+			must(t, store.RenewInvitation(ctx, strings.Fields(link)[0], "192.0.2.1"))
+			var renewed int64
+			must(t, db.Model(&models.AuditEvent{}).Where("action = ?", "invitation.renewed").Count(&renewed).Error)
+			if renewed != 1 {
+				t.Errorf("%d renewals recorded, want 1", renewed)
+			}
 			// A Notification user promoted (invited), a Reporting user
 			// promoted (told).
 			if _, err := store.ChangeType(ctx, ada, nell.ID, models.TypeChangeInput{To: models.Reporting, CompanyIDs: []uint{company.ID}}, ""); err != nil {
@@ -137,9 +161,13 @@ func TestMail_BuiltBeforeTheWriteLock(t *testing.T) {
 			beta, err := store.FindAccount(ctx, bea.AccountID)
 			must(t, err)
 			beaV := &models.Viewer{Membership: *bea, Account: *beta}
-			req, err := store.RequestAccess(ctx, ada, models.AccessRequestInput{Number: beta.Number}, "")
+			// Asked with a mistyped number, then corrected: the new number
+			// is a new request, and its Admins are told.
+			req, err := store.RequestAccess(ctx, ada, models.AccessRequestInput{Number: "0000000000"}, "")
+			must(t, err)
+			req, err = store.CorrectAccessRequest(ctx, ada, req.ID, models.AccessRequestInput{Number: beta.Number, Share: models.ShareAccount}, "")
 			if err != nil || req.AccountID == nil {
-				t.Fatalf("request access: %+v %v", req, err)
+				t.Fatalf("correct the request: %+v %v", req, err)
 			}
 			if _, err := store.DeclineAccess(ctx, beaV, req.ID, ""); err != nil {
 				t.Fatalf("decline: %v", err)
@@ -155,7 +183,7 @@ func TestMail_BuiltBeforeTheWriteLock(t *testing.T) {
 			must(t, store.RequestPasswordReset(ctx, ada.Login.Email, ""))
 
 			for _, kind := range []string{"invitation", "notification added", "type changed", "access requested", "access granted",
-				"access declined", "password changed", "password reset"} {
+				"access declined", "password changed", "password reset", "address changed"} {
 				if mailer.rendered[kind] == 0 {
 					t.Errorf("no %s email was rendered", kind)
 				}

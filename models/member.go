@@ -197,7 +197,7 @@ func CheckTypeChangeInput(p TypePlan, in TypeChangeInput) map[string]string {
 		fields["message"] = ErrorMessage(err)
 	}
 	if p.NeedsCompanies && len(in.CompanyIDs) == 0 {
-		fields["companies"] = fmt.Sprintf("Choose at least one company %s will see as a %s user.", p.Member.FirstName, p.To.Label())
+		fields["companies"] = fmt.Sprintf("Choose at least one company %s will see as %s user.", p.Member.FirstName, p.To.WithArticle())
 	}
 	if len(fields) == 0 {
 		return nil
@@ -210,7 +210,7 @@ func checkTypeChange(v *Viewer, m *Membership, to UserType) error {
 		return err
 	}
 	if m.Type == to {
-		return Errorf(Conflict, "%s is already a %s user.", m.FullName(), to.Label())
+		return Errorf(Conflict, "%s is already %s user.", m.FullName(), to.WithArticle())
 	}
 	if !CanChangeType(v.Type(), m.Type, to) {
 		return Errorf(Forbidden, "Only Admins can change a user's type.")
@@ -222,8 +222,15 @@ func checkTypeChange(v *Viewer, m *Membership, to UserType) error {
 	return nil
 }
 
+// emailEditable: an Admin may correct a pending invitee's address (no
+// password is tied to it yet) and a Notification user's (they have no
+// login; it is only where their emails go). An active member's address is
+// their login, which only they change.
 func emailEditable(m *Membership) bool {
-	return m.Status == MemberInvited && m.Type.CanLogIn() && m.LoginID == nil
+	if !m.Type.CanLogIn() {
+		return true
+	}
+	return m.Status == MemberInvited && m.LoginID == nil
 }
 
 // lockAccount takes the account's row lock for the rest of the transaction,
@@ -432,7 +439,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			// changed" email, and one email says it better than two.
 			message, _ := CleanMessage(in.Message)
 			will.Status = MemberInvited
-			inv, err = s.composeInvitation(v, will, message)
+			inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), will, message)
 			return err
 		}
 		if notice, err = s.mail.TypeChanged(TypeChangedMail{Member: will, ActorName: v.Membership.FullName(), ActorEmail: v.Membership.Email,
@@ -545,7 +552,7 @@ func (s *Store) ChangeType(ctx context.Context, v *Viewer, id uint, in TypeChang
 			return err
 		}
 		if plan.SendsInvitation {
-			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.sent", false); err != nil {
+			if err := s.sendInvitation(tx, m, inv, v.Actor(ip), "invitation.sent", false); err != nil {
 				return err
 			}
 		} else if err := s.enqueueMail(tx, m, "type_changed", notice); err != nil {
@@ -682,7 +689,10 @@ type MemberUpdated struct {
 	Member Membership
 	// Reinvited: the address was corrected and a new invitation sent.
 	Reinvited bool
-	Changed   bool
+	// AddressChanged: a Notification user's address changed; both the
+	// old and the new address were told.
+	AddressChanged bool
+	Changed        bool
 }
 
 // UpdateMember saves names, the invoice-email opt-in (Admins) and, for a
@@ -706,24 +716,30 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 	}
 	var out *MemberUpdated
 	var inv *invitation
-	// A corrected address of an invitee sends the invitation again, to it:
-	// built first, from the person as they will be.
+	var moved *movedMails
+	// A corrected address of an invitee sends the invitation again, to it;
+	// a Notification user's new address tells both addresses: built
+	// first, from the person as they will be.
 	compose := func(m *Membership) error {
-		inv = nil
+		inv, moved = nil, nil
 		if in.Email == nil || email == "" || email == m.Email || !emailEditable(m) || len(fields) > 0 {
 			return nil
 		}
 		will := *m
 		will.FirstName, will.LastName, will.Email = first, last, email
 		var err error
-		inv, err = s.composeInvitation(v, will, "")
+		if m.Type.CanLogIn() {
+			inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), will, "")
+			return err
+		}
+		moved, err = s.composeAddressChanged(v, m.Email, will)
 		return err
 	}
 	err = s.mailedMemberChange(ctx, v, id, "edit users", compose, func(tx *gorm.DB, account *Account, m *Membership) error {
 		if in.Email != nil && email != "" && email != m.Email {
 			if !emailEditable(m) {
 				fields["email"] = fmt.Sprintf("%s's address is their login; only they can change it.", m.FirstName)
-			} else if err := s.checkNewAddress(tx, account.ID, m.ID, email, fields); err != nil {
+			} else if err := s.checkNewAddress(tx, account.ID, m.ID, email, m.Type.CanLogIn(), fields); err != nil {
 				return err
 			}
 		}
@@ -743,13 +759,19 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			updates["invoice_emails"] = invoice
 			details = append(details, "invoice emails "+onOff(invoice))
 		}
-		reinvite := in.Email != nil && email != "" && email != m.Email
-		if reinvite && inv == nil {
-			return errors.New("update member: no invitation was built for the new address")
+		newAddress := in.Email != nil && email != "" && email != m.Email
+		// A pending invitee gets the invitation again at the corrected
+		// address; a Notification user's address is only where emails go,
+		// and both addresses are told.
+		reinvite := newAddress && m.Type.CanLogIn()
+		if reinvite && inv == nil || newAddress && !reinvite && moved == nil {
+			return errors.New("update member: no email was built for the new address")
+		}
+		if newAddress {
+			updates["email"] = email
 		}
 		if reinvite {
 			details = append(details, "email "+m.Email+" → "+email)
-			updates["email"] = email
 		}
 		if len(updates) == 0 {
 			out.Member = *m
@@ -761,11 +783,19 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 		}
 		old := *m
 		m.FirstName, m.LastName, m.SortName, m.InvoiceEmails = first, last, sortName(first, last), invoice
-		if reinvite {
+		if newAddress {
 			m.Email = email
 		}
-		if err := s.audit(tx, account.ID, v.Actor(ip), "member.updated", &old, strings.Join(details, "; ")); err != nil {
-			return err
+		if len(details) > 0 {
+			if err := s.audit(tx, account.ID, v.Actor(ip), "member.updated", &old, strings.Join(details, "; ")); err != nil {
+				return err
+			}
+		}
+		if newAddress && !reinvite {
+			if err := s.addressChanged(tx, v, account, &old, m, moved, ip); err != nil {
+				return err
+			}
+			out.AddressChanged = true
 		}
 		if reinvite {
 			// Whatever was still waiting for the mistyped address goes
@@ -773,7 +803,7 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 			if err := s.cancelPendingEmails(tx, m.ID); err != nil {
 				return err
 			}
-			if err := s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent", true); err != nil {
+			if err := s.sendInvitation(tx, m, inv, v.Actor(ip), "invitation.resent", true); err != nil {
 				var e *Error
 				if errors.As(err, &e) && e.Code == TooManyRequests {
 					e.Fields = map[string]string{"email": e.Message}
@@ -800,9 +830,55 @@ func (s *Store) UpdateMember(ctx context.Context, v *Viewer, id uint, in MemberU
 	return out, nil
 }
 
-// checkNewAddress refuses an address already in the account or with a
-// login elsewhere, as the wizard's info step does.
-func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email string, fields map[string]string) error {
+// movedMails are the two emails of a Notification user's new address,
+// built before the change.
+type movedMails struct {
+	toOld, toNew Mail
+}
+
+// composeAddressChanged renders what the old and the new address of m (as
+// they will be) are told.
+func (s *Store) composeAddressChanged(v *Viewer, oldEmail string, m Membership) (*movedMails, error) {
+	in := AddressChangedMail{Member: m, OldEmail: oldEmail, NewEmail: m.Email, ActorName: v.Membership.FullName(),
+		ActorEmail: v.Membership.Email, AccountName: v.Account.Name}
+	var out movedMails
+	for _, toOld := range []bool{true, false} {
+		in.ToOld = toOld
+		mail, err := s.mail.AddressChanged(in)
+		if err != nil {
+			return nil, fmt.Errorf("compose address change email: %w", err)
+		}
+		if toOld {
+			out.toOld = mail
+		} else {
+			out.toNew = mail
+		}
+	}
+	return &out, nil
+}
+
+// addressChanged records a Notification user's new address and tells both
+// addresses, with the emails built before (moved): the old one learns
+// where its emails went (and can object), the new one why it receives them.
+func (s *Store) addressChanged(tx *gorm.DB, v *Viewer, account *Account, old, m *Membership, moved *movedMails, ip string) error {
+	if err := s.audit(tx, account.ID, v.Actor(ip), "member.email_changed", m, "Email "+old.Email+" → "+m.Email); err != nil {
+		return err
+	}
+	// Whatever still waited for the old address goes nowhere now.
+	if err := s.cancelPendingEmails(tx, m.ID); err != nil {
+		return err
+	}
+	if err := s.enqueueMail(tx, old, "address_changed", moved.toOld); err != nil {
+		return err
+	}
+	return s.enqueueMail(tx, m, "address_changed", moved.toNew)
+}
+
+// checkNewAddress refuses an address already in the account or, for a
+// person who logs in, with a login elsewhere, as the wizard's info step
+// does. A Notification user never logs in, so a login elsewhere does not
+// stand in their way (and is not revealed).
+func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email string, logsIn bool, fields map[string]string) error {
 	var other Membership
 	err := tx.Where("account_id = ? AND email = ? AND id <> ?", accountID, email, memberID).Take(&other).Error
 	switch {
@@ -811,6 +887,9 @@ func (s *Store) checkNewAddress(tx *gorm.DB, accountID, memberID uint, email str
 		return nil
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("check email in account: %w", err)
+	}
+	if !logsIn {
+		return nil
 	}
 	var logins int64
 	if err := tx.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {

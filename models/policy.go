@@ -50,6 +50,21 @@ func (t UserType) Label() string {
 	return string(t)
 }
 
+// WithArticle is the label with its indefinite article, for sentences:
+// "an Admin", "a Manager". Every sentence that names a type after "a"
+// uses it, so none puts "a" before "Admin" (views/article_test.go checks).
+func (t UserType) WithArticle() string {
+	label := t.Label()
+	if label == "" {
+		return label
+	}
+	switch label[0] {
+	case 'A', 'E', 'I', 'O', 'U':
+		return "an " + label
+	}
+	return "a " + label
+}
+
 // Summary is one sentence saying what the type is for.
 func (t UserType) Summary() string {
 	switch t {
@@ -245,9 +260,11 @@ func CanImportMembers(t UserType) bool {
 // CanManageCompanies: create, rename, disable and enable companies.
 func CanManageCompanies(t UserType) bool { return Can(t, CapManageCompanies) }
 
-// HomePath is where a member lands after logging in.
+// HomePath is where a member lands after logging in: Admins on the users
+// list; everyone else on the home page, which says what they can do on
+// their companies, with the links to do it.
 func HomePath(t UserType) string {
-	if CanViewUsers(t) {
+	if CanManageUsers(t) {
 		return "/users"
 	}
 	return "/"
@@ -296,6 +313,10 @@ func CanChangeType(actor, from, to UserType) bool {
 
 // CanViewAudit: the audit log of the account.
 func CanViewAudit(t UserType) bool { return CanManageUsers(t) }
+
+// CanEditAccount: renaming the account and setting its time zone are an
+// Admin's, like its users.
+func CanEditAccount(t UserType) bool { return CanManageUsers(t) }
 
 // GetsInvoiceEmails: the invoice-email opt-in exists only for the types
 // that see billing.

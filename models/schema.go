@@ -70,6 +70,24 @@ const (
 	MemberDisabled MemberStatus = "disabled"
 )
 
+// StatusLabel is how a person's standing reads on the users list and Edit
+// User. A Notification user never logs in, so "Active" (and "Last active
+// never") would say nothing: theirs is "Receives email".
+func StatusLabel(t UserType, s MemberStatus) string {
+	switch s {
+	case MemberInvited:
+		return "Invited"
+	case MemberActive:
+		if !t.CanLogIn() {
+			return "Receives email"
+		}
+		return "Active"
+	case MemberDisabled:
+		return "Disabled"
+	}
+	return string(s)
+}
+
 // Membership is what the screens call a user: a person in one account.
 // Deleting one removes the row (the audit log keeps the history) so that the
 // same address can be invited again.

@@ -94,6 +94,11 @@ type ThrottlePolicy struct {
 	InviteImport Limit
 	// Requests for access to another account, per login.
 	AccessLogin Limit
+	// "Email me a new link" from a dead invitation link, per client
+	// address. Counted before the link is even looked up, so a refusal
+	// says nothing about the link; the invitee's own limits
+	// (InvitePerson, InviteAccount) then apply quietly.
+	RenewClient Limit
 }
 
 // DefaultInvitationsPerDay is how many invitations an account may send in
@@ -114,6 +119,7 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 		InviteAccount: Limit{Name: "invite.account", Max: DefaultInvitationsPerDay, Window: 24 * time.Hour},
 		InviteImport:  Limit{Name: "invite.import", Max: 2 * MaxImportRows, Window: 24 * time.Hour},
 		AccessLogin:   Limit{Name: "access.login", Max: 5, Window: time.Hour},
+		RenewClient:   Limit{Name: "renew.client", Max: 10, Window: time.Hour},
 	}
 }
 
@@ -122,7 +128,7 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 func (p ThrottlePolicy) longestWindow() time.Duration {
 	var w time.Duration
 	for _, l := range []Limit{p.LoginAccount, p.LoginClient, p.LoginDevice, p.ResetClient, p.ResetLogin,
-		p.InvitePerson, p.InviteAccount, p.InviteImport, p.AccessLogin} {
+		p.InvitePerson, p.InviteAccount, p.InviteImport, p.AccessLogin, p.RenewClient} {
 		w = max(w, l.Window)
 	}
 	return w

@@ -49,9 +49,18 @@ func linkInvalid() *Error {
 		Message: "The link may have been copied incompletely. Open it again from the email, or ask your administrator to send a new one."}
 }
 
+// errRenewable marks the link errors after which the invitee may ask for
+// a fresh invitation themselves (LinkRenewable).
+var errRenewable = errors.New("link can be renewed by its holder")
+
+// LinkRenewable tells a link error after which "Email me a new link" is
+// offered: the link expired or was replaced. Whether a new link is then
+// really sent is decided, silently, by RenewInvitation.
+func LinkRenewable(err error) bool { return errors.Is(err, errRenewable) }
+
 func linkExpired() *Error {
 	return &Error{Code: Gone, Title: "This link has expired",
-		Message: "For your security, links work for a limited time. Ask your administrator to send a new invitation."}
+		Message: "For your security, links work for a limited time. We can email you a new one.", Err: errRenewable}
 }
 
 func linkUsed() *Error {
@@ -61,7 +70,7 @@ func linkUsed() *Error {
 
 func linkRevoked() *Error {
 	return &Error{Code: Gone, Title: "This link was replaced",
-		Message: "A newer link was sent, which replaces this one. Use the most recent email, or ask your administrator to send a new invitation."}
+		Message: "A newer link was sent, which replaces this one. Use the most recent email, or we can email you a new one.", Err: errRenewable}
 }
 
 // link is a one-time link made before it is stored: its secret, for the

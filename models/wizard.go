@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -38,6 +39,10 @@ type Draft struct {
 	// the notifications area ("daily", "calls:missed"…), which checks them;
 	// the core only carries them to the area's CreateHook.
 	Receives []string
+	// InviteExistingLogin: the Admin chose to invite an address that has a
+	// login in another account. The person then joins by logging in with
+	// the password they have; nothing of their other accounts changes.
+	InviteExistingLogin bool
 }
 
 // LastStep is the final step for the draft's type.
@@ -46,6 +51,47 @@ func (d Draft) LastStep() Step {
 		return StepCompanies
 	}
 	return StepMessage
+}
+
+// Steps are the steps the draft's type goes through, in order. An Admin
+// sees every company, so has no Companies step (the Info step says so); a
+// Notification user gets no invitation, so has no Message step.
+func (d Draft) Steps() []Step {
+	steps := []Step{StepType, StepInfo}
+	if !d.Type.SeesAllCompanies() {
+		steps = append(steps, StepCompanies)
+	}
+	if d.Type != Notification {
+		steps = append(steps, StepMessage)
+	}
+	return steps
+}
+
+// HasStep tells whether the draft's type goes through step.
+func (d Draft) HasStep(step Step) bool { return slices.Contains(d.Steps(), step) }
+
+// NextStep is the step after step for the draft's type (step itself when
+// it is the last).
+func (d Draft) NextStep(step Step) Step {
+	for _, s := range d.Steps() {
+		if s > step {
+			return s
+		}
+	}
+	return step
+}
+
+// PrevStep is the step before step for the draft's type (the first step
+// when there is none).
+func (d Draft) PrevStep(step Step) Step {
+	prev := StepType
+	for _, s := range d.Steps() {
+		if s >= step {
+			break
+		}
+		prev = s
+	}
+	return prev
 }
 
 // NewDraftKey returns the idempotency key of a new wizard run.
@@ -77,6 +123,8 @@ type DraftCheck struct {
 	// Email is the canonical address.
 	Email string
 	key   string
+	// inviteExistingLogin: the draft asks to invite a login from elsewhere.
+	inviteExistingLogin bool
 }
 
 // OK reports whether every checked step is valid.
@@ -100,7 +148,7 @@ func (s *Store) CheckDraft(ctx context.Context, v *Viewer, d Draft, upTo Step) (
 	if !CanManageUsers(v.Type()) {
 		return nil, Errorf(Forbidden, "Only Admins can create users.")
 	}
-	c := &DraftCheck{Fields: map[string]string{}, key: d.Key}
+	c := &DraftCheck{Fields: map[string]string{}, key: d.Key, inviteExistingLogin: d.InviteExistingLogin}
 	db := s.db.WithContext(ctx)
 	if _, err := ParseUserType(string(d.Type)); err != nil {
 		c.fail(StepType, "type", "Choose the type of user to add.")
@@ -155,7 +203,9 @@ func (s *Store) checkEmailFree(db *gorm.DB, accountID uint, email string, c *Dra
 	}
 	if logins > 0 {
 		c.LoginElsewhere = true
-		c.fail(StepInfo, "email", "This email address already has a login in another Switchboard account.")
+		if !c.inviteExistingLogin {
+			c.fail(StepInfo, "email", "This email address already has a login in another Switchboard account.")
+		}
 	}
 	return nil
 }
@@ -238,7 +288,7 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 	var notice Mail
 	compose := func() error {
 		var err error
-		inv, notice, err = s.composeMemberMail(v, d, check)
+		inv, notice, err = s.composeMemberMail(s.db.WithContext(ctx), v, d, check)
 		return err
 	}
 	err = s.mailed(ctx, compose, func(tx *gorm.DB) error {
@@ -262,11 +312,11 @@ func (s *Store) CreateCheckedMember(ctx context.Context, v *Viewer, d Draft, che
 
 // composeMemberMail builds the email of the person a checked draft
 // creates: their invitation, or for a Notification user the notice.
-func (s *Store) composeMemberMail(v *Viewer, d Draft, check *DraftCheck) (inv *invitation, notice Mail, err error) {
+func (s *Store) composeMemberMail(db *gorm.DB, v *Viewer, d Draft, check *DraftCheck) (inv *invitation, notice Mail, err error) {
 	draft := draftMember(v, d, check, s.Now())
 	if d.Type.CanLogIn() {
 		message, _ := CleanMessage(d.Message)
-		inv, err = s.composeInvitation(v, draft, message)
+		inv, err = s.composeInvitation(db, inviterOf(v), draft, message)
 		return inv, notice, err
 	}
 	if notice, err = s.mail.NotificationAdded(NotificationMail{Member: draft, InviterName: v.Membership.FullName(), InviterEmail: v.Membership.Email,
@@ -347,7 +397,25 @@ func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *Draf
 	if !d.Type.CanLogIn() {
 		return &m, s.enqueueMail(tx, &m, "notification_added", notice)
 	}
-	return &m, s.sendInvitationCounted(tx, v, &m, inv, actor, "invitation.sent", false, accountLimit)
+	return &m, s.sendInvitationCounted(tx, &m, inv, actor, "invitation.sent", false, accountLimit)
+}
+
+// Inviter is who an invitation says it comes from.
+type Inviter struct {
+	ID          *uint  // the membership that invited (nil: the console)
+	Name, Email string // Email: where replies go ("" for the console: none)
+	AccountName string
+}
+
+func (a Inviter) same(b Inviter) bool {
+	return (a.ID == nil) == (b.ID == nil) && (a.ID == nil || *a.ID == *b.ID) &&
+		a.Name == b.Name && a.Email == b.Email && a.AccountName == b.AccountName
+}
+
+// inviterOf is the viewer as the sender of an invitation.
+func inviterOf(v *Viewer) Inviter {
+	id := v.Membership.ID
+	return Inviter{ID: &id, Name: v.Membership.FullName(), Email: v.Membership.Email, AccountName: v.Account.Name}
 }
 
 // sendInvitation stores an invitation's link for m (revoking earlier ones)
@@ -357,11 +425,13 @@ func (s *Store) createMemberCounted(tx *gorm.DB, v *Viewer, d Draft, check *Draf
 // (countPersonInvitation, countAccountInvitation); a refusal is an error
 // that leaves the caller's transaction, and so the database, untouched.
 // newAddress is set when the invitation goes to an address just corrected.
-func (s *Store) sendInvitation(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool) error {
-	return s.sendInvitationCounted(tx, v, m, inv, actor, action, newAddress, s.limits.InviteAccount)
+func (s *Store) sendInvitation(tx *gorm.DB, m *Membership, inv *invitation, actor Actor, action string, newAddress bool) error {
+	return s.sendInvitationCounted(tx, m, inv, actor, action, newAddress, s.limits.InviteAccount)
 }
 
-func (s *Store) sendInvitationCounted(tx *gorm.DB, v *Viewer, m *Membership, inv *invitation, actor Actor, action string, newAddress bool, accountLimit Limit) error {
+// sendInvitationCounted is sendInvitation counted against accountLimit
+// (an import's cap instead of the wizard's).
+func (s *Store) sendInvitationCounted(tx *gorm.DB, m *Membership, inv *invitation, actor Actor, action string, newAddress bool, accountLimit Limit) error {
 	if err := s.countPersonInvitation(tx, m, newAddress); err != nil {
 		return err
 	}
@@ -370,8 +440,16 @@ func (s *Store) sendInvitationCounted(tx *gorm.DB, v *Viewer, m *Membership, inv
 	if err := s.cancelPendingEmails(tx, m.ID, "invitation"); err != nil {
 		return err
 	}
-	inviter := v.Membership.ID
-	tok, err := s.storeLink(tx, inv.link, PurposeInvitation, &m.AccountID, &m.ID, &inviter)
+	// The email says whether the address has a login elsewhere (join
+	// with the password it has, or choose one): still so, or build again.
+	hasLogin, err := emailHasLogin(tx, m.Email)
+	if err != nil {
+		return err
+	}
+	if hasLogin != inv.hasLogin || m.Email != inv.email {
+		return errStaleMail
+	}
+	tok, err := s.storeLink(tx, inv.link, PurposeInvitation, &m.AccountID, &m.ID, inv.by.ID)
 	if err != nil {
 		return err
 	}
@@ -450,7 +528,7 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 		if err := resendable(read); err != nil {
 			return err
 		}
-		inv, err = s.composeInvitation(v, *read, "")
+		inv, err = s.composeInvitation(s.db.WithContext(ctx), inviterOf(v), *read, "")
 		return err
 	}
 	err := s.mailed(ctx, compose, func(tx *gorm.DB) error {
@@ -464,7 +542,7 @@ func (s *Store) ResendInvitation(ctx context.Context, v *Viewer, memberID uint, 
 		if !sameForMail(read, m) {
 			return errStaleMail
 		}
-		return s.sendInvitation(tx, v, m, inv, v.Actor(ip), "invitation.resent", false)
+		return s.sendInvitation(tx, m, inv, v.Actor(ip), "invitation.resent", false)
 	})
 	if err != nil {
 		return nil, err

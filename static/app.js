@@ -69,6 +69,30 @@ document.querySelectorAll("time[data-local-time]").forEach(function (el) {
   }
 });
 
+// A form that did not validate opens with the focus on its error summary
+// (autofocus does it where the browser honours it on a non-field).
+(function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary && document.activeElement !== summary) summary.focus();
+})();
+
+// Copy buttons: data-copy names the element whose text goes to the
+// clipboard. Without script the button stays hidden and the text is one
+// selectable word.
+document.querySelectorAll("[data-copy]").forEach(function (button) {
+  var source = document.getElementById(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var status = document.querySelector('[data-copy-status="' + button.getAttribute("data-copy") + '"]');
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      if (status) status.textContent = "Copied";
+    }, function () {
+      if (status) status.textContent = "Select the number to copy it";
+    });
+  });
+});
+
 // Escape closes the header's menu on a phone and gives the focus back to
 // its button; without JavaScript the button closes it.
 document.addEventListener("keydown", function (event) {

@@ -4,6 +4,7 @@ package views
 
 import (
 	"context"
+	"time"
 
 	"switchboard/models"
 )
@@ -30,8 +31,14 @@ type Chrome struct {
 	// switcher.
 	Company          *models.Company
 	SeveralCompanies bool
+	// CompanyMatters: the company worked in changes something for this
+	// viewer (the defaults of the wizard and of granting access, for
+	// Admins), so the header shows it with its switcher.
+	CompanyMatters bool
 	// SeveralAccounts offers the account switcher.
 	SeveralAccounts bool
+	// Zone is the viewer's time zone (nil: UTC).
+	Zone *time.Location
 }
 
 type chromeKey struct{}

@@ -38,7 +38,7 @@ func (m Mailer) AccessGranted(in models.AccessMail) (models.Mail, error) {
 		return models.Mail{}, err
 	}
 	var t strings.Builder
-	fmt.Fprintf(&t, "Hello %s,\n\n%s granted your request: you now have access to %s as a %s user.\n\n", in.Request.FirstName, in.ActorName, in.AccountName, in.Type.Label())
+	fmt.Fprintf(&t, "Hello %s,\n\n%s granted your request: you now have access to %s as %s user.\n\n", in.Request.FirstName, in.ActorName, in.AccountName, in.Type.WithArticle())
 	if len(in.Companies) > 0 {
 		t.WriteString("Companies:\n")
 		for _, c := range in.Companies {

@@ -315,7 +315,7 @@ func header() templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if co := chrome(ctx).Company; co != nil {
+			if co := chrome(ctx).Company; co != nil && chrome(ctx).CompanyMatters {
 				if chrome(ctx).SeveralCompanies {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<a class=\"context context-company\" href=\"/switch-company\" data-testid=\"current-company\" data-header-part title=\"")
 					if templ_7745c5c3_Err != nil {

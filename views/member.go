@@ -239,3 +239,11 @@ func lockedBrowsers(n int) string {
 	}
 	return strconv.Itoa(n) + " browsers where they have logged in before are locked"
 }
+
+// editableEmailHint says what changing the address does.
+func editableEmailHint(m models.Membership) string {
+	if !m.Type.CanLogIn() {
+		return "Where " + m.FirstName + "'s notification and summary emails go; Notification users have no login. Both the old and the new address are told of a change."
+	}
+	return "They have not set a password yet, so a mistyped address can be corrected: the invitation goes again to the new address and the old link stops working."
+}

@@ -16,6 +16,8 @@ type UsersProps struct {
 	Filter    models.UserFilter // cleaned: Sort and Size set
 	Companies []models.Company
 	Now       time.Time
+	// Zone is the viewer's time zone: the rows' dates are in it.
+	Zone *time.Location
 	// IncomingRequests counts access requests waiting for an Admin.
 	IncomingRequests int64
 	// BulkKey is the bulk form's one-time key (a double submit starts
@@ -192,7 +194,7 @@ func rowStatus(r *models.UserRow) (key, label string) {
 	case r.Status == models.MemberInvited:
 		return "invited", "Invited"
 	case r.Status == models.MemberActive:
-		return "active", "Active"
+		return "active", models.StatusLabel(r.Type, r.Status)
 	case r.Status == models.MemberDisabled:
 		return "disabled", "Disabled"
 	}
@@ -229,11 +231,11 @@ func companyList(r *models.UserRow) string {
 	return out
 }
 
-func invitedOn(r *models.UserRow) string {
+func invitedOn(r *models.UserRow, zone *time.Location) string {
 	if r.InvitedAt == nil {
 		return ""
 	}
-	return FormatDate(*r.InvitedAt)
+	return FormatDateIn(*r.InvitedAt, zone)
 }
 
 // maxCompanyOptions is the most companies the filter lists as options.
@@ -284,16 +286,16 @@ func personAriaSort(f models.UserFilter) string {
 
 // invitationDetail is where an invitee's link stands, for the status's
 // tooltip: "Sent 3 Nov 2026 · expires 10 Nov 2026".
-func invitationDetail(r *models.UserRow) string {
+func invitationDetail(r *models.UserRow, zone *time.Location) string {
 	switch {
 	case r.Status != models.MemberInvited:
 		return ""
 	case r.Invitation == nil:
 		return "Invitation not sent"
 	case r.Invitation.Expired:
-		return "Sent " + FormatDate(r.Invitation.SentAt) + " · expired " + FormatDate(r.Invitation.ExpiresAt)
+		return "Sent " + FormatDateIn(r.Invitation.SentAt, zone) + " · expired " + FormatDateIn(r.Invitation.ExpiresAt, zone)
 	}
-	return "Sent " + FormatDate(r.Invitation.SentAt) + " · expires " + FormatDate(r.Invitation.ExpiresAt)
+	return "Sent " + FormatDateIn(r.Invitation.SentAt, zone) + " · expires " + FormatDateIn(r.Invitation.ExpiresAt, zone)
 }
 
 // moreSuffix says, in a tooltip, that a row names only some companies.
@@ -308,11 +310,17 @@ func moreSuffix(r *models.UserRow) string {
 // rather than fifty times.
 type rowRights struct {
 	edit, manage, bulk bool
+	// zone is the viewer's time zone, the rows' dates are in it; here is
+	// this page of the list (filters, sort, position), where a row's
+	// actions come back to.
+	zone *time.Location
+	here string
 }
 
-func rowRightsOf(ctx context.Context) rowRights {
+func rowRightsOf(ctx context.Context, p UsersProps) rowRights {
 	t := viewer(ctx).Type()
-	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), bulk: canBulk(t)}
+	f := p.Filter
+	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), bulk: canBulk(t), zone: p.Zone, here: usersURL(f)}
 }
 
 // canResend reports whether a row offers "Resend invitation".
@@ -326,3 +334,9 @@ func resendAction(r *models.UserRow) string { return "/users/" + idString(r.ID) 
 func exportURL(f models.UserFilter) string {
 	return "/users/export.csv" + strings.TrimPrefix(usersURL(firstPage(f)), "/users")
 }
+
+// rowID is a row's anchor, where its actions come back to.
+func userRowID(r *models.UserRow) string { return "u-" + idString(r.ID) }
+
+// returnTo is this page of the list, scrolled to r's row.
+func (can rowRights) returnTo(r *models.UserRow) string { return can.here + "#" + userRowID(r) }

@@ -42,7 +42,7 @@ func TestBrowser_RequestAccessJourney(t *testing.T) {
 	visit(t, ctx, ts, "/access-requests/incoming")
 	submit(t, ctx, `[data-testid="incoming"] li[data-email="rita@example.com"] [data-testid="grant"]`)
 	click(t, ctx, `[data-testid="type-manager"]`)
-	click(t, ctx, `input[name="company"][value="`+ts.companyIDIn(x.b.Account.ID, "Beta Calls")+`"]`)
+	tick(t, ctx, `input[name="company"][value="`+ts.companyIDIn(x.b.Account.ID, "Beta Calls")+`"]`)
 	screenshot(t, ctx, "grant")
 	submit(t, ctx, `.wizard-actions .button-primary`)
 	if got := textOf(t, ctx, ".flash"); !strings.Contains(got, "now has access as a Manager user") {

@@ -48,7 +48,7 @@ func TestBrowser_WizardInvitationJourney(t *testing.T) {
 	fill(t, ctx, "last_name", "Reports")
 	fill(t, ctx, "email", "rita@example.com")
 	submit(t, ctx, `.wizard-actions .button-primary`)
-	click(t, ctx, `input[name="company"][value="`+plumbing+`"]`)
+	tick(t, ctx, `input[name="company"][value="`+plumbing+`"]`)
 	submit(t, ctx, `.wizard-actions .button-primary`)
 	step(t, ctx, "type a message", chromedp.SendKeys(chromedp.ID("f-message"), "Welcome to the team!"))
 	if got := textOf(t, ctx, `[data-testid="summary"]`); !strings.Contains(got, "rita@example.com") || !strings.Contains(got, "Acme Plumbing") {
@@ -68,7 +68,7 @@ func TestBrowser_WizardInvitationJourney(t *testing.T) {
 	fill(t, ctx, "last_name", "Notes")
 	fill(t, ctx, "email", "nora@example.com")
 	submit(t, ctx, `.wizard-actions .button-primary`)
-	click(t, ctx, `input[name="company"][value="`+plumbing+`"]`)
+	tick(t, ctx, `input[name="company"][value="`+plumbing+`"]`)
 	if got := textOf(t, ctx, `.wizard-actions .button-primary`); got != "Create user" {
 		t.Errorf("Notification companies step button = %q", got)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"switchboard/models"
 )
 
@@ -458,24 +460,34 @@ func TestCompanies_HeaderShowsCompanyAndSwitches(t *testing.T) {
 	}
 	wantStatus(t, admin.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.foreign)}}), http.StatusNotFound)
 
-	// A Manager with one company has nothing to switch to.
+	// The company in use offers no "Work in this company".
+	sw := admin.get("/switch-company")
+	workIn := func(name string) int {
+		return sw.doc.Find(`button`).FilterFunction(func(_ int, b *goquery.Selection) bool {
+			return strings.TrimSpace(b.Text()) == "Work in this company: "+name
+		}).Length()
+	}
+	if workIn("Other Roofing") != 0 || workIn("Acme Plumbing") != 1 {
+		t.Errorf("switcher offers to work in the current company: %q", sw.text("main"))
+	}
+
+	// The company worked in changes nothing for a Manager's pages (the
+	// wizard and granting are Admins'), so their header does not show it.
 	mona := ts.login("mona@example.com", strongPassword)
-	got := mona.get("/").text(`[data-testid="current-company"]`)
-	if !strings.Contains(got, "Other Roofing") || strings.Contains(got, "Switch") {
-		t.Errorf("manager header = %q", got)
+	if n := mona.get("/").doc.Find(`[data-testid="current-company"]`).Length(); n != 0 {
+		t.Errorf("a Manager's header shows the company worked in")
 	}
-	// One with two switches between his own only.
+	// They can still choose one (the users list offers it past 25
+	// companies), among their own only.
 	max := ts.login("max@example.com", strongPassword)
-	if got := max.get("/").text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Plumbing") || !strings.Contains(got, "Switch") {
-		t.Errorf("manager header = %q", got)
-	}
-	sw := max.get("/switch-company")
+	sw = max.get("/switch-company")
 	if got := sw.text("main"); !strings.Contains(got, "Acme Supply") || strings.Contains(got, "Other Roofing") {
 		t.Errorf("manager's switcher = %q", got)
 	}
 	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.supply)}}), http.StatusSeeOther)
-	if got := max.get("/").text(`[data-testid="current-company"]`); !strings.Contains(got, "Acme Supply") {
-		t.Errorf("after switching: %q", got)
+	if sw := max.get("/switch-company"); !strings.Contains(sw.text(`[data-testid="switch-list"]`), "Acme Supply UTC Current") ||
+		sw.doc.Find(`button[aria-label="Work in Acme Supply"]`).Length() != 0 {
+		t.Errorf("after switching: %q", sw.text(`[data-testid="switch-list"]`))
 	}
 	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.other)}}), http.StatusNotFound)
 	wantStatus(t, max.post("/switch-company", url.Values{"company": {fmt.Sprint(tn.foreign)}}), http.StatusNotFound)

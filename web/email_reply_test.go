@@ -34,6 +34,7 @@ func TestEmails_ReplyToThePersonWhoActed(t *testing.T) {
 		"invitation":         {Name: ada, Email: "ada@example.com"},
 		"notification_added": {Name: ada, Email: "ada@example.com"},
 		"type_changed":       {Name: ada, Email: "ada@example.com"},
+		"address_changed":    {Name: ada, Email: "ada@example.com"},
 		"access_requested":   {Name: rhea, Email: "rhea@example.com"},
 		"access_granted":     {Name: ada, Email: "ada@example.com"},
 		"access_declined":    {},

@@ -34,7 +34,7 @@ const (
 // emailKinds are the kinds of email the console writes, one per method of
 // models.MailComposer.
 var emailKinds = []string{"invitation", "notification_added", "type_changed", "access_requested",
-	"access_granted", "access_declined", "password_changed", "password_reset", "login_throttled"}
+	"access_granted", "access_declined", "password_changed", "password_reset", "login_throttled", "address_changed"}
 
 // The review found that an account name of 56 characters and an Admin of
 // 100 + 100 made the wizard's last step answer 422 with no field marked:
@@ -97,7 +97,7 @@ func TestEmails_LongestNamesNeverMakeAnActionFail(t *testing.T) {
 
 // writeEveryEmail makes the console write every kind of email through its
 // real routes: first start, the wizard (an Admin, a Notification user), a
-// promotion, a password change and reset, a declined then granted request
+// Notification user's new address, a promotion, a password change and reset, a declined then granted request
 // for access from another account, and failed logins. name(seed, n) makes
 // the names: the longest the forms accept, or short ones. It returns the
 // first Admin's first name.
@@ -124,6 +124,11 @@ func writeEveryEmail(t *testing.T, ts *testServer, name func(seed string, n int)
 	wantStatus(t, admin.createUser(wizardInput{typ: "admin", first: name("Ĩvÿ-", 100), last: name("Ïñvîtéé-", 100), email: "ivy@example.com", invoice: true}), http.StatusSeeOther)
 	// notification_added: the wizard for a Notification user.
 	wantStatus(t, admin.createUser(wizardInput{typ: "notification", first: name("Nöra-", 100), last: name("Nötïfÿ-", 100), email: "nora@example.com", companies: []string{companyID}}), http.StatusSeeOther)
+
+	// address_changed: the Notification user's address corrected.
+	nils := ts.addPerson(person{typ: models.Notification, first: name("Nïls-", 100), email: "nils@example.com", companies: []string{companyID}})
+	admin.get(userPath(nils.ID, ""))
+	wantStatus(t, admin.post(userPath(nils.ID, ""), url.Values{"first_name": {nils.FirstName}, "last_name": {name("Nötïfÿ-", 100)}, "email": {"nils.new@example.com"}}), http.StatusSeeOther)
 
 	// type_changed: promoting an active Reporting user.
 	rex := ts.addPerson(person{typ: models.Reporting, first: name("Rëx-", 100), email: "rex@example.com", companies: []string{companyID}})

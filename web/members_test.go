@@ -628,8 +628,8 @@ func TestSelf_DemoteAsksTwice(t *testing.T) {
 	}
 	p = admin.post(userPath(ada.ID, "/type"), url.Values{"to": {"manager"}, "company": {plumbing}, "confirming": {"yes"}, "understood": {"yes"}})
 	wantStatus(t, p, http.StatusSeeOther)
-	if loc := p.header.Get("Location"); loc != "/users" {
-		t.Errorf("after self-demotion to Manager: redirect to %q", loc)
+	if loc := p.header.Get("Location"); loc != "/" {
+		t.Errorf("after self-demotion to Manager: redirect to %q, want their home page", loc)
 	}
 	// Still logged in, now as a Manager: no Edit User, no wizard.
 	wantStatus(t, admin.get("/users"), http.StatusOK)

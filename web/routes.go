@@ -29,6 +29,7 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.POST("/password/reset/:token", h.ResetPassword)
 	e.GET("/invite/:token", h.InvitationForm)
 	e.POST("/invite/:token", h.InvitationPost)
+	e.POST("/invite/:token/renew", h.RenewInvitation)
 
 	// Signed-in pages. The gate is set per route, not on a group: Echo gives a
 	// group with middleware a catch-all, which would answer unknown
@@ -92,6 +93,8 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 
 	// One login, several accounts (journey 6).
 	e.GET("/account", h.Account, requireLogin)
+	e.POST("/account/settings", h.UpdateAccountSettings, requireLogin)
+	e.POST("/account/time-zone", h.SetMyTimeZone, requireLogin)
 	e.GET("/account/password", h.ChangePasswordForm, requireLogin)
 	e.POST("/account/password", h.ChangePassword, requireLogin)
 	e.GET("/account/leave", h.ConfirmLeave, requireLogin)
@@ -99,9 +102,12 @@ func (s *Server) routes(e *echo.Echo, h *handlers.Handlers) {
 	e.GET("/access-requests", h.AccessRequests, requireLogin)
 	e.POST("/access-requests", h.RequestAccess, requireLogin)
 	e.POST("/access-requests/:id/withdraw", h.WithdrawAccessRequest, requireLogin)
+	e.GET("/access-requests/:id/edit", h.EditAccessRequest, requireLogin)
+	e.POST("/access-requests/:id", h.CorrectAccessRequest, requireLogin)
 	e.GET("/access-requests/incoming", h.IncomingAccessRequests, requireLogin)
 	e.GET("/access-requests/:id/grant", h.GrantForm, requireLogin)
 	e.POST("/access-requests/:id/grant", h.Grant, requireLogin)
+	e.GET("/access-requests/:id/decline", h.ConfirmDecline, requireLogin)
 	e.POST("/access-requests/:id/decline", h.Decline, requireLogin)
 	e.GET("/switch-account", h.SwitchAccount, requireLogin)
 	e.POST("/switch-account", h.SwitchAccountPost, requireLogin)

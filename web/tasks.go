@@ -12,6 +12,8 @@ import (
 // registerTasks registers the console's periodic work with the scheduler.
 // Expired invitations have no effect to apply (the users list works out
 // "Invitation expired" when it reads them), so nothing runs for them.
+// Expired access requests read as expired at once too; a task records
+// them as such.
 func (s *Server) registerTasks() {
 	hourly := models.Schedule{Every: models.Hourly}
 	// Daily clean-ups run at night in UTC, a few minutes apart.
@@ -27,6 +29,9 @@ func (s *Server) registerTasks() {
 		{"prune-tokens", at(3, 10), s.store.PruneTokens},
 		{"prune-sent-emails", at(3, 20), s.store.PruneSentEmails},
 		{"prune-jobs", at(3, 30), s.store.PruneJobs},
+		// Requests already read as expired after 30 days; this records it,
+		// so that counts of waiting requests stay right.
+		{"expire-access-requests", hourly, s.store.ExpireAccessRequests},
 		// PruneThrottles keeps whatever is still counting, so "now" is
 		// as old as it may be asked.
 		{"prune-throttles", hourly, func(ctx context.Context) (int64, error) {

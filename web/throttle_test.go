@@ -118,7 +118,7 @@ func TestEditUser_ShowsAndLiftsALoginThrottle(t *testing.T) {
 	}
 	page := admin.get(edit)
 	slowed := page.text(`[data-testid="login-throttle-slowed"]`)
-	for _, want := range []string{"6 failed attempts", views.FormatDateTime(since.Add(time.Minute)), "waits " + fmt.Sprint(int(policy.LoginAccount.Delay(7)/time.Second)) + " seconds"} {
+	for _, want := range []string{"6 failed attempts", views.FormatDateTimeIn(since.Add(time.Minute), ts.store.Location("America/Chicago")), "waits " + fmt.Sprint(int(policy.LoginAccount.Delay(7)/time.Second)) + " seconds"} {
 		if !strings.Contains(slowed, want) {
 			t.Errorf("the throttle section says %q, without %q", slowed, want)
 		}

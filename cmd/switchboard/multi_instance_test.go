@@ -81,7 +81,10 @@ func companyOptions(r *reply) map[string]string {
 	out := map[string]string{}
 	r.doc.Find(`input[name="company"][type="checkbox"]`).Each(func(_ int, in *goquery.Selection) {
 		id, _ := in.Attr("value")
-		name := strings.Join(strings.Fields(in.Closest("label").Text()), " ")
+		// The name, without a note such as "(the company you are working in)".
+		label := in.Closest("label").Clone()
+		label.Find(".muted").Remove()
+		name := strings.Join(strings.Fields(label.Text()), " ")
 		out[name] = id
 	})
 	return out
