@@ -93,6 +93,19 @@ func TestBrowser_SelectAllMatchingAddToCompany(t *testing.T) {
 		if broken > 0 {
 			t.Errorf("at %dpx %d addresses wrap", width, broken)
 		}
+		// Every cell shown lies inside its row and beside, never over,
+		// the others (a row capped at 96 px whose cells spill out passes
+		// the height check above).
+		crowded := stepValue(t, ctx, "cells", chromedp.Evaluate[int](`Array.from(document.querySelectorAll("tr[data-testid=user-row]")).filter(tr => {
+			const row = tr.getBoundingClientRect();
+			const cells = Array.from(tr.children).map(td => td.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
+			const outside = cells.some(r => r.top < row.top - 1 || r.bottom > row.bottom + 1 || r.left < row.left - 1 || r.right > row.right + 1);
+			const overlap = cells.some((a, i) => cells.some((b, j) => j > i && a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1));
+			return outside || overlap;
+		}).length`))
+		if crowded > 0 {
+			t.Errorf("at %dpx %d rows have cells outside the row or over each other", width, crowded)
+		}
 		if width == 390 {
 			small := stepValue(t, ctx, "targets", chromedp.Evaluate[int](`Array.from(document.querySelectorAll("tr[data-testid=user-row] a, tr[data-testid=user-row] button, tr[data-testid=user-row] td.select label")).filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.height < 44 || r.width < 44) }).length`))
 			if small > 0 {
