@@ -90,6 +90,12 @@ func TestUsersList_TheURLHoldsTheView(t *testing.T) {
 		t.Error("Previous from the third page is not the second")
 	}
 
+	// A single page says where it is, with no Previous or Next to press.
+	one := admin.get("/users?size=25&q=ada")
+	if got := one.text(`[data-testid="position"]`); got != "1–1 of 1" || one.doc.Find(`nav.pager, a[rel], .pager .button`).Length() != 0 {
+		t.Errorf("a single page: position %q, with %d pager controls", got, one.doc.Find(`nav.pager, a[rel], .pager .button`).Length())
+	}
+
 	// Sorting by email, then the other way round; the page size stays.
 	href, _ := p.doc.Find(`a[data-sort="email"]`).Attr("href")
 	byEmail := admin.get(href)
