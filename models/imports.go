@@ -771,7 +771,7 @@ func classifyRow(pr *PreviewRow, st ImportSettings, look *importLookups, oneComp
 		pr.companies = []string{strings.ToLower(oneCompany)}
 	default:
 		if len(pr.Companies) == 0 {
-			invalid("Companies: none given. A " + pr.Type.Label() + " user needs at least one company (or choose one company for everyone).")
+			invalid("Companies: none given. Every " + pr.Type.Label() + " user needs at least one company (or choose one company for everyone).")
 			return
 		}
 		for _, name := range pr.Companies {
