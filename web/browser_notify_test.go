@@ -108,8 +108,8 @@ func TestBrowser_NotificationJourney(t *testing.T) {
 	fill(t, ctx, "last_name", "Notes")
 	fill(t, ctx, "email", "nora@example.com")
 	submit(t, ctx, `.wizard-actions .button-primary`)
-	click(t, ctx, `input[name="company"][value="`+acme+`"]`)
-	click(t, ctx, `input[name="company"][value="`+bolt+`"]`)
+	tick(t, ctx, `input[name="company"][value="`+acme+`"]`)
+	tick(t, ctx, `input[name="company"][value="`+bolt+`"]`)
 	if !stepValue(t, ctx, "read the daily default", chromedp.JavascriptAttribute[bool](chromedp.CSS(`[data-testid="receives-daily"]`), "checked")) {
 		t.Error("the daily summary is not chosen by default")
 	}
