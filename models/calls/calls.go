@@ -15,7 +15,6 @@ package calls
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"switchboard/models"
@@ -24,8 +23,6 @@ import (
 // Service is the calls area over one Store.
 type Service struct {
 	store *models.Store
-	// zones holds the time zones loaded so far, by name.
-	zones sync.Map
 	// manyCallers replaces the constant of the same name in tests.
 	manyCallers int
 	// completed are told of every call that ends and text that arrives

@@ -362,18 +362,8 @@ func (s *Service) logRows(db *gorm.DB, ids []uint) ([]LogRow, error) {
 	return out, nil
 }
 
-// zone loads a time zone once per Service (loading one parses its data).
-func (s *Service) zone(name string) *time.Location {
-	if loc, ok := s.zones.Load(name); ok {
-		return loc.(*time.Location)
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		loc = time.UTC
-	}
-	s.zones.Store(name, loc)
-	return loc
-}
+// zone is the named time zone, loaded once by the core (Store.Location).
+func (s *Service) zone(name string) *time.Location { return s.store.Location(name) }
 
 // logQuery builds the SQL of one page. It returns (id, started_at) pairs,
 // newest first, one more than the page to know whether another follows.

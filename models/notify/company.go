@@ -66,18 +66,7 @@ func (s *Service) CompanyRecipients(ctx context.Context, v *models.Viewer, compa
 		if r.CompanyID == 0 {
 			c = &out[i].All
 		}
-		switch r.Kind {
-		case CallAlerts:
-			c.Calls = r.Filter
-		case TextAlerts:
-			c.Texts = true
-		case DailySummary:
-			c.Daily = true
-		case WeeklySummary:
-			c.Weekly = true
-		case MonthlySummary:
-			c.Monthly = true
-		}
+		c.set(r.Kind, r.Filter)
 	}
 	res := &CompanyNotifications{Company: *co, Recipients: out}
 	// Everyone else who sees the company: its people and the Admins.

@@ -268,6 +268,23 @@ func (s *Service) SettingsOf(ctx context.Context, v *models.Viewer, memberID uin
 	return out, nil
 }
 
+// set turns on the control of a subscription of kind k (filter: which
+// calls, for call alerts).
+func (c *Choice) set(k Kind, filter CallFilter) {
+	switch k {
+	case CallAlerts:
+		c.Calls = filter
+	case TextAlerts:
+		c.Texts = true
+	case DailySummary:
+		c.Daily = true
+	case WeeklySummary:
+		c.Weekly = true
+	case MonthlySummary:
+		c.Monthly = true
+	}
+}
+
 // choiceOf reads the controls of a row from its subscriptions.
 func choiceOf(subs map[Kind]Subscription) Choice {
 	var c Choice
@@ -275,18 +292,7 @@ func choiceOf(subs map[Kind]Subscription) Choice {
 		if !sub.Active {
 			continue
 		}
-		switch k {
-		case CallAlerts:
-			c.Calls = sub.Filter
-		case TextAlerts:
-			c.Texts = true
-		case DailySummary:
-			c.Daily = true
-		case WeeklySummary:
-			c.Weekly = true
-		case MonthlySummary:
-			c.Monthly = true
-		}
+		c.set(k, sub.Filter)
 	}
 	return c
 }
