@@ -73,13 +73,24 @@ func (h *Handlers) refused(c echo.Context, err error, id uint) error {
 		Title: title, Message: e.Message, ActionHref: views.MemberPath(id, ""), ActionLabel: "Back to the user"}))
 }
 
-// EditUser serves GET /users/:id: Edit User.
-func (h *Handlers) EditUser(c echo.Context) error {
+// editTarget reads the :id of a /users/:id page and loads that person for
+// Edit User in the viewer's scope (404 outside it).
+func (h *Handlers) editTarget(c echo.Context) (*models.Viewer, uint, *models.MemberDetail, error) {
+	v := ViewerOf(c)
 	id, err := parseID(c.Param("id"))
 	if err != nil {
-		return err
+		return nil, 0, nil, err
 	}
-	d, err := h.Store.MemberForEdit(c.Request().Context(), ViewerOf(c), id)
+	d, err := h.Store.MemberForEdit(c.Request().Context(), v, id)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return v, id, d, nil
+}
+
+// EditUser serves GET /users/:id: Edit User.
+func (h *Handlers) EditUser(c echo.Context) error {
+	_, _, d, err := h.editTarget(c)
 	if err != nil {
 		return err
 	}
@@ -189,16 +200,11 @@ func (h *Handlers) AddUserCompany(c echo.Context) error { return h.changeUserCom
 // the confirmation that names the person, the company and what they lose
 // (Edit User without JavaScript).
 func (h *Handlers) RemoveUserCompanyForm(c echo.Context) error {
-	v := ViewerOf(c)
-	id, err := parseID(c.Param("id"))
+	v, id, d, err := h.editTarget(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	d, err := h.Store.MemberForEdit(ctx, v, id)
-	if err != nil {
-		return err
-	}
 	companyID, err := parseID(c.QueryParam("company"))
 	if err != nil {
 		return models.Errorf(models.BadRequest, "Choose a company.")
@@ -381,16 +387,11 @@ func (h *Handlers) loggedOut(c echo.Context, message string) error {
 // DisableUserForm serves GET /users/:id/disable: the confirmation that
 // names the person and what they lose (Edit User without JavaScript).
 func (h *Handlers) DisableUserForm(c echo.Context) error {
-	v := ViewerOf(c)
-	id, err := parseID(c.Param("id"))
+	v, id, d, err := h.editTarget(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	d, err := h.Store.MemberForEdit(ctx, v, id)
-	if err != nil {
-		return err
-	}
 	if !models.CanManageUsers(v.Type()) {
 		return models.Errorf(models.Forbidden, "Only Admins can disable users.")
 	}
@@ -447,12 +448,7 @@ func (h *Handlers) EnableUser(c echo.Context) error {
 // DeleteUserForm serves GET /users/:id/delete: the confirmation that names
 // the person (the trash icon, and Edit User without JavaScript).
 func (h *Handlers) DeleteUserForm(c echo.Context) error {
-	v := ViewerOf(c)
-	id, err := parseID(c.Param("id"))
-	if err != nil {
-		return err
-	}
-	d, err := h.Store.MemberForEdit(c.Request().Context(), v, id)
+	v, _, d, err := h.editTarget(c)
 	if err != nil {
 		return err
 	}
