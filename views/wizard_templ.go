@@ -2316,7 +2316,7 @@ func messageStep(p WizardProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 218, " gets an email of their own, with a link to set their own password (or, with a login elsewhere, to join by logging in). For security, nobody else can set it for them.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 218, " gets an email of their own with a link to set their own password. For security, nobody else can set it for them.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
