@@ -334,3 +334,68 @@ func TestWizardMany_ScopeAsTheWizard(t *testing.T) {
 		wantStatus(t, bea.get(fmt.Sprintf("/users/%d/created", m.ID)), http.StatusNotFound)
 	}
 }
+
+// Several Notification users end at the companies step ("Create 2
+// users") and are added, not invited; several Admins skip the companies
+// step; a row whose address has a login in another account is pointed
+// out, "Invite them anyway" keeps that choice through added rows and the
+// later steps, and the person is invited to join with their own login.
+func TestWizardMany_NotificationAdminsAndALoginElsewhere(t *testing.T) {
+	x := newThreeAccounts(t)
+	ts := x.ts
+	admin := ts.login("ada@example.com", strongPassword)
+	plumbing := ts.companyID("Acme Plumbing")
+
+	key := admin.startWizard()
+	nf := manyForm(key, "notification", [][3]string{{"Nia", "One", "nia@example.com"}, {"Nod", "Two", "nod@example.com"}}, plumbing)
+	p := admin.post("/users/new/info", nf)
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text(".wizard-actions .button-primary"); got != "Create 2 users" {
+		t.Errorf("Notification companies step button %q", got)
+	}
+	nf["receives"] = []string{"daily"}
+	p = admin.post("/users/new/companies", nf)
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text("h1"); got != "2 people added" || ts.outboxTo("nia@example.com", "notification_added") != 1 || ts.outboxTo("nod@example.com", "notification_added") != 1 {
+		t.Errorf("title %q, notices %d %d", got, ts.outboxTo("nia@example.com", "notification_added"), ts.outboxTo("nod@example.com", "notification_added"))
+	}
+
+	// Bea has a login in Beta Calls.
+	key = admin.startWizard()
+	rows := [][3]string{{"Al", "Admin", "al@example.com"}, {"Bea", "Admin", "bea@example.com"}}
+	af := manyForm(key, "admin", rows)
+	p = admin.post("/users/new/info", af)
+	wantStatus(t, p, http.StatusUnprocessableEntity)
+	if links := summaryLinks(p); len(links) != 1 || links[0] != "#f-email-2 Person 2: This email address already has a login in another Switchboard account." {
+		t.Errorf("summary %v", links)
+	}
+	anyway := p.doc.Find(`[data-testid="invite-anyway"]`)
+	if anyway.Length() != 1 || anyway.AttrOr("name", "") != "existing_login_for" || anyway.AttrOr("value", "") != "bea@example.com" {
+		t.Fatalf("no 'Invite them anyway' for person 2")
+	}
+	// The choice survives adding (and removing) a row.
+	p = admin.post("/users/new/info", with(af, "existing_login_for", "bea@example.com", "go", "add"))
+	wantStatus(t, p, http.StatusOK)
+	if p.doc.Find(`input[type="hidden"][name="existing_login_for"][value="bea@example.com"]`).Length() != 1 {
+		t.Fatal("adding a row dropped the choice to invite Bea anyway")
+	}
+	af = with(af, "existing_login_for", "bea@example.com")
+	p = admin.post("/users/new/info", af)
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text(".wizard-actions .button-primary"); got != "Send 2 invitations" || !strings.Contains(p.text(`[data-testid="people-summary"]`), "joins with the login they already have") {
+		t.Errorf("Admins did not go straight to the message step: %q", got)
+	}
+	if p.doc.Find(`input[type="hidden"][name="existing_login_for"][value="bea@example.com"]`).Length() != 1 {
+		t.Fatal("the message step does not carry the choice")
+	}
+	p = admin.post("/users/new/message", af)
+	wantStatus(t, p, http.StatusOK)
+	if n := p.doc.Find(`[data-testid="invited-people"] li`).Length(); n != 2 {
+		t.Fatalf("%d invited: %s", n, p.text(`[data-testid="invited"]`))
+	}
+	var bea models.Membership
+	ts.store.DB().Where("email = ? AND account_id = ?", "bea@example.com", x.a.Account.ID).Take(&bea)
+	if bea.Type != models.Admin || bea.Status != models.MemberInvited {
+		t.Errorf("Bea in Acme: %+v", bea)
+	}
+}
