@@ -60,6 +60,24 @@ func TestBrowser_WizardInvitesThreeAtOnce(t *testing.T) {
 	shotWidths(t, ctx, "wizard-many-paste-error")
 	step(t, ctx, "empty the paste box", chromedp.Evaluate[chromedp.Void](`document.getElementById("f-paste").value = ""`))
 
+	// With script, a fourth row comes at once, numbered and focused,
+	// without sending the form; its Remove sends the form and the server
+	// takes it away again.
+	step(t, ctx, "mark the page", chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("data-old", "1")`))
+	click(t, ctx, `[data-testid="add-person"]`)
+	if got := focusedTestID(t, ctx); got != "f-first_name-4" {
+		t.Errorf("after adding a row with script the focus is on %q", got)
+	}
+	if got := stepValue(t, ctx, "read the new row", chromedp.Evaluate[string](
+		`document.body.hasAttribute("data-old") + " " + document.querySelectorAll("[data-person-row]").length + " " + document.querySelector('label[for="f-email-4"]').textContent + " " + document.getElementById("f-email-4").value.length`)); got != "true 4 Email, person 4 0" {
+		t.Errorf("row added with script: %q", got)
+	}
+	fill(t, ctx, "first_name-4", "Temp")
+	submit(t, ctx, `#person-4 [data-testid="remove-person"]`)
+	if got := stepValue(t, ctx, "count the rows", chromedp.Evaluate[int](`document.querySelectorAll("[data-person-row]").length`)); got != 3 {
+		t.Errorf("%d rows after removing the fourth", got)
+	}
+
 	// Next: person 2's address is person 1's; the summary says so and
 	// links to the field.
 	submit(t, ctx, `.wizard-actions .button-primary`)
