@@ -14,7 +14,7 @@ import (
 	"switchboard/views"
 )
 
-func bootstrap(t *testing.T, store *models.Store) string {
+func bootstrap(t testing.TB, store *models.Store) string {
 	t.Helper()
 	secret, err := store.Bootstrap(context.Background(), models.AccountInput{
 		AccountName: "Acme", Email: "Ada@Example.com", FirstName: "Ada", LastName: "Admin"})

@@ -10,7 +10,7 @@ import (
 	"switchboard/views"
 )
 
-func adminViewer(t *testing.T, store *models.Store) *models.Viewer {
+func adminViewer(t testing.TB, store *models.Store) *models.Viewer {
 	t.Helper()
 	secret := bootstrap(t, store)
 	m, err := store.AcceptInvitation(context.Background(), secret, "correct-staple-lamp-orbit", "correct-staple-lamp-orbit", "")

@@ -120,3 +120,36 @@ document.querySelectorAll("[data-refresh]").forEach(function (el) {
   var seconds = parseInt(el.getAttribute("data-refresh"), 10) || 2;
   setTimeout(function () { window.location.reload(); }, seconds * 1000);
 });
+
+// The wizard's rows of people: with script, "+ Add another person" adds a
+// row at once (a copy of the last, emptied and numbered) instead of sending
+// the form. Without script, or with one person (whose form the server turns
+// into rows), or at the most rows allowed (the server says why), the
+// button sends the form and the server adds the row.
+document.addEventListener("click", function (event) {
+  var add = event.target.closest ? event.target.closest("[data-add-person]") : null;
+  var list = document.querySelector("[data-people-rows]");
+  if (!add || !list) return;
+  var rows = list.querySelectorAll("[data-person-row]");
+  if (rows.length < 2 || rows.length >= parseInt(add.getAttribute("data-max"), 10)) return;
+  event.preventDefault();
+  var n = rows.length + 1;
+  var row = rows[rows.length - 1].cloneNode(true);
+  row.id = "person-" + n;
+  row.querySelectorAll("[data-row-note], .field-error").forEach(function (el) { el.remove(); });
+  row.querySelectorAll(".field-invalid").forEach(function (el) { el.classList.remove("field-invalid"); });
+  row.querySelectorAll('input[name="first_name"], input[name="last_name"], input[name="email"]').forEach(function (input) {
+    var label = row.querySelector('label[for="' + input.id + '"]');
+    input.id = "f-" + input.name + "-" + n;
+    input.value = "";
+    ["aria-invalid", "aria-describedby", "autofocus"].forEach(function (a) { input.removeAttribute(a); });
+    label.setAttribute("for", input.id);
+    label.querySelector("[data-row-number]").textContent = ", person " + n;
+  });
+  row.querySelector("legend").textContent = "Person " + n;
+  var remove = row.querySelector("[data-remove-person]");
+  remove.value = "remove:" + n;
+  remove.querySelector("[data-row-number]").textContent = " person " + n;
+  list.appendChild(row);
+  row.querySelector("input").focus();
+});
