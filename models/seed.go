@@ -135,6 +135,15 @@ func (s *Store) SeedAccount(ctx context.Context, o SeedOptions) (*SeedResult, er
 			o.Progress(end, o.Members)
 		}
 	}
+	// The assignments under their companies for search, company by
+	// company, now that all are written.
+	companies := make([]uint, len(res.Companies))
+	for i, c := range res.Companies {
+		companies[i] = c.ID
+	}
+	if err := s.bulkTx(ctx, func(b *bulk) error { return s.indexCompanies(b.db, companies) }); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

@@ -542,23 +542,48 @@ func (s *Store) suffixRowsWhere(cond string) string {
 }
 
 // companySuffixesWhere is the INSERT of the company_search rows of the
-// memberships a condition picks (on memberships), in index order.
+// assignments a condition picks (on assignments, without a prefix: it is
+// written three times, so its arguments are given three times), in index
+// order.
 func (s *Store) companySuffixesWhere(cond string) string {
 	order := "o.s"
 	if s.Dialect == "postgres" {
 		order = `o.s COLLATE "C"`
 	}
 	return `INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
-		SELECT a.company_id, o.s, o.id, o.lcp, o.kind FROM (` + s.suffixRowsWhere(cond) + `) o
-		JOIN assignments a ON a.membership_id = o.id
+		SELECT a.company_id, o.s, o.id, o.lcp, o.kind
+		FROM (` + s.suffixRowsWhere("id IN (SELECT membership_id FROM assignments WHERE "+cond+")") + `) o
+		JOIN (SELECT membership_id, company_id FROM assignments WHERE ` + cond + `) a ON a.membership_id = o.id
 		ORDER BY a.company_id, ` + order + `, o.id`
 }
 
-// suspendSearch sets aside the indexing of new people for search, inside
-// a transaction that writes people by the thousand: indexed one by one,
-// each person's rows land all over a large index; indexed together, they
-// are written in its order. index indexes the people with IDs from first
-// on; resume puts the trigger back, in the same transaction.
+// indexCompanies fills company_search for the assignments of the given
+// companies, made while suspendSearch held the assignments' trigger off:
+// a few companies a statement, in the index's order, so that the rows are
+// appended rather than spread over the whole table.
+func (s *Store) indexCompanies(tx *gorm.DB, companies []uint) error {
+	const chunk = 25
+	for i := 0; i < len(companies); i += chunk {
+		part := companies[i:min(i+chunk, len(companies))]
+		list := make([]string, len(part))
+		for j, id := range part {
+			list[j] = fmt.Sprint(id)
+		}
+		cond := "company_id IN (" + strings.Join(list, ",") + ")"
+		if err := tx.Exec(s.companySuffixesWhere(cond)).Error; err != nil {
+			return fmt.Errorf("index people for search by company: %w", err)
+		}
+	}
+	return nil
+}
+
+// suspendSearch sets aside the indexing of new people and assignments for
+// search, inside a transaction that writes people by the thousand: indexed
+// one by one, each person's rows land all over a large index; indexed
+// together, they are written in its order. index indexes the people with
+// IDs from first on; resume puts the triggers back, in the same
+// transaction. The assignments made meanwhile are indexed by
+// indexCompanies, once all of them are written.
 func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume func() error, err error) {
 	suspend := []string{"DROP TRIGGER memberships_search_insert", "DROP TRIGGER assignments_search_insert"}
 	restore := []string{sqliteSearchInsert, sqliteCompanySearchInsert}
@@ -571,15 +596,13 @@ func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume
 			return nil, nil, fmt.Errorf("suspend search indexing: %w", err)
 		}
 	}
-	// The people written since first have no search rows yet, and their
-	// assignments none under their companies.
+	// The people written since first have no search rows yet. Their
+	// assignments have none under their companies either: the caller
+	// fills those at the end (indexCompanies).
 	index = func(first uint) error {
 		if err := tx.Exec(`INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) `+
 			s.suffixesWhere("id >= ?"), first, first).Error; err != nil {
 			return fmt.Errorf("index new people for search: %w", err)
-		}
-		if err := tx.Exec(s.companySuffixesWhere("id >= ?"), first, first).Error; err != nil {
-			return fmt.Errorf("index new people for search by company: %w", err)
 		}
 		return nil
 	}
