@@ -119,28 +119,28 @@ func memberTexts(member string) string {
 // deleteCompanySuffixes deletes a person's company_search rows in the
 // companies a condition picks; texts is the SELECT of the name and
 // address the rows were made from.
-func deleteCompanySuffixes(companies, member, texts string, suffixSet func(string) string) string {
+func deleteCompanySuffixes(companies, member, texts string, inSuffixes func(string) string) string {
 	return `DELETE FROM company_search WHERE ` + companies + ` AND membership_id = ` + member + `
-			AND suffix IN (` + suffixSet(texts) + `);`
+			AND suffix ` + inSuffixes(texts) + `;`
 }
 
-// copyCompanySuffixes copies a person's member_search rows to one of
-// their companies.
-func copyCompanySuffixes(company, member string, suffixSet func(string) string) string {
+// sqliteCopyCompanySuffixes copies a person's member_search rows to one
+// of their companies.
+func sqliteCopyCompanySuffixes(company, member string) string {
 	return `INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
 			SELECT ` + company + `, s.suffix, s.membership_id, s.lcp, s.member_kind
 			FROM memberships m JOIN member_search s ON s.account_id = m.account_id AND s.member_kind = ` + memberKindSQL("m") + `
 				AND s.membership_id = m.id
-			WHERE m.id = ` + member + ` AND s.suffix IN (` + suffixSet(rowTexts("m")) + `);`
+			WHERE m.id = ` + member + ` AND s.suffix ` + sqliteInSuffixes(rowTexts("m")) + `;`
 }
 
-// copyToCompanies copies the member_search rows of a trigger's row to
-// each of the person's companies.
-func copyToCompanies(row string, suffixSet func(string) string) string {
+// sqliteCopyToCompanies copies the member_search rows of a trigger's row
+// to each of the person's companies.
+func sqliteCopyToCompanies(row string) string {
 	return `INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
 			SELECT a.company_id, s.suffix, s.membership_id, s.lcp, s.member_kind
 			FROM assignments a JOIN member_search s ON s.account_id = ` + row + `.account_id AND s.member_kind = ` + memberKindSQL(row) + `
-				AND s.membership_id = ` + row + `.id AND s.suffix IN (` + suffixSet(rowTexts(row)) + `)
+				AND s.membership_id = ` + row + `.id AND s.suffix ` + sqliteInSuffixes(rowTexts(row)) + `
 			WHERE a.membership_id = ` + row + `.id;`
 }
 
@@ -161,7 +161,7 @@ var sqliteSearchInsert = `CREATE TRIGGER IF NOT EXISTS memberships_search_insert
 // sqliteCompanySearchInsert indexes a new assignment for search, from the
 // person's member_search rows; the seeding sets it aside too.
 var sqliteCompanySearchInsert = `CREATE TRIGGER IF NOT EXISTS assignments_search_insert AFTER INSERT ON assignments BEGIN
-		` + copyCompanySuffixes("NEW.company_id", "NEW.membership_id", sqliteSuffixSet) + `
+		` + sqliteCopyCompanySuffixes("NEW.company_id", "NEW.membership_id") + `
 	END`
 
 var sqliteListSchema = []string{
@@ -253,10 +253,10 @@ var sqliteListSchema = []string{
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_search_update AFTER UPDATE OF account_id, sort_name, email, type, status ON memberships
 	WHEN OLD.account_id <> NEW.account_id OR OLD.sort_name <> NEW.sort_name OR OLD.email <> NEW.email
 		OR OLD.type <> NEW.type OR OLD.status <> NEW.status BEGIN
-		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), sqliteSuffixSet) + `
+		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), sqliteInSuffixes) + `
 		` + sqliteDeleteSuffixes("OLD") + `
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + sqliteSuffixes("NEW") + `;
-		` + copyToCompanies("NEW", sqliteSuffixSet) + `
+		` + sqliteCopyToCompanies("NEW") + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_kind_update AFTER UPDATE OF type, status ON memberships
 	WHEN OLD.type <> NEW.type OR OLD.status <> NEW.status BEGIN
@@ -266,7 +266,7 @@ var sqliteListSchema = []string{
 	// before AFTER triggers run, and without the row the assignments'
 	// own trigger no longer knows the suffixes.
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_company_delete BEFORE DELETE ON memberships BEGIN
-		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), sqliteSuffixSet) + `
+		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), sqliteInSuffixes) + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_delete AFTER DELETE ON memberships BEGIN
 		UPDATE member_counts SET n = n - 1 WHERE account_id = OLD.account_id AND type = OLD.type AND status = OLD.status;
@@ -279,12 +279,12 @@ var sqliteListSchema = []string{
 	END`,
 	sqliteCompanySearchInsert,
 	`CREATE TRIGGER IF NOT EXISTS assignments_search_delete AFTER DELETE ON assignments BEGIN
-		` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), sqliteSuffixSet) + `
+		` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), sqliteInSuffixes) + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS assignments_search_update AFTER UPDATE OF membership_id, company_id ON assignments
 	WHEN OLD.membership_id <> NEW.membership_id OR OLD.company_id <> NEW.company_id BEGIN
-		` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), sqliteSuffixSet) + `
-		` + copyCompanySuffixes("NEW.company_id", "NEW.membership_id", sqliteSuffixSet) + `
+		` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), sqliteInSuffixes) + `
+		` + sqliteCopyCompanySuffixes("NEW.company_id", "NEW.membership_id") + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS tokens_list_insert AFTER INSERT ON tokens
 	WHEN NEW.purpose = 'invitation' AND NEW.membership_id IS NOT NULL BEGIN
@@ -304,7 +304,13 @@ var sqliteListSchema = []string{
 // postgresSuffixes is sqliteSuffixes on PostgreSQL ("C" collation: byte
 // order, whatever the database's locale).
 func postgresSuffixes(row string) string {
-	return `SELECT ` + row + `.account_id, s, ` + row + `.id, ` + lcpSQL("s", "prev") + `, ` + memberKindSQL(row) + `
+	return postgresSuffixRows(row+".account_id", row)
+}
+
+// postgresSuffixRows is postgresSuffixes with another first column (an
+// account or a company), its columns named c, s, id, lcp and kind.
+func postgresSuffixRows(first, row string) string {
+	return `SELECT ` + first + ` AS c, s, ` + row + `.id AS id, ` + lcpSQL("s", "prev") + ` AS lcp, ` + memberKindSQL(row) + ` AS kind
 		FROM (SELECT s, lag(s) OVER (ORDER BY s COLLATE "C") AS prev FROM (
 			SELECT DISTINCT substr(t, i, ` + fmt.Sprint(searchSuffixLength) + `) AS s
 			FROM unnest(ARRAY[` + row + `.sort_name, ` + row + `.email]) t, generate_series(1, length(t)) i
@@ -314,6 +320,20 @@ func postgresSuffixes(row string) string {
 // postgresSuffixSet is sqliteSuffixSet on PostgreSQL.
 func postgresSuffixSet(texts string) string {
 	return `SELECT substr(t.text, i, ` + fmt.Sprint(searchSuffixLength) + `) FROM (` + texts + `) t, generate_series(1, length(t.text)) i`
+}
+
+// postgresInSuffixes is the condition "suffix is one of these" on
+// PostgreSQL: as an array, so that the primary key is searched once for
+// each (an IN over a subquery may be planned as a scan of the company's
+// whole range, checking each entry).
+func postgresInSuffixes(texts string) string {
+	return `= ANY (ARRAY(` + postgresSuffixSet(texts) + `))`
+}
+
+// sqliteInSuffixes is postgresInSuffixes on SQLite, which searches the
+// key for each value of an IN list.
+func sqliteInSuffixes(texts string) string {
+	return `IN (` + sqliteSuffixSet(texts) + `)`
 }
 
 var postgresListSchema = []string{
@@ -377,7 +397,7 @@ var postgresListSchema = []string{
 			RETURN NULL;
 		END IF;
 		IF TG_OP <> 'INSERT' THEN
-			` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), postgresSuffixSet) + `
+			` + deleteCompanySuffixes("company_id = ANY (ARRAY(SELECT company_id FROM assignments WHERE membership_id = OLD.id))", "OLD.id", rowTexts("OLD"), postgresInSuffixes) + `
 			DELETE FROM member_search WHERE account_id = OLD.account_id AND member_kind = ` + memberKindSQL("OLD") + `
 				AND membership_id = OLD.id AND suffix IN (` + postgresSuffixSet(rowTexts("OLD")) + `);
 		END IF;
@@ -386,7 +406,9 @@ var postgresListSchema = []string{
 		END IF;
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + postgresSuffixes("NEW") + `;
 		IF TG_OP = 'UPDATE' THEN
-			` + copyToCompanies("NEW", postgresSuffixSet) + `
+			INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
+				SELECT a.company_id, x.s, x.id, x.lcp, x.kind FROM assignments a, (` + postgresSuffixRows("0", "NEW") + `) x
+				WHERE a.membership_id = NEW.id;
 		END IF;
 		IF TG_OP = 'UPDATE' AND (OLD.type <> NEW.type OR OLD.status <> NEW.status) THEN
 			UPDATE assignments SET member_kind = ` + memberKindSQL("NEW") + ` WHERE membership_id = NEW.id;
@@ -397,16 +419,24 @@ var postgresListSchema = []string{
 	// assignments before the AFTER triggers run.
 	`CREATE OR REPLACE FUNCTION switchboard_member_company_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 	BEGIN
-		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), postgresSuffixSet) + `
+		` + deleteCompanySuffixes("company_id = ANY (ARRAY(SELECT company_id FROM assignments WHERE membership_id = OLD.id))", "OLD.id", rowTexts("OLD"), postgresInSuffixes) + `
 		RETURN OLD;
 	END $$`,
+	// The person's rows are made again from their name and address rather
+	// than copied from member_search: a query on a row variable is planned
+	// with its values as constants.
 	`CREATE OR REPLACE FUNCTION switchboard_assignment_search() RETURNS trigger LANGUAGE plpgsql AS $$
+	DECLARE
+		m memberships%ROWTYPE;
 	BEGIN
 		IF TG_OP <> 'INSERT' THEN
-			` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), postgresSuffixSet) + `
+			` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), postgresInSuffixes) + `
 		END IF;
 		IF TG_OP <> 'DELETE' THEN
-			` + copyCompanySuffixes("NEW.company_id", "NEW.membership_id", postgresSuffixSet) + `
+			SELECT * INTO m FROM memberships WHERE id = NEW.membership_id;
+			IF FOUND THEN
+				INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind) ` + postgresSuffixRows("NEW.company_id", "m") + `;
+			END IF;
 		END IF;
 		RETURN NULL;
 	END $$`,
