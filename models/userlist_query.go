@@ -29,7 +29,10 @@ import (
 //   - a company's people, or a non-Admin's companies' people, of a type
 //     and status: ranges of assignments' (company, kind, member) index;
 //   - a search: a range of member_search per kind asked for, where
-//     counting the rows whose lcp is shorter than the search counts people.
+//     counting the rows whose lcp is shorter than the search counts people;
+//   - a search among some companies' people: the search's range of
+//     company_search in each company (the same entries, keyed by company
+//     first), so that a non-Admin's search reads only matches.
 //
 // A narrow question (up to planLimits.set entries in its smallest set)
 // has its matching IDs read as one value — the database joins them into
@@ -48,9 +51,10 @@ import (
 // most rows match.
 //
 // A non-Admin sees the Admins, themselves and the people who share one of
-// their active companies. The Admins are one range of the filter index and
-// the rest are their companies' assignments, read with the companies
-// written into the statement; the two sets are disjoint (Admins have no
+// their active companies. The Admins are one range of the filter index (or
+// of member_search's Admin kinds, for a search) and the rest are their
+// companies' assignments (or company_search ranges), read with the
+// companies written into the statement; the two sets are disjoint (Admins have no
 // assignments), so their counts add up. Nothing is checked row by row
 // against another person's companies; a walk checks a row's own few
 // assignments against the viewer's list.
@@ -64,9 +68,6 @@ type planLimits struct {
 	// filter is the most people of one type and status whose names and
 	// addresses are searched along the filter index.
 	filter int64
-	// lookup is the most people whose names and addresses a plan checks
-	// one by one for a search.
-	lookup int
 	// bound is the most people a bounded count checks one by one.
 	bound int
 	// readCost is what reading a row by its ID costs, in index entries
@@ -79,12 +80,12 @@ type planLimits struct {
 	// is answered by walking the order's index and checking each row.
 	walkDensity float64
 	// search is the most member_search entries an Admin's search reads
-	// (a non-Admin's reads up to set: their companies' people are at hand
-	// to intersect with).
+	// (a non-Admin's reads up to set entries of company_search: all of
+	// them are matches).
 	search int
 }
 
-var defaultPlanLimits = planLimits{set: 20000, filter: 10000, lookup: 2000, bound: 400, readCost: 20, walkDensity: 0.05, search: 12000}
+var defaultPlanLimits = planLimits{set: 20000, filter: 10000, bound: 400, readCost: 20, walkDensity: 0.05, search: 12000}
 
 // order is one way to sort the list: its key columns (most significant
 // first; the ID breaks ties), the index that holds them in that order, and
@@ -508,7 +509,7 @@ func (q *listQuery) selfMatches(m *Membership) bool {
 // broadScope is a question about companies whose people are too many to
 // read as IDs (or whose search matches too many): the Admins (of a
 // non-Admin's list) are counted exactly, and the rest up to
-// planLimits.lookup people, checked one by one; the page walks the order's
+// planLimits.bound people, checked one by one; the page walks the order's
 // index.
 func (q *listQuery) broadScope(db *gorm.DB, admins []uint, companies []uint) (matchSet, error) {
 	where, args := q.rowConditions(false)
