@@ -5,15 +5,15 @@ var PrefixRange = prefixRange
 
 // PlanLimits are the users list's plan limits, for tests outside the package.
 type PlanLimits struct {
-	Set, Lookup, Bound, ReadCost, Search int
-	Filter                               int64
-	WalkDensity                          float64
+	Set, Bound, ReadCost, Search int
+	Filter                       int64
+	WalkDensity                  float64
 }
 
 // SetPlanLimits replaces the users list's plan limits, so that a small
 // account takes every plan.
 func (s *Store) SetPlanLimits(l PlanLimits) {
-	s.plan = planLimits{set: l.Set, filter: l.Filter, lookup: l.Lookup, bound: l.Bound, readCost: l.ReadCost,
+	s.plan = planLimits{set: l.Set, filter: l.Filter, bound: l.Bound, readCost: l.ReadCost,
 		walkDensity: l.WalkDensity, search: l.Search}
 }
 
@@ -35,7 +35,7 @@ func SessionColumns() map[string][]string {
 // DefaultPlanLimits are the users list's plan limits as shipped.
 func DefaultPlanLimits() PlanLimits {
 	l := defaultPlanLimits
-	return PlanLimits{Set: l.set, Filter: l.filter, Lookup: l.lookup, Bound: l.bound, ReadCost: l.readCost, WalkDensity: l.walkDensity, Search: l.search}
+	return PlanLimits{Set: l.set, Filter: l.filter, Bound: l.bound, ReadCost: l.readCost, WalkDensity: l.walkDensity, Search: l.search}
 }
 
 // ClaimSQL is claimSQL, for tests outside the package.

@@ -29,7 +29,10 @@ import (
 //   - a company's people, or a non-Admin's companies' people, of a type
 //     and status: ranges of assignments' (company, kind, member) index;
 //   - a search: a range of member_search per kind asked for, where
-//     counting the rows whose lcp is shorter than the search counts people.
+//     counting the rows whose lcp is shorter than the search counts people;
+//   - a search among some companies' people: the search's range of
+//     company_search in each company (the same entries, keyed by company
+//     first), so that a non-Admin's search reads only matches.
 //
 // A narrow question (up to planLimits.set entries in its smallest set)
 // has its matching IDs read as one value — the database joins them into
@@ -48,9 +51,10 @@ import (
 // most rows match.
 //
 // A non-Admin sees the Admins, themselves and the people who share one of
-// their active companies. The Admins are one range of the filter index and
-// the rest are their companies' assignments, read with the companies
-// written into the statement; the two sets are disjoint (Admins have no
+// their active companies. The Admins are one range of the filter index (or
+// of member_search's Admin kinds, for a search) and the rest are their
+// companies' assignments (or company_search ranges), read with the
+// companies written into the statement; the two sets are disjoint (Admins have no
 // assignments), so their counts add up. Nothing is checked row by row
 // against another person's companies; a walk checks a row's own few
 // assignments against the viewer's list.
@@ -64,9 +68,6 @@ type planLimits struct {
 	// filter is the most people of one type and status whose names and
 	// addresses are searched along the filter index.
 	filter int64
-	// lookup is the most people whose names and addresses a plan checks
-	// one by one for a search.
-	lookup int
 	// bound is the most people a bounded count checks one by one.
 	bound int
 	// readCost is what reading a row by its ID costs, in index entries
@@ -79,12 +80,12 @@ type planLimits struct {
 	// is answered by walking the order's index and checking each row.
 	walkDensity float64
 	// search is the most member_search entries an Admin's search reads
-	// (a non-Admin's reads up to set: their companies' people are at hand
-	// to intersect with).
+	// (a non-Admin's reads up to set entries of company_search: all of
+	// them are matches).
 	search int
 }
 
-var defaultPlanLimits = planLimits{set: 20000, filter: 10000, lookup: 2000, bound: 400, readCost: 20, walkDensity: 0.05, search: 12000}
+var defaultPlanLimits = planLimits{set: 20000, filter: 10000, bound: 400, readCost: 20, walkDensity: 0.05, search: 12000}
 
 // order is one way to sort the list: its key columns (most significant
 // first; the ID breaks ties), the index that holds them in that order, and
@@ -388,7 +389,7 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 	var admins []uint
 	if f.CompanyID == 0 && (f.Type == "" || f.Type == Admin) {
 		var err error
-		if admins, err = q.filterPeople(db, Admin, q.search != nil); err != nil {
+		if admins, err = q.admins(db); err != nil {
 			return matchSet{}, err
 		}
 	}
@@ -407,7 +408,15 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 		// them match, and reading them all costs more than the answer.
 		return q.broadScope(db, admins, companies)
 	}
-	people, err := q.companyPeople(db, companies, f.Type, false)
+	var people []uint
+	var err error
+	if q.search != nil {
+		// The search's range in each of the companies: their people who
+		// match, and no others.
+		people, err = q.companySearch(db, companies, f.Type)
+	} else {
+		people, err = q.companyPeople(db, companies, f.Type, false)
+	}
 	if err != nil {
 		return matchSet{}, err
 	}
@@ -425,40 +434,65 @@ func (q *listQuery) matchScope(db *gorm.DB) (matchSet, error) {
 			return matchSet{}, err
 		}
 	}
-	if q.search != nil {
-		switch {
-		case len(people) <= q.s.plan.lookup:
-			// The search's ranges if they are shorter than reading the
-			// people one by one, else the people.
-			if !q.broadSearch() {
-				var hits matchSet
-				if hits, err = q.searchPeople(db, f.Type, min(q.s.plan.set, len(people)*q.s.plan.readCost)); err != nil {
-					return matchSet{}, err
-				}
-				if hits.ids != nil {
-					people = intersect(people, hits.ids)
-					break
-				}
-			}
-			people, err = q.searchAmong(db, people)
-		case q.broadSearch():
-			return q.broadScope(db, admins, companies)
-		default:
-			var hits matchSet
-			// Their IDs are at hand: a longer read of the search's
-			// ranges is cheaper than walking the list for a few of them.
-			if hits, err = q.searchPeople(db, f.Type, q.s.plan.set); err == nil {
-				if hits.ids == nil {
-					return q.broadScope(db, admins, companies)
-				}
-				people = intersect(people, hits.ids)
-			}
-		}
-		if err != nil {
-			return matchSet{}, err
+	return exact(union(admins, people)), nil
+}
+
+// admins reads the Admins who answer a non-Admin's question: of the
+// filter's status and expiry, and with the search, found along the
+// search's ranges of their kinds when it is long enough to find few.
+func (q *listQuery) admins(db *gorm.DB) ([]uint, error) {
+	if q.search != nil && q.expiry() == "" && !q.broadSearch() {
+		hits, err := q.searchPeople(db, Admin, q.s.plan.set)
+		if err != nil || hits.ids != nil {
+			return hits.ids, err
 		}
 	}
-	return exact(union(admins, people)), nil
+	return q.filterPeople(db, Admin, q.search != nil)
+}
+
+// companySearch reads the people of the companies whose name or address
+// contains the search, of the type (and the filter's status, not its
+// expiry), from the companies' ranges of company_search. It reads at most
+// planLimits.set entries: past them, it returns nil.
+func (q *listQuery) companySearch(db *gorm.DB, companies []uint, t UserType) ([]uint, error) {
+	text := q.search
+	where, args := []string{q.inCompanies(companies, "c.")}, []any{}
+	// A person's first entry of the range in a company; for a cut search,
+	// each person has at most one entry equal to the cut text.
+	match, matchArgs := "t.lcp < ?", []any{text.n}
+	if text.cut {
+		where, args = append(where, "c.suffix = ?"), append(args, text.lo)
+		match, matchArgs = "1 = 1", nil
+	} else {
+		where, args = append(where, "c.suffix >= ?"), append(args, text.lo)
+		if text.bounded {
+			where, args = append(where, "c.suffix < ?"), append(args, text.hi)
+		}
+	}
+	if kinds := q.kinds(t); kinds != nil {
+		where, args = append(where, "c.member_kind IN ?"), append(args, kinds)
+	}
+	var entries int64
+	var list *string
+	err := db.Raw("SELECT COUNT(*), "+q.s.idList("t.membership_id")+" FILTER (WHERE "+match+")"+
+		" FROM (SELECT c.membership_id, c.lcp FROM company_search c WHERE "+strings.Join(where, " AND ")+" LIMIT ?) t",
+		slices.Concat(matchArgs, args, []any{q.s.plan.set + 1})...).Row().Scan(&entries, &list)
+	if err != nil {
+		return nil, fmt.Errorf("search the people of companies: %w", err)
+	}
+	if entries > int64(q.s.plan.set) {
+		return nil, nil
+	}
+	ids := []uint{}
+	if list != nil {
+		if ids, err = parseIDList(*list, true); err != nil {
+			return nil, err
+		}
+	}
+	if text.cut {
+		return q.searchAmong(db, ids)
+	}
+	return ids, nil
 }
 
 // selfMatches reports whether viewers who are not Admins match the
@@ -475,7 +509,7 @@ func (q *listQuery) selfMatches(m *Membership) bool {
 // broadScope is a question about companies whose people are too many to
 // read as IDs (or whose search matches too many): the Admins (of a
 // non-Admin's list) are counted exactly, and the rest up to
-// planLimits.lookup people, checked one by one; the page walks the order's
+// planLimits.bound people, checked one by one; the page walks the order's
 // index.
 func (q *listQuery) broadScope(db *gorm.DB, admins []uint, companies []uint) (matchSet, error) {
 	where, args := q.rowConditions(false)

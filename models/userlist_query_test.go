@@ -19,9 +19,9 @@ import (
 // unlimited sets (everything read as IDs, pages read whole or picked).
 var planSettings = map[string]models.PlanLimits{
 	"defaults": models.DefaultPlanLimits(),
-	"tiny":     {Set: 12, Filter: 6, Lookup: 5, Bound: 5, ReadCost: 1 << 20, WalkDensity: 0.6, Search: 12},
-	"middle":   {Set: 100, Filter: 6, Lookup: 5, Bound: 5, ReadCost: 1 << 20, WalkDensity: 0.6, Search: 100},
-	"sets":     {Set: 1 << 30, Filter: 1 << 30, Lookup: 1 << 30, Bound: 1 << 30, ReadCost: 1, WalkDensity: 2, Search: 1 << 30},
+	"tiny":     {Set: 12, Filter: 6, Bound: 5, ReadCost: 1 << 20, WalkDensity: 0.6, Search: 12},
+	"middle":   {Set: 100, Filter: 6, Bound: 5, ReadCost: 1 << 20, WalkDensity: 0.6, Search: 100},
+	"sets":     {Set: 1 << 30, Filter: 1 << 30, Bound: 1 << 30, ReadCost: 1, WalkDensity: 2, Search: 1 << 30},
 }
 
 // listWorld is the fixture's account as the brute force sees it.

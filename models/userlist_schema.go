@@ -18,6 +18,12 @@ package models
 //     for (a type, a status, or all twelve). The rows in it whose lcp is
 //     shorter than q are the first of their person there, so counting them
 //     counts people without a DISTINCT.
+//   - company_search: member_search again under each company of the
+//     person (the same suffix, lcp and kind), keyed by company first, so
+//     that a search among the people of a non-Admin's companies reads one
+//     short range per company instead of the whole account's range beside
+//     all of their companies' people. Its rows are exactly member_search
+//     joined with assignments; the triggers of both tables keep it so.
 //   - assignments.member_kind: the kind of the person assigned, so that a
 //     company's people of a type and status are one index range.
 //   - memberships.invitation_expires_at: when the person's current
@@ -87,10 +93,55 @@ func sqliteSuffixes(row string) string {
 // sqliteDeleteSuffixes deletes a membership's search rows.
 func sqliteDeleteSuffixes(row string) string {
 	return `DELETE FROM member_search WHERE account_id = ` + row + `.account_id AND member_kind = ` + memberKindSQL(row) + `
-			AND membership_id = ` + row + `.id AND suffix IN (
-			SELECT substr(t.text, p.i, ` + fmt.Sprint(searchSuffixLength) + `)
-			FROM (SELECT ` + row + `.sort_name AS text UNION ALL SELECT ` + row + `.email) t
-			JOIN text_positions p ON p.i <= length(t.text));`
+			AND membership_id = ` + row + `.id AND suffix IN (` + sqliteSuffixSet(rowTexts(row)) + `);`
+}
+
+// sqliteSuffixSet is the SELECT of every suffix of a person's name and
+// address (texts: a SELECT of the two, as "text"), as member_search cuts
+// them, repeats included.
+func sqliteSuffixSet(texts string) string {
+	return `SELECT substr(t.text, p.i, ` + fmt.Sprint(searchSuffixLength) + `) FROM (` + texts + `) t
+			JOIN text_positions p ON p.i <= length(t.text)`
+}
+
+// rowTexts is the SELECT of a trigger row's name and address.
+func rowTexts(row string) string {
+	return `SELECT ` + row + `.sort_name AS text UNION ALL SELECT ` + row + `.email`
+}
+
+// memberTexts is the SELECT of the name and address of the membership
+// with the given ID, as they are in the table now.
+func memberTexts(member string) string {
+	return `SELECT sort_name AS text FROM memberships WHERE id = ` + member +
+		` UNION ALL SELECT email FROM memberships WHERE id = ` + member
+}
+
+// deleteCompanySuffixes deletes a person's company_search rows in the
+// companies a condition picks; texts is the SELECT of the name and
+// address the rows were made from.
+func deleteCompanySuffixes(companies, member, texts string, inSuffixes func(string) string) string {
+	return `DELETE FROM company_search WHERE ` + companies + ` AND membership_id = ` + member + `
+			AND suffix ` + inSuffixes(texts) + `;`
+}
+
+// sqliteCopyCompanySuffixes copies a person's member_search rows to one
+// of their companies.
+func sqliteCopyCompanySuffixes(company, member string) string {
+	return `INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
+			SELECT ` + company + `, s.suffix, s.membership_id, s.lcp, s.member_kind
+			FROM memberships m JOIN member_search s ON s.account_id = m.account_id AND s.member_kind = ` + memberKindSQL("m") + `
+				AND s.membership_id = m.id
+			WHERE m.id = ` + member + ` AND s.suffix ` + sqliteInSuffixes(rowTexts("m")) + `;`
+}
+
+// sqliteCopyToCompanies copies the member_search rows of a trigger's row
+// to each of the person's companies.
+func sqliteCopyToCompanies(row string) string {
+	return `INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
+			SELECT a.company_id, s.suffix, s.membership_id, s.lcp, s.member_kind
+			FROM assignments a JOIN member_search s ON s.account_id = ` + row + `.account_id AND s.member_kind = ` + memberKindSQL(row) + `
+				AND s.membership_id = ` + row + `.id AND s.suffix ` + sqliteInSuffixes(rowTexts(row)) + `
+			WHERE a.membership_id = ` + row + `.id;`
 }
 
 // sqliteInvitationExpiry sets a membership's invitation_expires_at from
@@ -107,6 +158,12 @@ var sqliteSearchInsert = `CREATE TRIGGER IF NOT EXISTS memberships_search_insert
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + sqliteSuffixes("NEW") + `;
 	END`
 
+// sqliteCompanySearchInsert indexes a new assignment for search, from the
+// person's member_search rows; the seeding sets it aside too.
+var sqliteCompanySearchInsert = `CREATE TRIGGER IF NOT EXISTS assignments_search_insert AFTER INSERT ON assignments BEGIN
+		` + sqliteCopyCompanySuffixes("NEW.company_id", "NEW.membership_id") + `
+	END`
+
 var sqliteListSchema = []string{
 	// Every trigger is made again at each start, so that it is the
 	// current one.
@@ -121,6 +178,10 @@ var sqliteListSchema = []string{
 	`DROP TRIGGER IF EXISTS tokens_list_insert`,
 	`DROP TRIGGER IF EXISTS tokens_list_update`,
 	`DROP TRIGGER IF EXISTS tokens_list_delete`,
+	`DROP TRIGGER IF EXISTS memberships_list_company_delete`,
+	`DROP TRIGGER IF EXISTS assignments_search_insert`,
+	`DROP TRIGGER IF EXISTS assignments_search_delete`,
+	`DROP TRIGGER IF EXISTS assignments_search_update`,
 	// Left by earlier versions: the name-only suffixes and the page
 	// cache's versions.
 	`DROP TABLE IF EXISTS member_name_suffixes`,
@@ -158,6 +219,14 @@ var sqliteListSchema = []string{
 		lcp INTEGER NOT NULL,
 		PRIMARY KEY (account_id, member_kind, suffix, membership_id)
 	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS company_search (
+		company_id INTEGER NOT NULL,
+		suffix TEXT NOT NULL,
+		membership_id INTEGER NOT NULL,
+		lcp INTEGER NOT NULL,
+		member_kind TEXT NOT NULL,
+		PRIMARY KEY (company_id, suffix, membership_id)
+	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS text_positions (i INTEGER PRIMARY KEY)`,
 	`INSERT INTO text_positions (i) SELECT n FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ` +
 		fmt.Sprint(maxSearchedLength) + `) SELECT n FROM c) WHERE true ON CONFLICT DO NOTHING`,
@@ -184,12 +253,20 @@ var sqliteListSchema = []string{
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_search_update AFTER UPDATE OF account_id, sort_name, email, type, status ON memberships
 	WHEN OLD.account_id <> NEW.account_id OR OLD.sort_name <> NEW.sort_name OR OLD.email <> NEW.email
 		OR OLD.type <> NEW.type OR OLD.status <> NEW.status BEGIN
+		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), sqliteInSuffixes) + `
 		` + sqliteDeleteSuffixes("OLD") + `
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + sqliteSuffixes("NEW") + `;
+		` + sqliteCopyToCompanies("NEW") + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_kind_update AFTER UPDATE OF type, status ON memberships
 	WHEN OLD.type <> NEW.type OR OLD.status <> NEW.status BEGIN
 		UPDATE assignments SET member_kind = ` + memberKindSQL("NEW") + ` WHERE membership_id = NEW.id;
+	END`,
+	// Before the row goes: its assignments are deleted by the cascade
+	// before AFTER triggers run, and without the row the assignments'
+	// own trigger no longer knows the suffixes.
+	`CREATE TRIGGER IF NOT EXISTS memberships_list_company_delete BEFORE DELETE ON memberships BEGIN
+		` + deleteCompanySuffixes("company_id IN (SELECT company_id FROM assignments WHERE membership_id = OLD.id)", "OLD.id", rowTexts("OLD"), sqliteInSuffixes) + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS memberships_list_delete AFTER DELETE ON memberships BEGIN
 		UPDATE member_counts SET n = n - 1 WHERE account_id = OLD.account_id AND type = OLD.type AND status = OLD.status;
@@ -199,6 +276,15 @@ var sqliteListSchema = []string{
 	`CREATE TRIGGER IF NOT EXISTS assignments_list_kind AFTER INSERT ON assignments WHEN NEW.member_kind = '' BEGIN
 		UPDATE assignments SET member_kind = (SELECT ` + memberKindSQL("m") + ` FROM memberships m WHERE m.id = NEW.membership_id)
 			WHERE membership_id = NEW.membership_id AND company_id = NEW.company_id;
+	END`,
+	sqliteCompanySearchInsert,
+	`CREATE TRIGGER IF NOT EXISTS assignments_search_delete AFTER DELETE ON assignments BEGIN
+		` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), sqliteInSuffixes) + `
+	END`,
+	`CREATE TRIGGER IF NOT EXISTS assignments_search_update AFTER UPDATE OF membership_id, company_id ON assignments
+	WHEN OLD.membership_id <> NEW.membership_id OR OLD.company_id <> NEW.company_id BEGIN
+		` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), sqliteInSuffixes) + `
+		` + sqliteCopyCompanySuffixes("NEW.company_id", "NEW.membership_id") + `
 	END`,
 	`CREATE TRIGGER IF NOT EXISTS tokens_list_insert AFTER INSERT ON tokens
 	WHEN NEW.purpose = 'invitation' AND NEW.membership_id IS NOT NULL BEGIN
@@ -218,11 +304,36 @@ var sqliteListSchema = []string{
 // postgresSuffixes is sqliteSuffixes on PostgreSQL ("C" collation: byte
 // order, whatever the database's locale).
 func postgresSuffixes(row string) string {
-	return `SELECT ` + row + `.account_id, s, ` + row + `.id, ` + lcpSQL("s", "prev") + `, ` + memberKindSQL(row) + `
+	return postgresSuffixRows(row+".account_id", row)
+}
+
+// postgresSuffixRows is postgresSuffixes with another first column (an
+// account or a company), its columns named c, s, id, lcp and kind.
+func postgresSuffixRows(first, row string) string {
+	return `SELECT ` + first + ` AS c, s, ` + row + `.id AS id, ` + lcpSQL("s", "prev") + ` AS lcp, ` + memberKindSQL(row) + ` AS kind
 		FROM (SELECT s, lag(s) OVER (ORDER BY s COLLATE "C") AS prev FROM (
 			SELECT DISTINCT substr(t, i, ` + fmt.Sprint(searchSuffixLength) + `) AS s
 			FROM unnest(ARRAY[` + row + `.sort_name, ` + row + `.email]) t, generate_series(1, length(t)) i
 			WHERE substr(t, i, 1) <> ' ') d) o`
+}
+
+// postgresSuffixSet is sqliteSuffixSet on PostgreSQL.
+func postgresSuffixSet(texts string) string {
+	return `SELECT substr(t.text, i, ` + fmt.Sprint(searchSuffixLength) + `) FROM (` + texts + `) t, generate_series(1, length(t.text)) i`
+}
+
+// postgresInSuffixes is the condition "suffix is one of these" on
+// PostgreSQL: as an array, so that the primary key is searched once for
+// each (an IN over a subquery may be planned as a scan of the company's
+// whole range, checking each entry).
+func postgresInSuffixes(texts string) string {
+	return `= ANY (ARRAY(` + postgresSuffixSet(texts) + `))`
+}
+
+// sqliteInSuffixes is postgresInSuffixes on SQLite, which searches the
+// key for each value of an IN list.
+func sqliteInSuffixes(texts string) string {
+	return `IN (` + sqliteSuffixSet(texts) + `)`
 }
 
 var postgresListSchema = []string{
@@ -259,6 +370,14 @@ var postgresListSchema = []string{
 		PRIMARY KEY (account_id, member_kind, suffix, membership_id) INCLUDE (lcp)
 	)`,
 	// Email order and ranges compare bytes, as on SQLite.
+	`CREATE TABLE IF NOT EXISTS company_search (
+		company_id BIGINT NOT NULL,
+		suffix TEXT COLLATE "C" NOT NULL,
+		membership_id BIGINT NOT NULL,
+		lcp SMALLINT NOT NULL,
+		member_kind TEXT NOT NULL,
+		PRIMARY KEY (company_id, suffix, membership_id) INCLUDE (lcp, member_kind)
+	)`,
 	`CREATE INDEX IF NOT EXISTS idx_members_list_email_bytes ON memberships (account_id, (email COLLATE "C"), id)`,
 	`CREATE OR REPLACE FUNCTION switchboard_member_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 	BEGIN
@@ -278,17 +397,46 @@ var postgresListSchema = []string{
 			RETURN NULL;
 		END IF;
 		IF TG_OP <> 'INSERT' THEN
+			` + deleteCompanySuffixes("company_id = ANY (ARRAY(SELECT company_id FROM assignments WHERE membership_id = OLD.id))", "OLD.id", rowTexts("OLD"), postgresInSuffixes) + `
 			DELETE FROM member_search WHERE account_id = OLD.account_id AND member_kind = ` + memberKindSQL("OLD") + `
-				AND membership_id = OLD.id AND suffix IN (
-				SELECT substr(t, i, ` + fmt.Sprint(searchSuffixLength) + `)
-				FROM unnest(ARRAY[OLD.sort_name, OLD.email]) t, generate_series(1, length(t)) i);
+				AND membership_id = OLD.id AND suffix IN (` + postgresSuffixSet(rowTexts("OLD")) + `);
 		END IF;
 		IF TG_OP = 'DELETE' THEN
 			RETURN NULL;
 		END IF;
 		INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + postgresSuffixes("NEW") + `;
+		IF TG_OP = 'UPDATE' THEN
+			INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
+				SELECT a.company_id, x.s, x.id, x.lcp, x.kind FROM assignments a, (` + postgresSuffixRows("0", "NEW") + `) x
+				WHERE a.membership_id = NEW.id;
+		END IF;
 		IF TG_OP = 'UPDATE' AND (OLD.type <> NEW.type OR OLD.status <> NEW.status) THEN
 			UPDATE assignments SET member_kind = ` + memberKindSQL("NEW") + ` WHERE membership_id = NEW.id;
+		END IF;
+		RETURN NULL;
+	END $$`,
+	// Before the row goes, as on SQLite: the cascade deletes the
+	// assignments before the AFTER triggers run.
+	`CREATE OR REPLACE FUNCTION switchboard_member_company_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		` + deleteCompanySuffixes("company_id = ANY (ARRAY(SELECT company_id FROM assignments WHERE membership_id = OLD.id))", "OLD.id", rowTexts("OLD"), postgresInSuffixes) + `
+		RETURN OLD;
+	END $$`,
+	// The person's rows are made again from their name and address rather
+	// than copied from member_search: a query on a row variable is planned
+	// with its values as constants.
+	`CREATE OR REPLACE FUNCTION switchboard_assignment_search() RETURNS trigger LANGUAGE plpgsql AS $$
+	DECLARE
+		m memberships%ROWTYPE;
+	BEGIN
+		IF TG_OP <> 'INSERT' THEN
+			` + deleteCompanySuffixes("company_id = OLD.company_id", "OLD.membership_id", memberTexts("OLD.membership_id"), postgresInSuffixes) + `
+		END IF;
+		IF TG_OP <> 'DELETE' THEN
+			SELECT * INTO m FROM memberships WHERE id = NEW.membership_id;
+			IF FOUND THEN
+				INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind) ` + postgresSuffixRows("NEW.company_id", "m") + `;
+			END IF;
 		END IF;
 		RETURN NULL;
 	END $$`,
@@ -327,6 +475,12 @@ var postgresListSchema = []string{
 	`DROP TRIGGER IF EXISTS memberships_search ON memberships`,
 	`CREATE TRIGGER memberships_search AFTER INSERT OR UPDATE OR DELETE ON memberships
 		FOR EACH ROW EXECUTE FUNCTION switchboard_member_search()`,
+	`DROP TRIGGER IF EXISTS memberships_company_delete ON memberships`,
+	`CREATE TRIGGER memberships_company_delete BEFORE DELETE ON memberships
+		FOR EACH ROW EXECUTE FUNCTION switchboard_member_company_delete()`,
+	`DROP TRIGGER IF EXISTS assignments_search ON assignments`,
+	`CREATE TRIGGER assignments_search AFTER INSERT OR DELETE OR UPDATE OF membership_id, company_id ON assignments
+		FOR EACH ROW EXECUTE FUNCTION switchboard_assignment_search()`,
 	`DROP TRIGGER IF EXISTS memberships_invited ON memberships`,
 	`CREATE TRIGGER memberships_invited BEFORE INSERT ON memberships
 		FOR EACH ROW EXECUTE FUNCTION switchboard_member_invited()`,
@@ -344,6 +498,7 @@ var postgresListSchema = []string{
 func (s *Store) migrateListSchema(tx *gorm.DB) error {
 	freshCounts := !tx.Migrator().HasTable("member_counts")
 	freshSearch := !tx.Migrator().HasTable("member_search")
+	freshCompanySearch := !tx.Migrator().HasTable("company_search")
 	ddl := sqliteListSchema
 	if s.Dialect == "postgres" {
 		ddl = postgresListSchema
@@ -363,6 +518,11 @@ func (s *Store) migrateListSchema(tx *gorm.DB) error {
 		err := tx.Exec(`INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) ` + s.suffixesWhere("true")).Error
 		if err != nil {
 			return fmt.Errorf("fill member search: %w", err)
+		}
+	}
+	if freshCompanySearch {
+		if err := tx.Exec(s.companySuffixesWhere("true")).Error; err != nil {
+			return fmt.Errorf("fill company search: %w", err)
 		}
 	}
 	// Derived columns of rows from before them; each statement finds
@@ -387,34 +547,88 @@ func (s *Store) migrateListSchema(tx *gorm.DB) error {
 // each person in a window of their own. It fills member_search when it is
 // new, and after the seeding (suspendSearch).
 func (s *Store) suffixesWhere(cond string) string {
+	order := "s"
+	if s.Dialect == "postgres" {
+		order = `s COLLATE "C"`
+	}
+	return `SELECT account_id, s, id, lcp, kind FROM (` + s.suffixRowsWhere(cond) + `) o ORDER BY account_id, kind, ` + order + `, id`
+}
+
+// suffixRowsWhere is suffixesWhere in no order, its columns named
+// account_id, s, id, lcp and kind.
+func (s *Store) suffixRowsWhere(cond string) string {
 	k := fmt.Sprint(searchSuffixLength)
 	positions, order := "text_positions p ON p.i <= length(t.text)", "s"
 	if s.Dialect == "postgres" {
 		positions, order = "generate_series(1, length(t.text)) AS p(i) ON true", `s COLLATE "C"`
 	}
-	return `SELECT account_id, s, id, ` + lcpSQL("s", "prev") + `, kind
+	return `SELECT account_id, s, id, ` + lcpSQL("s", "prev") + ` AS lcp, kind
 		FROM (SELECT account_id, id, kind, s, lag(s) OVER (PARTITION BY id ORDER BY ` + order + `) AS prev FROM (
 			SELECT DISTINCT t.account_id, t.id, t.kind, substr(t.text, p.i, ` + k + `) AS s
 			FROM (SELECT account_id, id, ` + memberKindSQL("memberships") + ` AS kind, sort_name AS text FROM memberships WHERE ` + cond + `
 				UNION ALL SELECT account_id, id, ` + memberKindSQL("memberships") + `, email FROM memberships WHERE ` + cond + `) t
 			JOIN ` + positions + `
-			WHERE substr(t.text, p.i, 1) <> ' ') d) o
-		ORDER BY account_id, kind, ` + order + `, id`
+			WHERE substr(t.text, p.i, 1) <> ' ') d) i`
 }
 
-// suspendSearch sets aside the indexing of new people for search, inside
-// a transaction that writes people by the thousand: indexed one by one,
-// each person's rows land all over a large index; indexed together, they
-// are written in its order. index indexes the people with IDs from first
-// on; resume puts the trigger back, in the same transaction.
-func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume func() error, err error) {
-	suspend, restore := "DROP TRIGGER memberships_search_insert", sqliteSearchInsert
+// companySuffixesWhere is the INSERT of the company_search rows of the
+// assignments a condition picks (on assignments, without a prefix: it is
+// written three times, so its arguments are given three times), in index
+// order.
+func (s *Store) companySuffixesWhere(cond string) string {
+	order := "o.s"
 	if s.Dialect == "postgres" {
-		suspend, restore = "ALTER TABLE memberships DISABLE TRIGGER memberships_search", "ALTER TABLE memberships ENABLE TRIGGER memberships_search"
+		order = `o.s COLLATE "C"`
 	}
-	if err := tx.Exec(suspend).Error; err != nil {
-		return nil, nil, fmt.Errorf("suspend search indexing: %w", err)
+	return `INSERT INTO company_search (company_id, suffix, membership_id, lcp, member_kind)
+		SELECT a.company_id, o.s, o.id, o.lcp, o.kind
+		FROM (` + s.suffixRowsWhere("id IN (SELECT membership_id FROM assignments WHERE "+cond+")") + `) o
+		JOIN (SELECT membership_id, company_id FROM assignments WHERE ` + cond + `) a ON a.membership_id = o.id
+		ORDER BY a.company_id, ` + order + `, o.id`
+}
+
+// indexCompanies fills company_search for the assignments of the given
+// companies, made while suspendSearch held the assignments' trigger off:
+// a few companies a statement, in the index's order, so that the rows are
+// appended rather than spread over the whole table.
+func (s *Store) indexCompanies(tx *gorm.DB, companies []uint) error {
+	const chunk = 25
+	for i := 0; i < len(companies); i += chunk {
+		part := companies[i:min(i+chunk, len(companies))]
+		list := make([]string, len(part))
+		for j, id := range part {
+			list[j] = fmt.Sprint(id)
+		}
+		cond := "company_id IN (" + strings.Join(list, ",") + ")"
+		if err := tx.Exec(s.companySuffixesWhere(cond)).Error; err != nil {
+			return fmt.Errorf("index people for search by company: %w", err)
+		}
 	}
+	return nil
+}
+
+// suspendSearch sets aside the indexing of new people and assignments for
+// search, inside a transaction that writes people by the thousand: indexed
+// one by one, each person's rows land all over a large index; indexed
+// together, they are written in its order. index indexes the people with
+// IDs from first on; resume puts the triggers back, in the same
+// transaction. The assignments made meanwhile are indexed by
+// indexCompanies, once all of them are written.
+func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume func() error, err error) {
+	suspend := []string{"DROP TRIGGER memberships_search_insert", "DROP TRIGGER assignments_search_insert"}
+	restore := []string{sqliteSearchInsert, sqliteCompanySearchInsert}
+	if s.Dialect == "postgres" {
+		suspend = []string{"ALTER TABLE memberships DISABLE TRIGGER memberships_search", "ALTER TABLE assignments DISABLE TRIGGER assignments_search"}
+		restore = []string{"ALTER TABLE memberships ENABLE TRIGGER memberships_search", "ALTER TABLE assignments ENABLE TRIGGER assignments_search"}
+	}
+	for _, stmt := range suspend {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return nil, nil, fmt.Errorf("suspend search indexing: %w", err)
+		}
+	}
+	// The people written since first have no search rows yet. Their
+	// assignments have none under their companies either: the caller
+	// fills those at the end (indexCompanies).
 	index = func(first uint) error {
 		if err := tx.Exec(`INSERT INTO member_search (account_id, suffix, membership_id, lcp, member_kind) `+
 			s.suffixesWhere("id >= ?"), first, first).Error; err != nil {
@@ -430,8 +644,10 @@ func (s *Store) suspendSearch(tx *gorm.DB) (index func(first uint) error, resume
 				return fmt.Errorf("resume search indexing: %w", err)
 			}
 		}
-		if err := tx.Exec(restore).Error; err != nil {
-			return fmt.Errorf("resume search indexing: %w", err)
+		for _, stmt := range restore {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("resume search indexing: %w", err)
+			}
 		}
 		return nil
 	}

@@ -103,6 +103,34 @@ func listIndexesAgree(t *testing.T, store *models.Store) {
 			t.Errorf("assignment of %d to %d has kind %q, want %q", a.MembershipID, a.CompanyID, a.MemberKind, kind[a.MembershipID])
 		}
 	}
+	// company_search is member_search under each of the person's
+	// companies.
+	companies := map[uint][]uint{}
+	for _, a := range assignments {
+		companies[a.MembershipID] = append(companies[a.MembershipID], a.CompanyID)
+	}
+	wantCompany := map[string]bool{}
+	for _, r := range rows {
+		for _, c := range companies[r.MembershipID] {
+			wantCompany[fmt.Sprintf("%d %d %q %d %s", c, r.MembershipID, r.Suffix, r.Lcp, r.MemberKind)] = true
+		}
+	}
+	var companyRows []struct {
+		CompanyID    uint
+		Suffix       string
+		MembershipID uint
+		Lcp          int
+		MemberKind   string
+	}
+	must(t, db.Raw("SELECT company_id, suffix, membership_id, lcp, member_kind FROM company_search").Scan(&companyRows).Error)
+	if len(companyRows) != len(wantCompany) {
+		t.Errorf("company_search has %d rows, want %d", len(companyRows), len(wantCompany))
+	}
+	for _, r := range companyRows {
+		if key := fmt.Sprintf("%d %d %q %d %s", r.CompanyID, r.MembershipID, r.Suffix, r.Lcp, r.MemberKind); !wantCompany[key] {
+			t.Errorf("stray company search row %s", key)
+		}
+	}
 }
 
 func itoa(n uint) string {
@@ -138,6 +166,15 @@ func TestListIndexes_FollowEveryChange(t *testing.T) {
 			// A company given after the type changed takes the new kind.
 			must(t, db.Create(&models.Assignment{MembershipID: m.ID, CompanyID: f.companies[2].ID}).Error)
 			listIndexesAgree(t, store)
+			// A company taken away, one moved to another company, and a
+			// whole company deleted (its assignments by cascade).
+			must(t, db.Where("membership_id = ? AND company_id = ?", m.ID, f.companies[2].ID).Delete(&models.Assignment{}).Error)
+			// (The fixture's fourth person has the fourth company only.)
+			must(t, db.Model(&models.Assignment{}).Where("membership_id = ? AND company_id = ?", f.members[3].ID, f.companies[3].ID).
+				Update("company_id", f.companies[0].ID).Error)
+			listIndexesAgree(t, store)
+			must(t, db.Delete(&models.Company{}, f.companies[3].ID).Error)
+			listIndexesAgree(t, store)
 
 			// Invitation links: a new one, one revoked, one used, one
 			// deleted, one moved to another person.
@@ -171,6 +208,10 @@ func TestListIndexes_FollowEveryChange(t *testing.T) {
 			if left != 0 {
 				t.Errorf("%d search rows left of a deleted account", left)
 			}
+			must(t, db.Raw("SELECT COUNT(*) FROM company_search").Scan(&left).Error)
+			if left != 0 {
+				t.Errorf("%d company search rows left of a deleted account", left)
+			}
 		})
 	}
 }
@@ -187,7 +228,8 @@ func TestListIndexes_FilledForAnExistingDatabase(t *testing.T) {
 	// As a database from before the search index, the kinds and the
 	// invitation expiry: their tables, triggers and columns empty, and the
 	// name-only suffixes of the version before.
-	for _, stmt := range []string{"DROP TABLE member_counts", "DROP TABLE member_search",
+	for _, stmt := range []string{"DROP TABLE member_counts", "DROP TABLE member_search", "DROP TABLE company_search",
+		"DROP TRIGGER assignments_search_insert", "DROP TRIGGER assignments_search_delete", "DROP TRIGGER memberships_list_company_delete",
 		"DROP TRIGGER memberships_list_insert", "DROP TRIGGER memberships_list_count_update",
 		"DROP TRIGGER memberships_list_search_update", "DROP TRIGGER memberships_list_delete",
 		"DROP TRIGGER memberships_list_invited", "DROP TRIGGER assignments_list_kind",
