@@ -928,15 +928,8 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 	go func() {
 		defer close(planned)
 		for chunk := range slices.Chunk(pending, importChunk) {
-			pc := plannedChunk{plans: make([]rowPlan, 0, len(chunk))}
-			for _, r := range chunk {
-				plan, err := s.planRow(planCtx, v, &imp, r, look, message)
-				if err != nil {
-					pc.err = err
-					break
-				}
-				pc.plans = append(pc.plans, plan)
-			}
+			var pc plannedChunk
+			pc.plans, pc.err = s.planChunk(planCtx, v, &imp, chunk, look, message)
 			select {
 			case planned <- pc:
 			case <-planCtx.Done():
@@ -1050,27 +1043,22 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 	})
 }
 
-// applyPlans acts on a few rows in one transaction. When the transaction
-// fails (someone added one of the addresses meanwhile, a limit was
-// reached), the rows are done one by one so that each gets its own
-// outcome.
+// applyPlans acts on a chunk of rows in one transaction, written together
+// (applyBatch). When that transaction fails (someone added one of the
+// addresses meanwhile, a limit was reached, a company was disabled), the
+// rows are done one by one through the wizard's own write path, so that
+// each gets its own outcome.
 func (s *Store) applyPlans(ctx context.Context, v *Viewer, plans []rowPlan) error {
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		for _, plan := range plans {
-			if err := s.applyRow(tx, v, plan); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyBatch(tx, v, plans) })
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	if len(plans) == 1 {
-		return s.failRow(ctx, plans[0], err)
-	}
 	for _, plan := range plans {
-		if err := s.applyPlans(ctx, v, []rowPlan{plan}); err != nil {
+		err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyRow(tx, v, plan) })
+		if err != nil && ctx.Err() == nil {
+			err = s.failRow(ctx, plan, err)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -1085,74 +1073,94 @@ type plannedChunk struct {
 
 // rowPlan is what the job will do with one row.
 type rowPlan struct {
-	row   *PreviewRow
-	draft Draft
-	check *DraftCheck
-	// inv and notice are the email, built before the transaction as the
-	// wizard builds it.
-	inv     *invitation
-	notice  Mail
+	row *PreviewRow
+	// person is the row's draft as checked, with their email built before
+	// the transaction as the wizard builds it (nil for a row the preview
+	// already settled).
+	person  *batchPerson
 	outcome RowOutcome
 	detail  string
 }
 
-// planRow checks a row as the wizard checks a draft.
-func (s *Store) planRow(ctx context.Context, v *Viewer, imp *Import, r *PreviewRow, look *importLookups, message string) (rowPlan, error) {
-	plan := rowPlan{row: r}
-	switch r.Kind {
-	case RowInvalid:
-		plan.outcome, plan.detail = OutcomeInvalid, r.Problem
-		return plan, nil
-	case RowInAccount, RowLoginElsewhere:
-		plan.outcome, plan.detail = OutcomeSkipped, r.Problem
-		return plan, nil
-	}
-	d := r.draft
-	d.Key = importCreationKey(imp.ID, r.Line)
-	d.Message = message
-	for _, key := range r.companies {
-		c, ok := look.companies[key]
-		if !ok {
-			var found Company
-			err := s.db.WithContext(ctx).Where("account_id = ? AND status = ? AND LOWER(name) = ?", v.Account.ID, CompanyActive, key).Take(&found).Error
-			if err != nil {
-				plan.outcome, plan.detail = OutcomeFailed, fmt.Sprintf("Company %q is not available.", key)
-				return plan, nil
+// planChunk checks a chunk of rows as the wizard checks a draft
+// (checkDrafts: CheckDraft for many at once) and builds the email of each
+// person it will create, before any transaction.
+func (s *Store) planChunk(ctx context.Context, v *Viewer, imp *Import, chunk []*PreviewRow, look *importLookups, message string) ([]rowPlan, error) {
+	plans := make([]rowPlan, len(chunk))
+	var drafts []Draft
+	var drafted []int
+	for i, r := range chunk {
+		plan := &plans[i]
+		plan.row = r
+		switch r.Kind {
+		case RowInvalid:
+			plan.outcome, plan.detail = OutcomeInvalid, r.Problem
+			continue
+		case RowInAccount, RowLoginElsewhere:
+			plan.outcome, plan.detail = OutcomeSkipped, r.Problem
+			continue
+		}
+		d := r.draft
+		d.Key = importCreationKey(imp.ID, r.Line)
+		d.Message = message
+		available := true
+		for _, key := range r.companies {
+			c, ok := look.companies[key]
+			if !ok {
+				var found Company
+				err := s.db.WithContext(ctx).Where("account_id = ? AND status = ? AND LOWER(name) = ?", v.Account.ID, CompanyActive, key).Take(&found).Error
+				if err != nil {
+					plan.outcome, plan.detail = OutcomeFailed, fmt.Sprintf("Company %q is not available.", key)
+					available = false
+					break
+				}
+				look.companies[key], c = found, found
 			}
-			look.companies[key], c = found, found
+			d.CompanyIDs = append(d.CompanyIDs, c.ID)
 		}
-		d.CompanyIDs = append(d.CompanyIDs, c.ID)
+		if available {
+			drafts, drafted = append(drafts, d), append(drafted, i)
+		}
 	}
-	check, err := s.CheckDraft(ctx, v, d, d.LastStep())
+	checks, err := s.checkDrafts(ctx, v, drafts)
 	if err != nil {
-		return plan, err
+		return nil, err
 	}
-	plan.draft, plan.check = d, check
-	switch {
-	case check.Created != nil:
-		plan.outcome, plan.detail = OutcomeInvited, "Invited by an earlier run of this import."
-	case check.ExistingMember != nil:
-		plan.outcome, plan.detail = OutcomeSkipped, "Already a user of this account."
-	case check.LoginElsewhere:
-		plan.outcome, plan.detail = OutcomeSkipped, "Has a login in another Switchboard account."
-	case !check.OK():
-		msgs := make([]string, 0, len(check.Fields))
-		for _, m := range check.Fields {
-			msgs = append(msgs, m)
+	for j, i := range drafted {
+		plan, d, check := &plans[i], drafts[j], checks[j]
+		plan.person = &batchPerson{draft: d, check: check}
+		switch {
+		case check.Created != nil:
+			plan.outcome, plan.detail = OutcomeInvited, "Invited by an earlier run of this import."
+		case check.ExistingMember != nil:
+			plan.outcome, plan.detail = OutcomeSkipped, "Already a user of this account."
+		case check.LoginElsewhere:
+			plan.outcome, plan.detail = OutcomeSkipped, "Has a login in another Switchboard account."
+		case !check.OK():
+			msgs := make([]string, 0, len(check.Fields))
+			for _, m := range check.Fields {
+				msgs = append(msgs, m)
+			}
+			sort.Strings(msgs)
+			plan.outcome, plan.detail = OutcomeInvalid, strings.Join(msgs, " ")
+		case d.Type.CanLogIn():
+			plan.outcome, plan.detail = OutcomeInvited, ""
+		default:
+			plan.outcome, plan.detail = OutcomeAdded, "Notification user: no invitation needed."
 		}
-		sort.Strings(msgs)
-		plan.outcome, plan.detail = OutcomeInvalid, strings.Join(msgs, " ")
-	case d.Type.CanLogIn():
-		plan.outcome, plan.detail = OutcomeInvited, ""
-	default:
-		plan.outcome, plan.detail = OutcomeAdded, "Notification user: no invitation needed."
-	}
-	if check.OK() && check.Created == nil {
-		if plan.inv, plan.notice, err = s.composeMemberMail(s.db.WithContext(ctx), v, d, check); err != nil {
-			return plan, err
+		if check.OK() && check.Created == nil {
+			if err := s.composeBatchMail(v, plan.person); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return plan, nil
+	return plans, nil
+}
+
+// creates reports whether the plan creates its person.
+func (plan *rowPlan) creates() bool {
+	return plan.person != nil && plan.person.check.OK() && plan.person.check.Created == nil &&
+		(plan.outcome == OutcomeInvited || plan.outcome == OutcomeAdded)
 }
 
 // importCreationKey is the creation key of the person a row creates: a
@@ -1161,16 +1169,19 @@ func importCreationKey(importID uint, line int) string {
 	return fmt.Sprintf("import-%d-%d", importID, line)
 }
 
+// applyRow acts on one row through the wizard's write path
+// (createMemberCounted), for a row its chunk could not be written with.
 func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
 	set := map[string]any{"outcome": plan.outcome, "detail": truncateText(plan.detail, 500)}
-	if plan.check != nil && plan.check.Created == nil && (plan.outcome == OutcomeInvited || plan.outcome == OutcomeAdded) {
-		m, err := s.createMemberCounted(tx, v, plan.draft, plan.check, plan.inv, plan.notice, "", s.limits.InviteImport)
+	if plan.creates() {
+		p := plan.person
+		m, err := s.createMemberCounted(tx, v, p.draft, p.check, p.inv, p.notice, "", s.limits.InviteImport)
 		if err != nil {
 			return err
 		}
 		set["member_id"] = m.ID
-	} else if plan.check != nil && plan.check.Created != nil {
-		set["member_id"] = plan.check.Created.ID
+	} else if plan.person != nil && plan.person.check.Created != nil {
+		set["member_id"] = plan.person.check.Created.ID
 	}
 	res := tx.Model(&ImportRow{}).Where("id = ? AND outcome = ''", plan.row.ID).Updates(set)
 	if res.Error != nil {
@@ -1178,6 +1189,63 @@ func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
 	}
 	if res.RowsAffected == 0 {
 		// Another worker recorded this row first: undo ours.
+		return errRowTaken
+	}
+	return nil
+}
+
+// applyBatch acts on a chunk of rows together: the people it creates in
+// one batch (createMembersBatch), then every row's outcome in one
+// statement. Any row another worker recorded first undoes the whole.
+func (s *Store) applyBatch(tx *gorm.DB, v *Viewer, plans []rowPlan) error {
+	var people []*batchPerson
+	var creating []int
+	for i := range plans {
+		if plans[i].creates() {
+			people, creating = append(people, plans[i].person), append(creating, i)
+		}
+	}
+	ms, err := s.createMembersBatch(tx, v, people, "", s.limits.InviteImport)
+	if err != nil {
+		return err
+	}
+	memberOf := make(map[int]uint, len(plans))
+	for j, i := range creating {
+		memberOf[i] = ms[j].ID
+	}
+	for i := range plans {
+		if p := plans[i].person; p != nil && p.check.Created != nil {
+			memberOf[i] = p.check.Created.ID
+		}
+	}
+	var outcome, detail, member strings.Builder
+	var outcomeArgs, detailArgs, memberArgs []any
+	ids := make([]uint, len(plans))
+	for i, plan := range plans {
+		ids[i] = plan.row.ID
+		outcome.WriteString(" WHEN ? THEN ?")
+		outcomeArgs = append(outcomeArgs, plan.row.ID, string(plan.outcome))
+		detail.WriteString(" WHEN ? THEN ?")
+		detailArgs = append(detailArgs, plan.row.ID, truncateText(plan.detail, 500))
+		if id, ok := memberOf[i]; ok {
+			member.WriteString(" WHEN ? THEN ?")
+			memberArgs = append(memberArgs, plan.row.ID, id)
+		}
+	}
+	q := "UPDATE import_rows SET outcome = CASE id" + outcome.String() + " ELSE outcome END, detail = CASE id" + detail.String() + " ELSE detail END"
+	args := append(outcomeArgs, detailArgs...)
+	if len(memberArgs) > 0 {
+		q += ", member_id = CASE id" + member.String() + " ELSE member_id END"
+		args = append(args, memberArgs...)
+	}
+	q += " WHERE id IN ? AND outcome = ''"
+	args = append(args, ids)
+	res := tx.Exec(q, args...)
+	if res.Error != nil {
+		return fmt.Errorf("record import rows: %w", res.Error)
+	}
+	if res.RowsAffected != int64(len(plans)) {
+		// Another worker recorded some of these rows first: undo ours.
 		return errRowTaken
 	}
 	return nil
