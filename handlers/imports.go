@@ -224,6 +224,14 @@ func importChoiceForm(c echo.Context, imp *models.Import) (models.ImportChoice, 
 		return models.ImportChoice{}, bad
 	}
 	st.CreateCompanies = form.Get("create_companies") == "1"
+	switch form.Get("existing") {
+	case "", "skip":
+		st.UpdateExisting = false
+	case "update":
+		st.UpdateExisting = true
+	default:
+		return models.ImportChoice{}, bad
+	}
 	st.Message = form.Get("message")
 	in := models.ImportChoice{Settings: st}
 	for _, s := range form["own_company"] {

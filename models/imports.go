@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -221,6 +222,10 @@ type ImportSettings struct {
 	// created (an explicit choice).
 	CreateCompanies bool   `json:"create_companies,omitempty"`
 	Message         string `json:"message,omitempty"`
+	// UpdateExisting: people already in the account get the file's type
+	// and companies (ChangeType, AssignCompany: the Edit User rules, each
+	// audited) instead of being skipped. Companies are only ever added.
+	UpdateExisting bool `json:"update_existing,omitempty"`
 }
 
 // RowKind is what the preview says will happen to a row.
@@ -230,12 +235,18 @@ const (
 	RowInvite         RowKind = "invite"
 	RowNotification   RowKind = "notification"
 	RowInAccount      RowKind = "in_account"
+	RowUpdate         RowKind = "update"
 	RowLoginElsewhere RowKind = "login_elsewhere"
 	RowInvalid        RowKind = "invalid"
 )
 
 // RowKinds lists the kinds in the order totals are shown.
-var RowKinds = []RowKind{RowInvite, RowNotification, RowInAccount, RowLoginElsewhere, RowInvalid}
+var RowKinds = []RowKind{RowInvite, RowLoginElsewhere, RowNotification, RowUpdate, RowInAccount, RowInvalid}
+
+// Acts reports whether the import does something with a row of the kind.
+func (k RowKind) Acts() bool {
+	return k == RowInvite || k == RowLoginElsewhere || k == RowNotification || k == RowUpdate
+}
 
 // Label is the kind on screen.
 func (k RowKind) Label() string {
@@ -246,8 +257,10 @@ func (k RowKind) Label() string {
 		return "Will be added (Notification, no invitation)"
 	case RowInAccount:
 		return "Already in this account (skipped)"
+	case RowUpdate:
+		return "Already in this account (type or companies updated)"
 	case RowLoginElsewhere:
-		return "Has a login in another account (skipped)"
+		return "Has a login in another account (invited to join with it)"
 	case RowInvalid:
 		return "Cannot be imported"
 	}
@@ -260,6 +273,7 @@ type RowOutcome string
 const (
 	OutcomeInvited RowOutcome = "invited"
 	OutcomeAdded   RowOutcome = "added"
+	OutcomeUpdated RowOutcome = "updated"
 	OutcomeSkipped RowOutcome = "skipped"
 	OutcomeInvalid RowOutcome = "invalid"
 	OutcomeFailed  RowOutcome = "failed"
@@ -525,6 +539,8 @@ type PreviewRow struct {
 	draft     Draft
 	companies []string // lower-cased names to resolve
 	memberID  *uint
+	// existing is the person of the account the row's address names.
+	existing *importMember
 }
 
 // RoleChoice is one role of the file in the mapping table.
@@ -570,7 +586,18 @@ func (p *ImportPreview) Ready() bool {
 			return false
 		}
 	}
-	return p.Totals[RowInvite]+p.Totals[RowNotification] > 0
+	return p.ToAct() > 0
+}
+
+// ToAct counts the rows the import will act on.
+func (p *ImportPreview) ToAct() int {
+	n := 0
+	for k, c := range p.Totals {
+		if k.Acts() {
+			n += c
+		}
+	}
+	return n
 }
 
 // Unmapped counts the roles not yet mapped.
@@ -587,9 +614,18 @@ func (p *ImportPreview) Unmapped() int {
 // importLookups is what classifying rows needs from the database, read in
 // a few queries for the whole file.
 type importLookups struct {
-	companies map[string]Company // lower-cased name → active company
-	members   map[string]bool    // canonical email → in this account
-	logins    map[string]bool    // canonical email → has a login
+	companies map[string]Company       // lower-cased name → active company
+	members   map[string]*importMember // canonical email → in this account
+	logins    map[string]bool          // canonical email → has a login
+	self      uint                     // the importing Admin
+}
+
+// importMember is a person of the account a row names, as an update
+// needs them.
+type importMember struct {
+	ID        uint
+	Type      UserType
+	Companies map[uint]bool // assigned (read only when updates are chosen)
 }
 
 // PreviewImport classifies every row of the import with its current
@@ -675,7 +711,7 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 		p.Roles = append(p.Roles, RoleChoice{Role: role, Count: n, Type: roleType(st, role), Default: def, Known: known})
 	}
 	sort.Slice(p.Roles, func(i, j int) bool { return p.Roles[i].Role < p.Roles[j].Role })
-	look, err := s.importLookups(ctx, v, emails)
+	look, err := s.importLookups(ctx, v, emails, st.UpdateExisting)
 	if err != nil {
 		return nil, err
 	}
@@ -791,21 +827,58 @@ func classifyRow(pr *PreviewRow, st ImportSettings, look *importLookups, oneComp
 		}
 	}
 	switch {
-	case look.members[email]:
+	case look.members[email] != nil:
+		pr.existing = look.members[email]
 		pr.Kind, pr.Problem = RowInAccount, "Already a user of this account."
-	case look.logins[email]:
+		if pr.existing.ID == look.self {
+			pr.Problem = "This is you: an import does not change your own type or companies."
+		} else if st.UpdateExisting {
+			if changes := pr.updateChanges(look); len(changes) > 0 {
+				pr.Kind, pr.Problem = RowUpdate, strings.Join(changes, "; ")+"."
+			} else {
+				pr.Problem = "Already a user of this account with this type and these companies: nothing to change."
+			}
+		}
+	case look.logins[email] && pr.Type.CanLogIn():
+		pr.draft.InviteExistingLogin = true
 		pr.Kind, pr.Problem = RowLoginElsewhere,
-			"Has a login in another Switchboard account. They can ask for access to this one from their account (Request access)."
+			"Has a login in another Switchboard account: invited to join this one with the password they have."
 	case !pr.Type.CanLogIn():
+		// A Notification user has no login: one elsewhere changes nothing.
+		pr.draft.InviteExistingLogin = look.logins[email]
 		pr.Kind, pr.Problem = RowNotification, "Receives emails only: no invitation needed."
 	default:
 		pr.Kind = RowInvite
 	}
 }
 
-func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string) (*importLookups, error) {
+// updateChanges says what an update would change for the row's person:
+// their type, and the companies of the file they do not have yet (none
+// are taken away).
+func (pr *PreviewRow) updateChanges(look *importLookups) []string {
+	var out []string
+	if pr.existing.Type != pr.Type {
+		out = append(out, "Type "+pr.existing.Type.Label()+" → "+pr.Type.Label())
+	}
+	if pr.Type.SeesAllCompanies() {
+		return out
+	}
+	var added []string
+	for i, key := range pr.companies {
+		if c, ok := look.companies[key]; !ok || !pr.existing.Companies[c.ID] || pr.existing.Type.SeesAllCompanies() {
+			added = append(added, pr.Companies[i])
+		}
+	}
+	if len(added) > 0 {
+		out = append(out, "added to "+strings.Join(added, ", "))
+	}
+	return out
+}
+
+func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string, withCompanies bool) (*importLookups, error) {
 	db := s.db.WithContext(ctx)
-	look := &importLookups{companies: map[string]Company{}, members: map[string]bool{}, logins: map[string]bool{}}
+	look := &importLookups{companies: map[string]Company{}, members: map[string]*importMember{}, logins: map[string]bool{},
+		self: v.Membership.ID}
 	var companies []Company
 	if err := db.Where("account_id = ? AND status = ?", v.Account.ID, CompanyActive).Find(&companies).Error; err != nil {
 		return nil, fmt.Errorf("import: load companies: %w", err)
@@ -814,14 +887,26 @@ func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string) (
 		look.companies[strings.ToLower(c.Name)] = c
 	}
 	for chunk := range slices.Chunk(emails, 500) {
-		var found []string
-		if err := db.Model(&Membership{}).Where("account_id = ? AND email IN ?", v.Account.ID, chunk).Pluck("email", &found).Error; err != nil {
+		var members []Membership
+		if err := db.Select("id, email, type").Where("account_id = ? AND email IN ?", v.Account.ID, chunk).Find(&members).Error; err != nil {
 			return nil, fmt.Errorf("import: find members: %w", err)
 		}
-		for _, e := range found {
-			look.members[e] = true
+		byID := map[uint]*importMember{}
+		for _, m := range members {
+			im := &importMember{ID: m.ID, Type: m.Type, Companies: map[uint]bool{}}
+			look.members[m.Email], byID[m.ID] = im, im
 		}
-		found = found[:0]
+		if withCompanies && len(byID) > 0 {
+			var assigned []Assignment
+			if err := db.Select("membership_id, company_id").Where("membership_id IN ?", slices.Collect(maps.Keys(byID))).
+				Find(&assigned).Error; err != nil {
+				return nil, fmt.Errorf("import: companies of members: %w", err)
+			}
+			for _, a := range assigned {
+				byID[a.MembershipID].Companies[a.CompanyID] = true
+			}
+		}
+		var found []string
 		if err := db.Model(&Login{}).Where("email IN ?", chunk).Pluck("email", &found).Error; err != nil {
 			return nil, fmt.Errorf("import: find logins: %w", err)
 		}
@@ -905,7 +990,7 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 	if err != nil {
 		return err
 	}
-	look, err := s.importLookups(ctx, v, nil)
+	look, err := s.importLookups(ctx, v, nil, false)
 	if err != nil {
 		return err
 	}
@@ -1006,7 +1091,7 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 	}
 	want := map[string]string{}
 	for _, r := range p.Rows {
-		if r.Outcome != "" || (r.Kind != RowInvite && r.Kind != RowNotification) {
+		if r.Outcome != "" || !r.Kind.Acts() {
 			continue
 		}
 		for i, key := range r.companies {
@@ -1048,7 +1133,23 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 // addresses meanwhile, a limit was reached, a company was disabled), the
 // rows are done one by one through the wizard's own write path, so that
 // each gets its own outcome.
-func (s *Store) applyPlans(ctx context.Context, v *Viewer, plans []rowPlan) error {
+func (s *Store) applyPlans(ctx context.Context, v *Viewer, all []rowPlan) error {
+	var plans, updates []rowPlan
+	for _, plan := range all {
+		if plan.update != nil {
+			updates = append(updates, plan)
+		} else {
+			plans = append(plans, plan)
+		}
+	}
+	for _, plan := range updates {
+		if err := s.applyUpdate(ctx, v, plan); err != nil {
+			return err
+		}
+	}
+	if len(plans) == 0 {
+		return nil
+	}
 	err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyBatch(tx, v, plans) })
 	if err == nil || ctx.Err() != nil {
 		return err
@@ -1065,6 +1166,55 @@ func (s *Store) applyPlans(ctx context.Context, v *Viewer, plans []rowPlan) erro
 	return nil
 }
 
+// applyUpdate gives a person already in the account the row's type and
+// companies through the core's own changes, each with its checks (the
+// last active Admin keeps their type) and its audit event: ChangeType,
+// then AssignCompany for each company of the file they do not have.
+// Nothing is taken away. Each change is a transaction of its own; a run
+// resumed after a crash reads the person again and does what is left.
+func (s *Store) applyUpdate(ctx context.Context, v *Viewer, plan rowPlan) error {
+	u := plan.update
+	m, err := s.memberOfAccount(s.db.WithContext(ctx), v, u.memberID)
+	if err != nil {
+		return s.failRow(ctx, plan, err)
+	}
+	var done []string
+	if m.Type != u.to {
+		if _, err := s.ChangeType(ctx, v, m.ID, TypeChangeInput{To: u.to, CompanyIDs: u.companyIDs, Message: u.message}, ""); err != nil {
+			return s.failRow(ctx, plan, err)
+		}
+		done = append(done, "Type "+m.Type.Label()+" → "+u.to.Label())
+	}
+	if !u.to.SeesAllCompanies() {
+		have, err := assignedCompanyIDs(s.db.WithContext(ctx), m.ID)
+		if err != nil {
+			return err
+		}
+		var added []string
+		for _, id := range u.companyIDs {
+			if slices.Contains(have, id) {
+				continue
+			}
+			_, c, err := s.AssignCompany(ctx, v, m.ID, id, "")
+			if err != nil {
+				return s.failRow(ctx, plan, err)
+			}
+			added = append(added, c.Name)
+		}
+		if len(added) > 0 {
+			done = append(done, "added to "+strings.Join(added, ", "))
+		}
+	}
+	outcome, detail := OutcomeUpdated, strings.Join(done, "; ")+"."
+	if len(done) == 0 {
+		outcome, detail = OutcomeSkipped, "Already a user of this account with this type and these companies: nothing to change."
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&ImportRow{}).Where("id = ? AND outcome = ''", plan.row.ID).
+			Updates(map[string]any{"outcome": outcome, "detail": truncateText(detail, 500), "member_id": m.ID}).Error
+	})
+}
+
 // plannedChunk is a chunk of rows checked and ready to be written.
 type plannedChunk struct {
 	plans []rowPlan
@@ -1077,9 +1227,20 @@ type rowPlan struct {
 	// person is the row's draft as checked, with their email built before
 	// the transaction as the wizard builds it (nil for a row the preview
 	// already settled).
-	person  *batchPerson
+	person *batchPerson
+	// update is set for a person already in the account who gets the
+	// file's type and companies.
+	update  *rowUpdate
 	outcome RowOutcome
 	detail  string
+}
+
+// rowUpdate is what an update of a person already in the account asks.
+type rowUpdate struct {
+	memberID   uint
+	to         UserType
+	companyIDs []uint
+	message    string
 }
 
 // planChunk checks a chunk of rows as the wizard checks a draft
@@ -1096,7 +1257,7 @@ func (s *Store) planChunk(ctx context.Context, v *Viewer, imp *Import, chunk []*
 		case RowInvalid:
 			plan.outcome, plan.detail = OutcomeInvalid, r.Problem
 			continue
-		case RowInAccount, RowLoginElsewhere:
+		case RowInAccount:
 			plan.outcome, plan.detail = OutcomeSkipped, r.Problem
 			continue
 		}
@@ -1118,7 +1279,12 @@ func (s *Store) planChunk(ctx context.Context, v *Viewer, imp *Import, chunk []*
 			}
 			d.CompanyIDs = append(d.CompanyIDs, c.ID)
 		}
-		if available {
+		switch {
+		case !available:
+		case r.Kind == RowUpdate:
+			plan.update = &rowUpdate{memberID: r.existing.ID, to: r.Type, companyIDs: d.CompanyIDs, message: message}
+			plan.outcome = OutcomeUpdated
+		default:
 			drafts, drafted = append(drafts, d), append(drafted, i)
 		}
 	}
@@ -1134,7 +1300,7 @@ func (s *Store) planChunk(ctx context.Context, v *Viewer, imp *Import, chunk []*
 			plan.outcome, plan.detail = OutcomeInvited, "Invited by an earlier run of this import."
 		case check.ExistingMember != nil:
 			plan.outcome, plan.detail = OutcomeSkipped, "Already a user of this account."
-		case check.LoginElsewhere:
+		case check.LoginElsewhere && !d.InviteExistingLogin:
 			plan.outcome, plan.detail = OutcomeSkipped, "Has a login in another Switchboard account."
 		case !check.OK():
 			msgs := make([]string, 0, len(check.Fields))
@@ -1143,6 +1309,8 @@ func (s *Store) planChunk(ctx context.Context, v *Viewer, imp *Import, chunk []*
 			}
 			sort.Strings(msgs)
 			plan.outcome, plan.detail = OutcomeInvalid, strings.Join(msgs, " ")
+		case d.Type.CanLogIn() && check.LoginElsewhere:
+			plan.outcome, plan.detail = OutcomeInvited, "Invited to join with the login they have in another account."
 		case d.Type.CanLogIn():
 			plan.outcome, plan.detail = OutcomeInvited, ""
 		default:
@@ -1295,7 +1463,7 @@ func WriteImportOutcomes(w io.Writer, p *ImportPreview) error {
 	for _, r := range p.Rows {
 		outcome, detail := string(r.Outcome), r.Detail
 		if outcome == "" {
-			outcome, detail = "not imported yet", r.Problem
+			outcome, detail = "not imported yet: "+r.Kind.Label(), r.Problem
 		}
 		rec := []string{fmt.Sprint(r.Line), r.FirstName, r.LastName, r.Email, r.Type.Label(),
 			strings.Join(r.Companies, CompanySeparator+" "), outcome, detail}

@@ -470,3 +470,97 @@ func TestImport_AnExportImportsIntoAnotherAccount(t *testing.T) {
 		})
 	}
 }
+
+// TestRunImport_UpdateExistingAndJoinWithLogin: people already in the
+// account are skipped, or, when the Admin chooses, get the file's type and
+// companies through the core's own changes (audited, nothing taken away,
+// the importing Admin never changed); an address with a login in another
+// account is invited to join with that login.
+func TestRunImport_UpdateExistingAndJoinWithLogin(t *testing.T) {
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newImportFixture(t, modelstest.OpenDialect(t, dialect))
+			ctx := context.Background()
+			acme := f.companyID(t, "Acme")
+			for _, d := range []models.Draft{
+				{Type: models.Reporting, FirstName: "Rep", LastName: "Orter", Email: "rep@example.com", CompanyIDs: []uint{acme}},
+				{Type: models.Manager, FirstName: "Man", LastName: "Ager", Email: "mgr@example.com", CompanyIDs: []uint{acme}},
+			} {
+				d.Key = models.NewDraftKey()
+				_, _, err := f.store.CreateMember(ctx, f.v, d, "")
+				must(t, err)
+			}
+			file := strings.Join([]string{
+				"First name,Last name,Email,Role,Companies",
+				"Rep,Orter,REP@example.com,Company Manager,Acme; Beta Dental",
+				"Man,Ager,mgr@example.com,Company Manager,Acme",
+				"Else,Where,elsewhere@example.com,Call Manager,Beta Dental",
+				"Me,Myself," + f.v.Membership.Email + ",Call Manager,Acme",
+			}, "\n")
+			imp, err := f.store.CreateImport(ctx, f.v, "team.csv", []byte(file))
+			must(t, err)
+			kinds := func(want ...string) {
+				t.Helper()
+				p, err := f.store.PreviewImport(ctx, f.v, imp)
+				must(t, err)
+				for i, r := range p.Rows {
+					if got := string(r.Kind) + ": " + r.Problem; !strings.HasPrefix(got, want[i]) {
+						t.Errorf("line %d: %q, want %q…", r.Line, got, want[i])
+					}
+				}
+			}
+			kinds("in_account: Already a user", "in_account: Already a user", "login_elsewhere: Has a login in another Switchboard account: invited to join",
+				"in_account: This is you")
+
+			st := imp.Choices()
+			st.UpdateExisting = true
+			must(t, f.store.SaveImportChoice(ctx, f.v, imp, models.ImportChoice{Settings: st}))
+			kinds("update: Type Reporting → Manager; added to Beta Dental.", "in_account: Already a user of this account with this type and these companies: nothing to change.",
+				"login_elsewhere:", "in_account: This is you")
+			must(t, f.store.StartImport(ctx, f.v, imp))
+			must(t, f.store.RunImport(ctx, imp.ID, nil))
+
+			p, err := f.store.PreviewImport(ctx, f.v, imp)
+			must(t, err)
+			var got []string
+			for _, r := range p.Rows {
+				got = append(got, string(r.Outcome)+": "+r.Detail)
+			}
+			want := []string{"updated: Type Reporting → Manager; added to Beta Dental.",
+				"skipped: Already a user of this account with this type and these companies: nothing to change.",
+				"invited: Invited to join with the login they have in another account.",
+				"skipped: This is you: an import does not change your own type or companies."}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("outcomes\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			var out bytes.Buffer
+			must(t, models.WriteImportOutcomes(&out, p))
+			for _, w := range []string{"updated,Type Reporting → Manager; added to Beta Dental.", "invited,Invited to join with the login"} {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("the outcomes CSV lacks %q:\n%s", w, out.String())
+				}
+			}
+
+			var rep models.Membership
+			must(t, f.store.DB().Where("account_id = ? AND email = ?", f.v.Account.ID, "rep@example.com").Take(&rep).Error)
+			companies, err := f.store.CompaniesOf(ctx, &rep)
+			must(t, err)
+			if rep.Type != models.Manager || len(companies) != 2 {
+				t.Errorf("rep is %s with %d companies; want Manager with 2", rep.Type, len(companies))
+			}
+			var actions []string
+			must(t, f.store.DB().Model(&models.AuditEvent{}).Where("target_id = ?", rep.ID).Order("id").Pluck("action", &actions).Error)
+			if got := fmt.Sprint(actions); got != "[member.created invitation.sent member.promoted company.user_added]" {
+				t.Errorf("rep's audit events: %s", got)
+			}
+			if f.store.DB().Where("email = ? AND type = ?", f.v.Membership.Email, models.Admin).Take(&models.Membership{}).Error != nil {
+				t.Error("the importing Admin's own type changed")
+			}
+			var join models.OutboxMessage
+			must(t, f.store.DB().Where("account_id = ? AND to_address = ? AND kind = ?", f.v.Account.ID, "elsewhere@example.com", "invitation").Take(&join).Error)
+			if !strings.Contains(join.TextBody, "log in with the password you already use") {
+				t.Errorf("the invitation of a login from elsewhere does not ask to join with it:\n%s", join.TextBody)
+			}
+		})
+	}
+}
