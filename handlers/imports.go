@@ -162,7 +162,7 @@ func (h *Handlers) ImportPost(c echo.Context) error {
 	if c.FormValue("action") != "import" {
 		return redirect(c, views.ImportPath(imp.ID))
 	}
-	err = h.Store.StartImport(ctx, v, imp)
+	err = h.Store.StartImport(ctx, v, imp, c.RealIP())
 	var e *models.Error
 	if errors.As(err, &e) && e.Code == models.Invalid {
 		return h.importPage(c, http.StatusUnprocessableEntity, imp, map[string]string{"form": e.Message}, "")
@@ -250,6 +250,9 @@ func (h *Handlers) ImportOutcomes(c echo.Context) error {
 	imp, err := h.importParam(c)
 	if err != nil {
 		return err
+	}
+	if imp.RowsPrunedAt != nil {
+		return models.Errorf(models.Gone, "The outcome of each row of this import was deleted 30 days after it finished.")
 	}
 	p, err := h.Store.PreviewImport(c.Request().Context(), ViewerOf(c), imp)
 	if err != nil {

@@ -188,6 +188,14 @@ type Import struct {
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time
 	FinishedAt  *time.Time
+	// StartedIP is the client address of the Admin who started the
+	// import: the audit events of the people it creates or changes carry
+	// it, as the wizard's carry theirs.
+	StartedIP string `gorm:"size:64;not null;default:''"`
+	// RowsPrunedAt is set when the rows were deleted (PruneImportRows);
+	// Outcomes then keeps their totals per outcome, as JSON.
+	RowsPrunedAt *time.Time
+	Outcomes     string `gorm:"type:text;not null;default:''"`
 }
 
 // ImportRow is one line of an uploaded file and, once imported, what came
@@ -642,6 +650,14 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 	st := imp.Choices()
 	p := &ImportPreview{Import: imp, Settings: st, Headers: imp.HeaderList(), Totals: map[RowKind]int{},
 		Outcomes: map[RowOutcome]int{}, Rows: make([]PreviewRow, len(rows))}
+	if imp.RowsPrunedAt != nil {
+		// Only the totals are left (PruneImportRows).
+		p.Outcomes = imp.prunedOutcomes()
+		for _, n := range p.Outcomes {
+			p.Done += n
+		}
+		return p, nil
+	}
 	_, hasFirst := st.Columns[FieldFirstName]
 	_, hasLast := st.Columns[FieldLastName]
 	_, hasFull := st.Columns[FieldFullName]
@@ -919,7 +935,7 @@ func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string, w
 
 // StartImport confirms a draft import: it must be ready (see Ready), and
 // a job to run it is recorded in the same transaction.
-func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import) error {
+func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import, ip string) error {
 	if imp.State != ImportDraft {
 		return nil // a double submit: the job is already there
 	}
@@ -934,7 +950,7 @@ func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import) error {
 	account, by := v.Account.ID, v.Membership.ID
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Import{}).Where("id = ? AND state = ?", imp.ID, ImportDraft).
-			Updates(map[string]any{"state": ImportImporting, "confirmed_at": now})
+			Updates(map[string]any{"state": ImportImporting, "confirmed_at": now, "started_ip": truncateText(ip, 64)})
 		if res.Error != nil {
 			return fmt.Errorf("start import: %w", res.Error)
 		}
@@ -945,8 +961,8 @@ func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import) error {
 			CreatedByID: &by, Payload: ImportJob{ImportID: imp.ID}}); err != nil {
 			return err
 		}
-		imp.State, imp.ConfirmedAt = ImportImporting, &now
-		return s.audit(tx, account, v.Actor(""), "import.started", nil,
+		imp.State, imp.ConfirmedAt, imp.StartedIP = ImportImporting, &now, truncateText(ip, 64)
+		return s.audit(tx, account, v.Actor(ip), "import.started", nil,
 			fmt.Sprintf("%s: %d rows", imp.FileName, imp.Rows))
 	})
 }
@@ -1029,7 +1045,7 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 		if pc.err != nil {
 			return pc.err
 		}
-		if err := s.applyPlans(ctx, v, pc.plans); err != nil {
+		if err := s.applyPlans(ctx, v, imp.StartedIP, pc.plans); err != nil {
 			return err
 		}
 		done += len(pc.plans)
@@ -1120,7 +1136,7 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 			if err := tx.Create(&c).Error; err != nil {
 				return fmt.Errorf("import: create company: %w", err)
 			}
-			if err := s.audit(tx, v.Account.ID, v.Actor(""), "company.created", nil, fmt.Sprintf("%s (%s), by import of %s", c.Name, c.TimeZone, imp.FileName)); err != nil {
+			if err := s.audit(tx, v.Account.ID, v.Actor(imp.StartedIP), "company.created", nil, fmt.Sprintf("%s (%s), by import of %s", c.Name, c.TimeZone, imp.FileName)); err != nil {
 				return err
 			}
 		}
@@ -1133,7 +1149,7 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 // addresses meanwhile, a limit was reached, a company was disabled), the
 // rows are done one by one through the wizard's own write path, so that
 // each gets its own outcome.
-func (s *Store) applyPlans(ctx context.Context, v *Viewer, all []rowPlan) error {
+func (s *Store) applyPlans(ctx context.Context, v *Viewer, ip string, all []rowPlan) error {
 	var plans, updates []rowPlan
 	for _, plan := range all {
 		if plan.update != nil {
@@ -1143,19 +1159,19 @@ func (s *Store) applyPlans(ctx context.Context, v *Viewer, all []rowPlan) error 
 		}
 	}
 	for _, plan := range updates {
-		if err := s.applyUpdate(ctx, v, plan); err != nil {
+		if err := s.applyUpdate(ctx, v, ip, plan); err != nil {
 			return err
 		}
 	}
 	if len(plans) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyBatch(tx, v, plans) })
+	err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyBatch(tx, v, ip, plans) })
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
 	for _, plan := range plans {
-		err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyRow(tx, v, plan) })
+		err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyRow(tx, v, ip, plan) })
 		if err != nil && ctx.Err() == nil {
 			err = s.failRow(ctx, plan, err)
 		}
@@ -1172,7 +1188,7 @@ func (s *Store) applyPlans(ctx context.Context, v *Viewer, all []rowPlan) error 
 // then AssignCompany for each company of the file they do not have.
 // Nothing is taken away. Each change is a transaction of its own; a run
 // resumed after a crash reads the person again and does what is left.
-func (s *Store) applyUpdate(ctx context.Context, v *Viewer, plan rowPlan) error {
+func (s *Store) applyUpdate(ctx context.Context, v *Viewer, ip string, plan rowPlan) error {
 	u := plan.update
 	m, err := s.memberOfAccount(s.db.WithContext(ctx), v, u.memberID)
 	if err != nil {
@@ -1180,7 +1196,7 @@ func (s *Store) applyUpdate(ctx context.Context, v *Viewer, plan rowPlan) error 
 	}
 	var done []string
 	if m.Type != u.to {
-		if _, err := s.ChangeType(ctx, v, m.ID, TypeChangeInput{To: u.to, CompanyIDs: u.companyIDs, Message: u.message}, ""); err != nil {
+		if _, err := s.ChangeType(ctx, v, m.ID, TypeChangeInput{To: u.to, CompanyIDs: u.companyIDs, Message: u.message}, ip); err != nil {
 			return s.failRow(ctx, plan, err)
 		}
 		done = append(done, "Type "+m.Type.Label()+" → "+u.to.Label())
@@ -1195,7 +1211,7 @@ func (s *Store) applyUpdate(ctx context.Context, v *Viewer, plan rowPlan) error 
 			if slices.Contains(have, id) {
 				continue
 			}
-			_, c, err := s.AssignCompany(ctx, v, m.ID, id, "")
+			_, c, err := s.AssignCompany(ctx, v, m.ID, id, ip)
 			if err != nil {
 				return s.failRow(ctx, plan, err)
 			}
@@ -1339,11 +1355,11 @@ func importCreationKey(importID uint, line int) string {
 
 // applyRow acts on one row through the wizard's write path
 // (createMemberCounted), for a row its chunk could not be written with.
-func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
+func (s *Store) applyRow(tx *gorm.DB, v *Viewer, ip string, plan rowPlan) error {
 	set := map[string]any{"outcome": plan.outcome, "detail": truncateText(plan.detail, 500)}
 	if plan.creates() {
 		p := plan.person
-		m, err := s.createMemberCounted(tx, v, p.draft, p.check, p.inv, p.notice, "", s.limits.InviteImport)
+		m, err := s.createMemberCounted(tx, v, p.draft, p.check, p.inv, p.notice, ip, s.limits.InviteImport)
 		if err != nil {
 			return err
 		}
@@ -1365,7 +1381,7 @@ func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
 // applyBatch acts on a chunk of rows together: the people it creates in
 // one batch (createMembersBatch), then every row's outcome in one
 // statement. Any row another worker recorded first undoes the whole.
-func (s *Store) applyBatch(tx *gorm.DB, v *Viewer, plans []rowPlan) error {
+func (s *Store) applyBatch(tx *gorm.DB, v *Viewer, ip string, plans []rowPlan) error {
 	var people []*batchPerson
 	var creating []int
 	for i := range plans {
@@ -1373,7 +1389,7 @@ func (s *Store) applyBatch(tx *gorm.DB, v *Viewer, plans []rowPlan) error {
 			people, creating = append(people, plans[i].person), append(creating, i)
 		}
 	}
-	ms, err := s.createMembersBatch(tx, v, people, "", s.limits.InviteImport)
+	ms, err := s.createMembersBatch(tx, v, people, ip, s.limits.InviteImport)
 	if err != nil {
 		return err
 	}
@@ -1496,4 +1512,86 @@ func (s *Store) ImportProgressOf(ctx context.Context, imp *Import) (*ImportPrevi
 		p.Done += c.N
 	}
 	return p, nil
+}
+
+// ImportRowRetention is how long the rows of an import are kept once it
+// has finished (each person's line of the file and its outcome, for the
+// results page and its CSV), and how long an upload never started is
+// kept at all.
+const ImportRowRetention = 30 * 24 * time.Hour
+
+// PruneImportRows deletes the rows of imports that finished more than
+// ImportRowRetention ago, keeping each import's totals per outcome (the
+// results page still shows them), and deletes uploads never started
+// within ImportRowRetention, rows and all. It returns how many rows went.
+// Meant to run daily (the scheduler calls it).
+func (s *Store) PruneImportRows(ctx context.Context) (int64, error) {
+	before := s.Now().Add(-ImportRowRetention)
+	db := s.db.WithContext(ctx)
+	var total int64
+	var drafts []uint
+	if err := db.Model(&Import{}).Where("state = ? AND created_at < ?", ImportDraft, before).Pluck("id", &drafts).Error; err != nil {
+		return 0, fmt.Errorf("prune imports: %w", err)
+	}
+	for _, id := range drafts {
+		var n int64
+		if err := db.Model(&ImportRow{}).Where("import_id = ?", id).Count(&n).Error; err != nil {
+			return total, fmt.Errorf("prune imports: %w", err)
+		}
+		// Its rows go with it (ON DELETE CASCADE); unless the Admin has
+		// just started it.
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			res := tx.Where("id = ? AND state = ?", id, ImportDraft).Delete(&Import{})
+			if res.RowsAffected == 0 {
+				n = 0
+			}
+			return res.Error
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune import %d: %w", id, err)
+		}
+		total += n
+	}
+	var done []uint
+	if err := db.Model(&Import{}).Where("state = ? AND finished_at < ? AND rows_pruned_at IS NULL", ImportDone, before).
+		Pluck("id", &done).Error; err != nil {
+		return total, fmt.Errorf("prune imports: %w", err)
+	}
+	for _, id := range done {
+		// The totals first, so that the results page never shows an
+		// import without them.
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			var counts []struct {
+				Outcome RowOutcome
+				N       int
+			}
+			if err := tx.Model(&ImportRow{}).Select("outcome, COUNT(*) AS n").Where("import_id = ?", id).
+				Group("outcome").Scan(&counts).Error; err != nil {
+				return err
+			}
+			totals := map[RowOutcome]int{}
+			for _, c := range counts {
+				totals[c.Outcome] = c.N
+			}
+			oj, _ := json.Marshal(totals)
+			return tx.Model(&Import{}).Where("id = ? AND rows_pruned_at IS NULL", id).
+				Updates(map[string]any{"outcomes": string(oj), "rows_pruned_at": s.Now()}).Error
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune import %d: %w", id, err)
+		}
+		n, err := s.pruneInBatches(ctx, "import_rows", "id", "import_id = ?", id)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// prunedOutcomes are the totals kept of an import whose rows were pruned.
+func (imp *Import) prunedOutcomes() map[RowOutcome]int {
+	out := map[RowOutcome]int{}
+	_ = json.Unmarshal([]byte(imp.Outcomes), &out)
+	return out
 }

@@ -291,7 +291,7 @@ func TestRunImport_LimitReachedMidChunk(t *testing.T) {
 			}
 			imp, err := f.store.CreateImport(ctx, f.v, "team.csv", []byte(file))
 			must(t, err)
-			must(t, f.store.StartImport(ctx, f.v, imp))
+			must(t, f.store.StartImport(ctx, f.v, imp, ""))
 			must(t, f.store.RunImport(ctx, imp.ID, nil))
 			var rows []models.ImportRow
 			must(t, f.store.DB().Where("import_id = ?", imp.ID).Order("line").Find(&rows).Error)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -288,4 +289,37 @@ func TestImport_UpdateExistingThroughTheForm(t *testing.T) {
 	if got := admin.get(action + "/outcomes.csv").body; !strings.Contains(got, "updated,Type Reporting → Manager.") {
 		t.Errorf("outcomes CSV:\n%s", got)
 	}
+}
+
+// TestImport_PrunedRows: once an import's rows are pruned, its page keeps
+// the totals and says so, and the outcomes CSV is gone (410).
+func TestImport_PrunedRows(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.setupAccount("ada@example.com")
+	file := "First name,Last name,Email,Type,Companies\r\nRex,Ray,rex@example.com,Manager,Acme Plumbing\r\n"
+	p := admin.follow(admin.upload("team.csv", []byte(file)))
+	action, _ := p.doc.Find(`form[data-testid="import-form"]`).Attr("action")
+	f := importForm(p)
+	f.Set("action", "import")
+	wantStatus(t, admin.post(action, f), http.StatusSeeOther)
+	if ran, err := ts.app.Jobs.RunOne(context.Background()); !ran || err != nil {
+		t.Fatalf("run the import job: %v %v", ran, err)
+	}
+	var imp models.Import
+	ts.store.DB().Order("id DESC").Take(&imp)
+	var ip string
+	ts.store.DB().Model(&models.AuditEvent{}).Where("action = ?", "import.started").Pluck("ip", &ip)
+	if ip == "" {
+		t.Error("import.started has no client address")
+	}
+	ts.store.DB().Model(&imp).Updates(map[string]any{"finished_at": ts.store.Now().Add(-models.ImportRowRetention - time.Hour)})
+	if n, err := ts.store.PruneImportRows(context.Background()); err != nil || n != 1 {
+		t.Fatalf("pruned %d rows: %v", n, err)
+	}
+	p = admin.get(action)
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text(`[data-testid="outcome-invited"]`); got != "Invited: 1" || p.doc.Find(`[data-testid="rows-pruned"]`).Length() != 1 {
+		t.Errorf("results after pruning: %q", p.text(`[data-testid="import-results"]`))
+	}
+	wantStatus(t, admin.get(action+"/outcomes.csv"), http.StatusGone)
 }
