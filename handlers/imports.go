@@ -162,7 +162,7 @@ func (h *Handlers) ImportPost(c echo.Context) error {
 	if c.FormValue("action") != "import" {
 		return redirect(c, views.ImportPath(imp.ID))
 	}
-	err = h.Store.StartImport(ctx, v, imp)
+	err = h.Store.StartImport(ctx, v, imp, c.RealIP())
 	var e *models.Error
 	if errors.As(err, &e) && e.Code == models.Invalid {
 		return h.importPage(c, http.StatusUnprocessableEntity, imp, map[string]string{"form": e.Message}, "")
@@ -224,6 +224,14 @@ func importChoiceForm(c echo.Context, imp *models.Import) (models.ImportChoice, 
 		return models.ImportChoice{}, bad
 	}
 	st.CreateCompanies = form.Get("create_companies") == "1"
+	switch form.Get("existing") {
+	case "", "skip":
+		st.UpdateExisting = false
+	case "update":
+		st.UpdateExisting = true
+	default:
+		return models.ImportChoice{}, bad
+	}
 	st.Message = form.Get("message")
 	in := models.ImportChoice{Settings: st}
 	for _, s := range form["own_company"] {
@@ -242,6 +250,9 @@ func (h *Handlers) ImportOutcomes(c echo.Context) error {
 	imp, err := h.importParam(c)
 	if err != nil {
 		return err
+	}
+	if imp.RowsPrunedAt != nil {
+		return models.Errorf(models.Gone, "The outcome of each row of this import was deleted 30 days after it finished.")
 	}
 	p, err := h.Store.PreviewImport(c.Request().Context(), ViewerOf(c), imp)
 	if err != nil {

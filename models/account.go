@@ -47,6 +47,15 @@ type AuditRecord struct {
 // Audit writes an event in the transaction of the change it records. The
 // areas write theirs with it too, so the account has one audit log.
 func (s *Store) Audit(tx *gorm.DB, r AuditRecord) error {
+	ev := s.auditEvent(r)
+	if err := tx.Create(&ev).Error; err != nil {
+		return fmt.Errorf("record audit event %s: %w", r.Action, err)
+	}
+	return nil
+}
+
+// auditEvent is the row Audit writes for r.
+func (s *Store) auditEvent(r AuditRecord) AuditEvent {
 	// Details list companies and can outgrow the column: they are cut, the
 	// change itself is never refused for it.
 	ev := AuditEvent{AccountID: &r.AccountID, ActorID: r.Actor.MembershipID, ActorName: truncateText(r.Actor.Name, 201),
@@ -57,10 +66,7 @@ func (s *Store) Audit(tx *gorm.DB, r AuditRecord) error {
 		ev.TargetID = &id
 		ev.TargetName = truncateText(r.Target.FullName()+" <"+r.Target.Email+">", 201)
 	}
-	if err := tx.Create(&ev).Error; err != nil {
-		return fmt.Errorf("record audit event %s: %w", r.Action, err)
-	}
-	return nil
+	return ev
 }
 
 // IssueSetupLink returns a new first-start secret when the database is empty

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -187,6 +188,14 @@ type Import struct {
 	CreatedAt   time.Time
 	ConfirmedAt *time.Time
 	FinishedAt  *time.Time
+	// StartedIP is the client address of the Admin who started the
+	// import: the audit events of the people it creates or changes carry
+	// it, as the wizard's carry theirs.
+	StartedIP string `gorm:"size:64;not null;default:''"`
+	// RowsPrunedAt is set when the rows were deleted (PruneImportRows);
+	// Outcomes then keeps their totals per outcome, as JSON.
+	RowsPrunedAt *time.Time
+	Outcomes     string `gorm:"type:text;not null;default:''"`
 }
 
 // ImportRow is one line of an uploaded file and, once imported, what came
@@ -221,6 +230,10 @@ type ImportSettings struct {
 	// created (an explicit choice).
 	CreateCompanies bool   `json:"create_companies,omitempty"`
 	Message         string `json:"message,omitempty"`
+	// UpdateExisting: people already in the account get the file's type
+	// and companies (ChangeType, AssignCompany: the Edit User rules, each
+	// audited) instead of being skipped. Companies are only ever added.
+	UpdateExisting bool `json:"update_existing,omitempty"`
 }
 
 // RowKind is what the preview says will happen to a row.
@@ -230,12 +243,18 @@ const (
 	RowInvite         RowKind = "invite"
 	RowNotification   RowKind = "notification"
 	RowInAccount      RowKind = "in_account"
+	RowUpdate         RowKind = "update"
 	RowLoginElsewhere RowKind = "login_elsewhere"
 	RowInvalid        RowKind = "invalid"
 )
 
 // RowKinds lists the kinds in the order totals are shown.
-var RowKinds = []RowKind{RowInvite, RowNotification, RowInAccount, RowLoginElsewhere, RowInvalid}
+var RowKinds = []RowKind{RowInvite, RowLoginElsewhere, RowNotification, RowUpdate, RowInAccount, RowInvalid}
+
+// Acts reports whether the import does something with a row of the kind.
+func (k RowKind) Acts() bool {
+	return k == RowInvite || k == RowLoginElsewhere || k == RowNotification || k == RowUpdate
+}
 
 // Label is the kind on screen.
 func (k RowKind) Label() string {
@@ -246,8 +265,10 @@ func (k RowKind) Label() string {
 		return "Will be added (Notification, no invitation)"
 	case RowInAccount:
 		return "Already in this account (skipped)"
+	case RowUpdate:
+		return "Already in this account (type or companies updated)"
 	case RowLoginElsewhere:
-		return "Has a login in another account (skipped)"
+		return "Has a login in another account (invited to join with it)"
 	case RowInvalid:
 		return "Cannot be imported"
 	}
@@ -260,6 +281,7 @@ type RowOutcome string
 const (
 	OutcomeInvited RowOutcome = "invited"
 	OutcomeAdded   RowOutcome = "added"
+	OutcomeUpdated RowOutcome = "updated"
 	OutcomeSkipped RowOutcome = "skipped"
 	OutcomeInvalid RowOutcome = "invalid"
 	OutcomeFailed  RowOutcome = "failed"
@@ -525,6 +547,8 @@ type PreviewRow struct {
 	draft     Draft
 	companies []string // lower-cased names to resolve
 	memberID  *uint
+	// existing is the person of the account the row's address names.
+	existing *importMember
 }
 
 // RoleChoice is one role of the file in the mapping table.
@@ -570,7 +594,18 @@ func (p *ImportPreview) Ready() bool {
 			return false
 		}
 	}
-	return p.Totals[RowInvite]+p.Totals[RowNotification] > 0
+	return p.ToAct() > 0
+}
+
+// ToAct counts the rows the import will act on.
+func (p *ImportPreview) ToAct() int {
+	n := 0
+	for k, c := range p.Totals {
+		if k.Acts() {
+			n += c
+		}
+	}
+	return n
 }
 
 // Unmapped counts the roles not yet mapped.
@@ -587,9 +622,18 @@ func (p *ImportPreview) Unmapped() int {
 // importLookups is what classifying rows needs from the database, read in
 // a few queries for the whole file.
 type importLookups struct {
-	companies map[string]Company // lower-cased name → active company
-	members   map[string]bool    // canonical email → in this account
-	logins    map[string]bool    // canonical email → has a login
+	companies map[string]Company       // lower-cased name → active company
+	members   map[string]*importMember // canonical email → in this account
+	logins    map[string]bool          // canonical email → has a login
+	self      uint                     // the importing Admin
+}
+
+// importMember is a person of the account a row names, as an update
+// needs them.
+type importMember struct {
+	ID        uint
+	Type      UserType
+	Companies map[uint]bool // assigned (read only when updates are chosen)
 }
 
 // PreviewImport classifies every row of the import with its current
@@ -606,6 +650,14 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 	st := imp.Choices()
 	p := &ImportPreview{Import: imp, Settings: st, Headers: imp.HeaderList(), Totals: map[RowKind]int{},
 		Outcomes: map[RowOutcome]int{}, Rows: make([]PreviewRow, len(rows))}
+	if imp.RowsPrunedAt != nil {
+		// Only the totals are left (PruneImportRows).
+		p.Outcomes = imp.prunedOutcomes()
+		for _, n := range p.Outcomes {
+			p.Done += n
+		}
+		return p, nil
+	}
 	_, hasFirst := st.Columns[FieldFirstName]
 	_, hasLast := st.Columns[FieldLastName]
 	_, hasFull := st.Columns[FieldFullName]
@@ -675,7 +727,7 @@ func (s *Store) previewRows(ctx context.Context, v *Viewer, imp *Import, rows []
 		p.Roles = append(p.Roles, RoleChoice{Role: role, Count: n, Type: roleType(st, role), Default: def, Known: known})
 	}
 	sort.Slice(p.Roles, func(i, j int) bool { return p.Roles[i].Role < p.Roles[j].Role })
-	look, err := s.importLookups(ctx, v, emails)
+	look, err := s.importLookups(ctx, v, emails, st.UpdateExisting)
 	if err != nil {
 		return nil, err
 	}
@@ -791,21 +843,58 @@ func classifyRow(pr *PreviewRow, st ImportSettings, look *importLookups, oneComp
 		}
 	}
 	switch {
-	case look.members[email]:
+	case look.members[email] != nil:
+		pr.existing = look.members[email]
 		pr.Kind, pr.Problem = RowInAccount, "Already a user of this account."
-	case look.logins[email]:
+		if pr.existing.ID == look.self {
+			pr.Problem = "This is you: an import does not change your own type or companies."
+		} else if st.UpdateExisting {
+			if changes := pr.updateChanges(look); len(changes) > 0 {
+				pr.Kind, pr.Problem = RowUpdate, strings.Join(changes, "; ")+"."
+			} else {
+				pr.Problem = "Already a user of this account with this type and these companies: nothing to change."
+			}
+		}
+	case look.logins[email] && pr.Type.CanLogIn():
+		pr.draft.InviteExistingLogin = true
 		pr.Kind, pr.Problem = RowLoginElsewhere,
-			"Has a login in another Switchboard account. They can ask for access to this one from their account (Request access)."
+			"Has a login in another Switchboard account: invited to join this one with the password they have."
 	case !pr.Type.CanLogIn():
+		// A Notification user has no login: one elsewhere changes nothing.
+		pr.draft.InviteExistingLogin = look.logins[email]
 		pr.Kind, pr.Problem = RowNotification, "Receives emails only: no invitation needed."
 	default:
 		pr.Kind = RowInvite
 	}
 }
 
-func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string) (*importLookups, error) {
+// updateChanges says what an update would change for the row's person:
+// their type, and the companies of the file they do not have yet (none
+// are taken away).
+func (pr *PreviewRow) updateChanges(look *importLookups) []string {
+	var out []string
+	if pr.existing.Type != pr.Type {
+		out = append(out, "Type "+pr.existing.Type.Label()+" → "+pr.Type.Label())
+	}
+	if pr.Type.SeesAllCompanies() {
+		return out
+	}
+	var added []string
+	for i, key := range pr.companies {
+		if c, ok := look.companies[key]; !ok || !pr.existing.Companies[c.ID] || pr.existing.Type.SeesAllCompanies() {
+			added = append(added, pr.Companies[i])
+		}
+	}
+	if len(added) > 0 {
+		out = append(out, "added to "+strings.Join(added, ", "))
+	}
+	return out
+}
+
+func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string, withCompanies bool) (*importLookups, error) {
 	db := s.db.WithContext(ctx)
-	look := &importLookups{companies: map[string]Company{}, members: map[string]bool{}, logins: map[string]bool{}}
+	look := &importLookups{companies: map[string]Company{}, members: map[string]*importMember{}, logins: map[string]bool{},
+		self: v.Membership.ID}
 	var companies []Company
 	if err := db.Where("account_id = ? AND status = ?", v.Account.ID, CompanyActive).Find(&companies).Error; err != nil {
 		return nil, fmt.Errorf("import: load companies: %w", err)
@@ -814,14 +903,26 @@ func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string) (
 		look.companies[strings.ToLower(c.Name)] = c
 	}
 	for chunk := range slices.Chunk(emails, 500) {
-		var found []string
-		if err := db.Model(&Membership{}).Where("account_id = ? AND email IN ?", v.Account.ID, chunk).Pluck("email", &found).Error; err != nil {
+		var members []Membership
+		if err := db.Select("id, email, type").Where("account_id = ? AND email IN ?", v.Account.ID, chunk).Find(&members).Error; err != nil {
 			return nil, fmt.Errorf("import: find members: %w", err)
 		}
-		for _, e := range found {
-			look.members[e] = true
+		byID := map[uint]*importMember{}
+		for _, m := range members {
+			im := &importMember{ID: m.ID, Type: m.Type, Companies: map[uint]bool{}}
+			look.members[m.Email], byID[m.ID] = im, im
 		}
-		found = found[:0]
+		if withCompanies && len(byID) > 0 {
+			var assigned []Assignment
+			if err := db.Select("membership_id, company_id").Where("membership_id IN ?", slices.Collect(maps.Keys(byID))).
+				Find(&assigned).Error; err != nil {
+				return nil, fmt.Errorf("import: companies of members: %w", err)
+			}
+			for _, a := range assigned {
+				byID[a.MembershipID].Companies[a.CompanyID] = true
+			}
+		}
+		var found []string
 		if err := db.Model(&Login{}).Where("email IN ?", chunk).Pluck("email", &found).Error; err != nil {
 			return nil, fmt.Errorf("import: find logins: %w", err)
 		}
@@ -834,7 +935,7 @@ func (s *Store) importLookups(ctx context.Context, v *Viewer, emails []string) (
 
 // StartImport confirms a draft import: it must be ready (see Ready), and
 // a job to run it is recorded in the same transaction.
-func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import) error {
+func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import, ip string) error {
 	if imp.State != ImportDraft {
 		return nil // a double submit: the job is already there
 	}
@@ -849,7 +950,7 @@ func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import) error {
 	account, by := v.Account.ID, v.Membership.ID
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Import{}).Where("id = ? AND state = ?", imp.ID, ImportDraft).
-			Updates(map[string]any{"state": ImportImporting, "confirmed_at": now})
+			Updates(map[string]any{"state": ImportImporting, "confirmed_at": now, "started_ip": truncateText(ip, 64)})
 		if res.Error != nil {
 			return fmt.Errorf("start import: %w", res.Error)
 		}
@@ -860,8 +961,8 @@ func (s *Store) StartImport(ctx context.Context, v *Viewer, imp *Import) error {
 			CreatedByID: &by, Payload: ImportJob{ImportID: imp.ID}}); err != nil {
 			return err
 		}
-		imp.State, imp.ConfirmedAt = ImportImporting, &now
-		return s.audit(tx, account, v.Actor(""), "import.started", nil,
+		imp.State, imp.ConfirmedAt, imp.StartedIP = ImportImporting, &now, truncateText(ip, 64)
+		return s.audit(tx, account, v.Actor(ip), "import.started", nil,
 			fmt.Sprintf("%s: %d rows", imp.FileName, imp.Rows))
 	})
 }
@@ -905,7 +1006,7 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 	if err != nil {
 		return err
 	}
-	look, err := s.importLookups(ctx, v, nil)
+	look, err := s.importLookups(ctx, v, nil, false)
 	if err != nil {
 		return err
 	}
@@ -928,15 +1029,8 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 	go func() {
 		defer close(planned)
 		for chunk := range slices.Chunk(pending, importChunk) {
-			pc := plannedChunk{plans: make([]rowPlan, 0, len(chunk))}
-			for _, r := range chunk {
-				plan, err := s.planRow(planCtx, v, &imp, r, look, message)
-				if err != nil {
-					pc.err = err
-					break
-				}
-				pc.plans = append(pc.plans, plan)
-			}
+			var pc plannedChunk
+			pc.plans, pc.err = s.planChunk(planCtx, v, &imp, chunk, look, message)
 			select {
 			case planned <- pc:
 			case <-planCtx.Done():
@@ -951,7 +1045,7 @@ func (s *Store) RunImport(ctx context.Context, importID uint, progress ImportPro
 		if pc.err != nil {
 			return pc.err
 		}
-		if err := s.applyPlans(ctx, v, pc.plans); err != nil {
+		if err := s.applyPlans(ctx, v, imp.StartedIP, pc.plans); err != nil {
 			return err
 		}
 		done += len(pc.plans)
@@ -1013,7 +1107,7 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 	}
 	want := map[string]string{}
 	for _, r := range p.Rows {
-		if r.Outcome != "" || (r.Kind != RowInvite && r.Kind != RowNotification) {
+		if r.Outcome != "" || !r.Kind.Acts() {
 			continue
 		}
 		for i, key := range r.companies {
@@ -1042,7 +1136,7 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 			if err := tx.Create(&c).Error; err != nil {
 				return fmt.Errorf("import: create company: %w", err)
 			}
-			if err := s.audit(tx, v.Account.ID, v.Actor(""), "company.created", nil, fmt.Sprintf("%s (%s), by import of %s", c.Name, c.TimeZone, imp.FileName)); err != nil {
+			if err := s.audit(tx, v.Account.ID, v.Actor(imp.StartedIP), "company.created", nil, fmt.Sprintf("%s (%s), by import of %s", c.Name, c.TimeZone, imp.FileName)); err != nil {
 				return err
 			}
 		}
@@ -1050,31 +1144,91 @@ func (s *Store) createImportCompanies(ctx context.Context, v *Viewer, imp *Impor
 	})
 }
 
-// applyPlans acts on a few rows in one transaction. When the transaction
-// fails (someone added one of the addresses meanwhile, a limit was
-// reached), the rows are done one by one so that each gets its own
-// outcome.
-func (s *Store) applyPlans(ctx context.Context, v *Viewer, plans []rowPlan) error {
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		for _, plan := range plans {
-			if err := s.applyRow(tx, v, plan); err != nil {
-				return err
-			}
+// applyPlans acts on a chunk of rows in one transaction, written together
+// (applyBatch). When that transaction fails (someone added one of the
+// addresses meanwhile, a limit was reached, a company was disabled), the
+// rows are done one by one through the wizard's own write path, so that
+// each gets its own outcome.
+func (s *Store) applyPlans(ctx context.Context, v *Viewer, ip string, all []rowPlan) error {
+	var plans, updates []rowPlan
+	for _, plan := range all {
+		if plan.update != nil {
+			updates = append(updates, plan)
+		} else {
+			plans = append(plans, plan)
 		}
+	}
+	for _, plan := range updates {
+		if err := s.applyUpdate(ctx, v, ip, plan); err != nil {
+			return err
+		}
+	}
+	if len(plans) == 0 {
 		return nil
-	})
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyBatch(tx, v, ip, plans) })
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	if len(plans) == 1 {
-		return s.failRow(ctx, plans[0], err)
-	}
 	for _, plan := range plans {
-		if err := s.applyPlans(ctx, v, []rowPlan{plan}); err != nil {
+		err := s.tx(ctx, func(tx *gorm.DB) error { return s.applyRow(tx, v, ip, plan) })
+		if err != nil && ctx.Err() == nil {
+			err = s.failRow(ctx, plan, err)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// applyUpdate gives a person already in the account the row's type and
+// companies through the core's own changes, each with its checks (the
+// last active Admin keeps their type) and its audit event: ChangeType,
+// then AssignCompany for each company of the file they do not have.
+// Nothing is taken away. Each change is a transaction of its own; a run
+// resumed after a crash reads the person again and does what is left.
+func (s *Store) applyUpdate(ctx context.Context, v *Viewer, ip string, plan rowPlan) error {
+	u := plan.update
+	m, err := s.memberOfAccount(s.db.WithContext(ctx), v, u.memberID)
+	if err != nil {
+		return s.failRow(ctx, plan, err)
+	}
+	var done []string
+	if m.Type != u.to {
+		if _, err := s.ChangeType(ctx, v, m.ID, TypeChangeInput{To: u.to, CompanyIDs: u.companyIDs, Message: u.message}, ip); err != nil {
+			return s.failRow(ctx, plan, err)
+		}
+		done = append(done, "Type "+m.Type.Label()+" → "+u.to.Label())
+	}
+	if !u.to.SeesAllCompanies() {
+		have, err := assignedCompanyIDs(s.db.WithContext(ctx), m.ID)
+		if err != nil {
+			return err
+		}
+		var added []string
+		for _, id := range u.companyIDs {
+			if slices.Contains(have, id) {
+				continue
+			}
+			_, c, err := s.AssignCompany(ctx, v, m.ID, id, ip)
+			if err != nil {
+				return s.failRow(ctx, plan, err)
+			}
+			added = append(added, c.Name)
+		}
+		if len(added) > 0 {
+			done = append(done, "added to "+strings.Join(added, ", "))
+		}
+	}
+	outcome, detail := OutcomeUpdated, strings.Join(done, "; ")+"."
+	if len(done) == 0 {
+		outcome, detail = OutcomeSkipped, "Already a user of this account with this type and these companies: nothing to change."
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&ImportRow{}).Where("id = ? AND outcome = ''", plan.row.ID).
+			Updates(map[string]any{"outcome": outcome, "detail": truncateText(detail, 500), "member_id": m.ID}).Error
+	})
 }
 
 // plannedChunk is a chunk of rows checked and ready to be written.
@@ -1085,74 +1239,112 @@ type plannedChunk struct {
 
 // rowPlan is what the job will do with one row.
 type rowPlan struct {
-	row   *PreviewRow
-	draft Draft
-	check *DraftCheck
-	// inv and notice are the email, built before the transaction as the
-	// wizard builds it.
-	inv     *invitation
-	notice  Mail
+	row *PreviewRow
+	// person is the row's draft as checked, with their email built before
+	// the transaction as the wizard builds it (nil for a row the preview
+	// already settled).
+	person *batchPerson
+	// update is set for a person already in the account who gets the
+	// file's type and companies.
+	update  *rowUpdate
 	outcome RowOutcome
 	detail  string
 }
 
-// planRow checks a row as the wizard checks a draft.
-func (s *Store) planRow(ctx context.Context, v *Viewer, imp *Import, r *PreviewRow, look *importLookups, message string) (rowPlan, error) {
-	plan := rowPlan{row: r}
-	switch r.Kind {
-	case RowInvalid:
-		plan.outcome, plan.detail = OutcomeInvalid, r.Problem
-		return plan, nil
-	case RowInAccount, RowLoginElsewhere:
-		plan.outcome, plan.detail = OutcomeSkipped, r.Problem
-		return plan, nil
-	}
-	d := r.draft
-	d.Key = importCreationKey(imp.ID, r.Line)
-	d.Message = message
-	for _, key := range r.companies {
-		c, ok := look.companies[key]
-		if !ok {
-			var found Company
-			err := s.db.WithContext(ctx).Where("account_id = ? AND status = ? AND LOWER(name) = ?", v.Account.ID, CompanyActive, key).Take(&found).Error
-			if err != nil {
-				plan.outcome, plan.detail = OutcomeFailed, fmt.Sprintf("Company %q is not available.", key)
-				return plan, nil
+// rowUpdate is what an update of a person already in the account asks.
+type rowUpdate struct {
+	memberID   uint
+	to         UserType
+	companyIDs []uint
+	message    string
+}
+
+// planChunk checks a chunk of rows as the wizard checks a draft
+// (checkDrafts: CheckDraft for many at once) and builds the email of each
+// person it will create, before any transaction.
+func (s *Store) planChunk(ctx context.Context, v *Viewer, imp *Import, chunk []*PreviewRow, look *importLookups, message string) ([]rowPlan, error) {
+	plans := make([]rowPlan, len(chunk))
+	var drafts []Draft
+	var drafted []int
+	for i, r := range chunk {
+		plan := &plans[i]
+		plan.row = r
+		switch r.Kind {
+		case RowInvalid:
+			plan.outcome, plan.detail = OutcomeInvalid, r.Problem
+			continue
+		case RowInAccount:
+			plan.outcome, plan.detail = OutcomeSkipped, r.Problem
+			continue
+		}
+		d := r.draft
+		d.Key = importCreationKey(imp.ID, r.Line)
+		d.Message = message
+		available := true
+		for _, key := range r.companies {
+			c, ok := look.companies[key]
+			if !ok {
+				var found Company
+				err := s.db.WithContext(ctx).Where("account_id = ? AND status = ? AND LOWER(name) = ?", v.Account.ID, CompanyActive, key).Take(&found).Error
+				if err != nil {
+					plan.outcome, plan.detail = OutcomeFailed, fmt.Sprintf("Company %q is not available.", key)
+					available = false
+					break
+				}
+				look.companies[key], c = found, found
 			}
-			look.companies[key], c = found, found
+			d.CompanyIDs = append(d.CompanyIDs, c.ID)
 		}
-		d.CompanyIDs = append(d.CompanyIDs, c.ID)
+		switch {
+		case !available:
+		case r.Kind == RowUpdate:
+			plan.update = &rowUpdate{memberID: r.existing.ID, to: r.Type, companyIDs: d.CompanyIDs, message: message}
+			plan.outcome = OutcomeUpdated
+		default:
+			drafts, drafted = append(drafts, d), append(drafted, i)
+		}
 	}
-	check, err := s.CheckDraft(ctx, v, d, d.LastStep())
+	checks, err := s.checkDrafts(ctx, v, drafts)
 	if err != nil {
-		return plan, err
+		return nil, err
 	}
-	plan.draft, plan.check = d, check
-	switch {
-	case check.Created != nil:
-		plan.outcome, plan.detail = OutcomeInvited, "Invited by an earlier run of this import."
-	case check.ExistingMember != nil:
-		plan.outcome, plan.detail = OutcomeSkipped, "Already a user of this account."
-	case check.LoginElsewhere:
-		plan.outcome, plan.detail = OutcomeSkipped, "Has a login in another Switchboard account."
-	case !check.OK():
-		msgs := make([]string, 0, len(check.Fields))
-		for _, m := range check.Fields {
-			msgs = append(msgs, m)
+	for j, i := range drafted {
+		plan, d, check := &plans[i], drafts[j], checks[j]
+		plan.person = &batchPerson{draft: d, check: check}
+		switch {
+		case check.Created != nil:
+			plan.outcome, plan.detail = OutcomeInvited, "Invited by an earlier run of this import."
+		case check.ExistingMember != nil:
+			plan.outcome, plan.detail = OutcomeSkipped, "Already a user of this account."
+		case check.LoginElsewhere && !d.InviteExistingLogin:
+			plan.outcome, plan.detail = OutcomeSkipped, "Has a login in another Switchboard account."
+		case !check.OK():
+			msgs := make([]string, 0, len(check.Fields))
+			for _, m := range check.Fields {
+				msgs = append(msgs, m)
+			}
+			sort.Strings(msgs)
+			plan.outcome, plan.detail = OutcomeInvalid, strings.Join(msgs, " ")
+		case d.Type.CanLogIn() && check.LoginElsewhere:
+			plan.outcome, plan.detail = OutcomeInvited, "Invited to join with the login they have in another account."
+		case d.Type.CanLogIn():
+			plan.outcome, plan.detail = OutcomeInvited, ""
+		default:
+			plan.outcome, plan.detail = OutcomeAdded, "Notification user: no invitation needed."
 		}
-		sort.Strings(msgs)
-		plan.outcome, plan.detail = OutcomeInvalid, strings.Join(msgs, " ")
-	case d.Type.CanLogIn():
-		plan.outcome, plan.detail = OutcomeInvited, ""
-	default:
-		plan.outcome, plan.detail = OutcomeAdded, "Notification user: no invitation needed."
-	}
-	if check.OK() && check.Created == nil {
-		if plan.inv, plan.notice, err = s.composeMemberMail(s.db.WithContext(ctx), v, d, check); err != nil {
-			return plan, err
+		if check.OK() && check.Created == nil {
+			if err := s.composeBatchMail(v, plan.person); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return plan, nil
+	return plans, nil
+}
+
+// creates reports whether the plan creates its person.
+func (plan *rowPlan) creates() bool {
+	return plan.person != nil && plan.person.check.OK() && plan.person.check.Created == nil &&
+		(plan.outcome == OutcomeInvited || plan.outcome == OutcomeAdded)
 }
 
 // importCreationKey is the creation key of the person a row creates: a
@@ -1161,16 +1353,19 @@ func importCreationKey(importID uint, line int) string {
 	return fmt.Sprintf("import-%d-%d", importID, line)
 }
 
-func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
+// applyRow acts on one row through the wizard's write path
+// (createMemberCounted), for a row its chunk could not be written with.
+func (s *Store) applyRow(tx *gorm.DB, v *Viewer, ip string, plan rowPlan) error {
 	set := map[string]any{"outcome": plan.outcome, "detail": truncateText(plan.detail, 500)}
-	if plan.check != nil && plan.check.Created == nil && (plan.outcome == OutcomeInvited || plan.outcome == OutcomeAdded) {
-		m, err := s.createMemberCounted(tx, v, plan.draft, plan.check, plan.inv, plan.notice, "", s.limits.InviteImport)
+	if plan.creates() {
+		p := plan.person
+		m, err := s.createMemberCounted(tx, v, p.draft, p.check, p.inv, p.notice, ip, s.limits.InviteImport)
 		if err != nil {
 			return err
 		}
 		set["member_id"] = m.ID
-	} else if plan.check != nil && plan.check.Created != nil {
-		set["member_id"] = plan.check.Created.ID
+	} else if plan.person != nil && plan.person.check.Created != nil {
+		set["member_id"] = plan.person.check.Created.ID
 	}
 	res := tx.Model(&ImportRow{}).Where("id = ? AND outcome = ''", plan.row.ID).Updates(set)
 	if res.Error != nil {
@@ -1178,6 +1373,63 @@ func (s *Store) applyRow(tx *gorm.DB, v *Viewer, plan rowPlan) error {
 	}
 	if res.RowsAffected == 0 {
 		// Another worker recorded this row first: undo ours.
+		return errRowTaken
+	}
+	return nil
+}
+
+// applyBatch acts on a chunk of rows together: the people it creates in
+// one batch (createMembersBatch), then every row's outcome in one
+// statement. Any row another worker recorded first undoes the whole.
+func (s *Store) applyBatch(tx *gorm.DB, v *Viewer, ip string, plans []rowPlan) error {
+	var people []*batchPerson
+	var creating []int
+	for i := range plans {
+		if plans[i].creates() {
+			people, creating = append(people, plans[i].person), append(creating, i)
+		}
+	}
+	ms, err := s.createMembersBatch(tx, v, people, ip, s.limits.InviteImport)
+	if err != nil {
+		return err
+	}
+	memberOf := make(map[int]uint, len(plans))
+	for j, i := range creating {
+		memberOf[i] = ms[j].ID
+	}
+	for i := range plans {
+		if p := plans[i].person; p != nil && p.check.Created != nil {
+			memberOf[i] = p.check.Created.ID
+		}
+	}
+	var outcome, detail, member strings.Builder
+	var outcomeArgs, detailArgs, memberArgs []any
+	ids := make([]uint, len(plans))
+	for i, plan := range plans {
+		ids[i] = plan.row.ID
+		outcome.WriteString(" WHEN ? THEN ?")
+		outcomeArgs = append(outcomeArgs, plan.row.ID, string(plan.outcome))
+		detail.WriteString(" WHEN ? THEN ?")
+		detailArgs = append(detailArgs, plan.row.ID, truncateText(plan.detail, 500))
+		if id, ok := memberOf[i]; ok {
+			member.WriteString(" WHEN ? THEN ?")
+			memberArgs = append(memberArgs, plan.row.ID, id)
+		}
+	}
+	q := "UPDATE import_rows SET outcome = CASE id" + outcome.String() + " ELSE outcome END, detail = CASE id" + detail.String() + " ELSE detail END"
+	args := append(outcomeArgs, detailArgs...)
+	if len(memberArgs) > 0 {
+		q += ", member_id = CASE id" + member.String() + " ELSE member_id END"
+		args = append(args, memberArgs...)
+	}
+	q += " WHERE id IN ? AND outcome = ''"
+	args = append(args, ids)
+	res := tx.Exec(q, args...)
+	if res.Error != nil {
+		return fmt.Errorf("record import rows: %w", res.Error)
+	}
+	if res.RowsAffected != int64(len(plans)) {
+		// Another worker recorded some of these rows first: undo ours.
 		return errRowTaken
 	}
 	return nil
@@ -1227,7 +1479,7 @@ func WriteImportOutcomes(w io.Writer, p *ImportPreview) error {
 	for _, r := range p.Rows {
 		outcome, detail := string(r.Outcome), r.Detail
 		if outcome == "" {
-			outcome, detail = "not imported yet", r.Problem
+			outcome, detail = "not imported yet: "+r.Kind.Label(), r.Problem
 		}
 		rec := []string{fmt.Sprint(r.Line), r.FirstName, r.LastName, r.Email, r.Type.Label(),
 			strings.Join(r.Companies, CompanySeparator+" "), outcome, detail}
@@ -1260,4 +1512,86 @@ func (s *Store) ImportProgressOf(ctx context.Context, imp *Import) (*ImportPrevi
 		p.Done += c.N
 	}
 	return p, nil
+}
+
+// ImportRowRetention is how long the rows of an import are kept once it
+// has finished (each person's line of the file and its outcome, for the
+// results page and its CSV), and how long an upload never started is
+// kept at all.
+const ImportRowRetention = 30 * 24 * time.Hour
+
+// PruneImportRows deletes the rows of imports that finished more than
+// ImportRowRetention ago, keeping each import's totals per outcome (the
+// results page still shows them), and deletes uploads never started
+// within ImportRowRetention, rows and all. It returns how many rows went.
+// Meant to run daily (the scheduler calls it).
+func (s *Store) PruneImportRows(ctx context.Context) (int64, error) {
+	before := s.Now().Add(-ImportRowRetention)
+	db := s.db.WithContext(ctx)
+	var total int64
+	var drafts []uint
+	if err := db.Model(&Import{}).Where("state = ? AND created_at < ?", ImportDraft, before).Pluck("id", &drafts).Error; err != nil {
+		return 0, fmt.Errorf("prune imports: %w", err)
+	}
+	for _, id := range drafts {
+		var n int64
+		if err := db.Model(&ImportRow{}).Where("import_id = ?", id).Count(&n).Error; err != nil {
+			return total, fmt.Errorf("prune imports: %w", err)
+		}
+		// Its rows go with it (ON DELETE CASCADE); unless the Admin has
+		// just started it.
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			res := tx.Where("id = ? AND state = ?", id, ImportDraft).Delete(&Import{})
+			if res.RowsAffected == 0 {
+				n = 0
+			}
+			return res.Error
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune import %d: %w", id, err)
+		}
+		total += n
+	}
+	var done []uint
+	if err := db.Model(&Import{}).Where("state = ? AND finished_at < ? AND rows_pruned_at IS NULL", ImportDone, before).
+		Pluck("id", &done).Error; err != nil {
+		return total, fmt.Errorf("prune imports: %w", err)
+	}
+	for _, id := range done {
+		// The totals first, so that the results page never shows an
+		// import without them.
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			var counts []struct {
+				Outcome RowOutcome
+				N       int
+			}
+			if err := tx.Model(&ImportRow{}).Select("outcome, COUNT(*) AS n").Where("import_id = ?", id).
+				Group("outcome").Scan(&counts).Error; err != nil {
+				return err
+			}
+			totals := map[RowOutcome]int{}
+			for _, c := range counts {
+				totals[c.Outcome] = c.N
+			}
+			oj, _ := json.Marshal(totals)
+			return tx.Model(&Import{}).Where("id = ? AND rows_pruned_at IS NULL", id).
+				Updates(map[string]any{"outcomes": string(oj), "rows_pruned_at": s.Now()}).Error
+		})
+		if err != nil {
+			return total, fmt.Errorf("prune import %d: %w", id, err)
+		}
+		n, err := s.pruneInBatches(ctx, "import_rows", "id", "import_id = ?", id)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// prunedOutcomes are the totals kept of an import whose rows were pruned.
+func (imp *Import) prunedOutcomes() map[RowOutcome]int {
+	out := map[RowOutcome]int{}
+	_ = json.Unmarshal([]byte(imp.Outcomes), &out)
+	return out
 }

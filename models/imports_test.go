@@ -203,7 +203,7 @@ func TestPreviewImport_EveryOutcome(t *testing.T) {
 			if got := fmt.Sprint(p.Rows[0].Companies); got != "[acme BETA DENTAL]" {
 				t.Errorf("companies of line 2 = %s", got)
 			}
-			if err := f.store.StartImport(ctx, f.v, imp); err == nil {
+			if err := f.store.StartImport(ctx, f.v, imp, ""); err == nil {
 				t.Fatal("an import with an unmapped role started")
 			}
 
@@ -288,7 +288,7 @@ func TestRunImport_InterruptedThenResumed(t *testing.T) {
 			if err := f.store.SaveImportChoice(ctx, f.v, imp, models.ImportChoice{Settings: st}); err != nil {
 				t.Fatal(err)
 			}
-			if err := f.store.StartImport(ctx, f.v, imp); err != nil {
+			if err := f.store.StartImport(ctx, f.v, imp, ""); err != nil {
 				t.Fatal(err)
 			}
 			stop, cancel := context.WithCancel(ctx)
@@ -322,7 +322,7 @@ func TestRunImport_InterruptedThenResumed(t *testing.T) {
 			if p.Totals[models.RowInAccount] != n || p.Ready() {
 				t.Fatalf("the same file again: %v, ready %v; want everyone already in the account", p.Totals, p.Ready())
 			}
-			if err := f.store.StartImport(ctx, f.v, again); err == nil {
+			if err := f.store.StartImport(ctx, f.v, again, ""); err == nil {
 				t.Fatal("an import with nobody to invite started")
 			}
 			assertInvitedOnce(t, f, n)
@@ -390,7 +390,7 @@ func BenchmarkImport_Run10k(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := store.StartImport(ctx, v, imp); err != nil {
+				if err := store.StartImport(ctx, v, imp, ""); err != nil {
 					b.Fatal(err)
 				}
 				if err := store.RunImport(ctx, imp.ID, nil); err != nil {
@@ -466,6 +466,158 @@ func TestImport_AnExportImportsIntoAnotherAccount(t *testing.T) {
 			}
 			if dash == nil || dash.Kind != models.RowInvite || fmt.Sprint(dash.Companies) != "[Beta Dental]" || dash.Type != models.Reporting {
 				t.Fatalf("the exported Reporting user reads back as %+v", dash)
+			}
+		})
+	}
+}
+
+// TestRunImport_UpdateExistingAndJoinWithLogin: people already in the
+// account are skipped, or, when the Admin chooses, get the file's type and
+// companies through the core's own changes (audited, nothing taken away,
+// the importing Admin never changed); an address with a login in another
+// account is invited to join with that login.
+func TestRunImport_UpdateExistingAndJoinWithLogin(t *testing.T) {
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			f := newImportFixture(t, modelstest.OpenDialect(t, dialect))
+			ctx := context.Background()
+			acme := f.companyID(t, "Acme")
+			for _, d := range []models.Draft{
+				{Type: models.Reporting, FirstName: "Rep", LastName: "Orter", Email: "rep@example.com", CompanyIDs: []uint{acme}},
+				{Type: models.Manager, FirstName: "Man", LastName: "Ager", Email: "mgr@example.com", CompanyIDs: []uint{acme}},
+			} {
+				d.Key = models.NewDraftKey()
+				_, _, err := f.store.CreateMember(ctx, f.v, d, "")
+				must(t, err)
+			}
+			file := strings.Join([]string{
+				"First name,Last name,Email,Role,Companies",
+				"Rep,Orter,REP@example.com,Company Manager,Acme; Beta Dental",
+				"Man,Ager,mgr@example.com,Company Manager,Acme",
+				"Else,Where,elsewhere@example.com,Call Manager,Beta Dental",
+				"Me,Myself," + f.v.Membership.Email + ",Call Manager,Acme",
+			}, "\n")
+			imp, err := f.store.CreateImport(ctx, f.v, "team.csv", []byte(file))
+			must(t, err)
+			kinds := func(want ...string) {
+				t.Helper()
+				p, err := f.store.PreviewImport(ctx, f.v, imp)
+				must(t, err)
+				for i, r := range p.Rows {
+					if got := string(r.Kind) + ": " + r.Problem; !strings.HasPrefix(got, want[i]) {
+						t.Errorf("line %d: %q, want %q…", r.Line, got, want[i])
+					}
+				}
+			}
+			kinds("in_account: Already a user", "in_account: Already a user", "login_elsewhere: Has a login in another Switchboard account: invited to join",
+				"in_account: This is you")
+
+			st := imp.Choices()
+			st.UpdateExisting = true
+			must(t, f.store.SaveImportChoice(ctx, f.v, imp, models.ImportChoice{Settings: st}))
+			kinds("update: Type Reporting → Manager; added to Beta Dental.", "in_account: Already a user of this account with this type and these companies: nothing to change.",
+				"login_elsewhere:", "in_account: This is you")
+			must(t, f.store.StartImport(ctx, f.v, imp, ""))
+			must(t, f.store.RunImport(ctx, imp.ID, nil))
+
+			p, err := f.store.PreviewImport(ctx, f.v, imp)
+			must(t, err)
+			var got []string
+			for _, r := range p.Rows {
+				got = append(got, string(r.Outcome)+": "+r.Detail)
+			}
+			want := []string{"updated: Type Reporting → Manager; added to Beta Dental.",
+				"skipped: Already a user of this account with this type and these companies: nothing to change.",
+				"invited: Invited to join with the login they have in another account.",
+				"skipped: This is you: an import does not change your own type or companies."}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("outcomes\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			var out bytes.Buffer
+			must(t, models.WriteImportOutcomes(&out, p))
+			for _, w := range []string{"updated,Type Reporting → Manager; added to Beta Dental.", "invited,Invited to join with the login"} {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("the outcomes CSV lacks %q:\n%s", w, out.String())
+				}
+			}
+
+			var rep models.Membership
+			must(t, f.store.DB().Where("account_id = ? AND email = ?", f.v.Account.ID, "rep@example.com").Take(&rep).Error)
+			companies, err := f.store.CompaniesOf(ctx, &rep)
+			must(t, err)
+			if rep.Type != models.Manager || len(companies) != 2 {
+				t.Errorf("rep is %s with %d companies; want Manager with 2", rep.Type, len(companies))
+			}
+			var actions []string
+			must(t, f.store.DB().Model(&models.AuditEvent{}).Where("target_id = ?", rep.ID).Order("id").Pluck("action", &actions).Error)
+			if got := fmt.Sprint(actions); got != "[member.created invitation.sent member.promoted company.user_added]" {
+				t.Errorf("rep's audit events: %s", got)
+			}
+			if f.store.DB().Where("email = ? AND type = ?", f.v.Membership.Email, models.Admin).Take(&models.Membership{}).Error != nil {
+				t.Error("the importing Admin's own type changed")
+			}
+			var join models.OutboxMessage
+			must(t, f.store.DB().Where("account_id = ? AND to_address = ? AND kind = ?", f.v.Account.ID, "elsewhere@example.com", "invitation").Take(&join).Error)
+			if !strings.Contains(join.TextBody, "log in with the password you already use") {
+				t.Errorf("the invitation of a login from elsewhere does not ask to join with it:\n%s", join.TextBody)
+			}
+		})
+	}
+}
+
+// TestPruneImportRows_KeepsTotals: within ImportRowRetention nothing goes;
+// after it, a finished import's rows go but its totals stay, an upload
+// never started goes whole, and one still importing is untouched. The
+// Admin's address is on import.started.
+func TestPruneImportRows_KeepsTotals(t *testing.T) {
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			clock := modelstest.NewClock()
+			f := newImportFixture(t, modelstest.OpenDialect(t, dialect, models.WithClock(clock.Now)))
+			ctx := context.Background()
+			upload := func(n int) *models.Import {
+				imp, err := f.store.CreateImport(ctx, f.v, "team.csv", teamFile(n))
+				must(t, err)
+				return imp
+			}
+			done, draft, running := upload(3), upload(2), upload(4)
+			must(t, f.store.StartImport(ctx, f.v, done, "203.0.113.9"))
+			must(t, f.store.RunImport(ctx, done.ID, nil))
+			must(t, f.store.StartImport(ctx, f.v, running, "203.0.113.9"))
+			var ip string
+			must(t, f.store.DB().Model(&models.AuditEvent{}).Where("action = ?", "import.started").Limit(1).Pluck("ip", &ip).Error)
+			if ip != "203.0.113.9" {
+				t.Errorf("import.started records IP %q", ip)
+			}
+			rows := func(imp *models.Import) int64 {
+				var n int64
+				f.store.DB().Model(&models.ImportRow{}).Where("import_id = ?", imp.ID).Count(&n)
+				return n
+			}
+
+			clock.Advance(models.ImportRowRetention - time.Hour)
+			if n, err := f.store.PruneImportRows(ctx); err != nil || n != 0 {
+				t.Fatalf("pruned %d rows within the retention (%v)", n, err)
+			}
+			clock.Advance(2 * time.Hour)
+			if n, err := f.store.PruneImportRows(ctx); err != nil || n != 5 {
+				t.Fatalf("pruned %d rows (%v), want the finished import's 3 and the draft's 2", n, err)
+			}
+			if rows(done) != 0 || rows(running) != 4 {
+				t.Errorf("rows left: %d of the finished import, %d of the running one; want 0 and 4", rows(done), rows(running))
+			}
+			if _, err := f.store.FindImport(ctx, f.v, draft.ID); err == nil {
+				t.Error("the upload never started is still there")
+			}
+			kept, err := f.store.FindImport(ctx, f.v, done.ID)
+			must(t, err)
+			p, err := f.store.PreviewImport(ctx, f.v, kept)
+			must(t, err)
+			if kept.RowsPrunedAt == nil || p.Outcomes[models.OutcomeInvited] != 3 || p.Done != 3 {
+				t.Errorf("after pruning: pruned at %v, outcomes %v, done %d; want the totals kept", kept.RowsPrunedAt, p.Outcomes, p.Done)
+			}
+			if n, err := f.store.PruneImportRows(ctx); err != nil || n != 0 {
+				t.Errorf("a second run pruned %d rows (%v)", n, err)
 			}
 		})
 	}

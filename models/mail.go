@@ -145,6 +145,12 @@ func (s *Store) composeInvitation(db *gorm.DB, by Inviter, m Membership, message
 	if err != nil {
 		return nil, err
 	}
+	return s.composeInvitationFor(by, m, message, hasLogin)
+}
+
+// composeInvitationFor is composeInvitation for an address whose login
+// elsewhere, or not, is already known (read for many at once).
+func (s *Store) composeInvitationFor(by Inviter, m Membership, message string, hasLogin bool) (*invitation, error) {
 	l, err := s.newLink(InvitationLinkTTL)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,18 @@ func CheckHeaderValue(label, v string) error {
 // change the email reports, so that the change and its email are written
 // together or not at all. The delivery worker picks it up at once.
 func (s *Store) enqueueEmail(tx *gorm.DB, m *OutboxMessage) error {
+	if err := s.prepareOutbox(m); err != nil {
+		return err
+	}
+	if err := tx.Create(m).Error; err != nil {
+		return fmt.Errorf("enqueue email: %w", err)
+	}
+	return nil
+}
+
+// prepareOutbox checks a message and sets it up as new and due now, as
+// enqueueEmail writes it.
+func (s *Store) prepareOutbox(m *OutboxMessage) error {
 	if err := checkOutbox(m); err != nil {
 		return fmt.Errorf("enqueue email: %w", err)
 	}
@@ -76,9 +88,6 @@ func (s *Store) enqueueEmail(tx *gorm.DB, m *OutboxMessage) error {
 	m.LeaseOwner, m.LeaseUntil = "", nil
 	m.NextAttemptAt = now
 	m.CreatedAt = now
-	if err := tx.Create(m).Error; err != nil {
-		return fmt.Errorf("enqueue email: %w", err)
-	}
 	return nil
 }
 

@@ -48,8 +48,9 @@ func (p ImportProps) rows() []models.PreviewRow {
 	return out
 }
 
-func (p ImportProps) toAct() int {
-	return p.Preview.Totals[models.RowInvite] + p.Preview.Totals[models.RowNotification]
+// existing counts the rows of people already in the account.
+func (p ImportProps) existing() int {
+	return p.Preview.Totals[models.RowInAccount] + p.Preview.Totals[models.RowUpdate]
 }
 
 func (p ImportProps) percent() int {
@@ -67,11 +68,11 @@ func roleLabel(r string) string {
 }
 
 var outcomeLabels = map[models.RowOutcome]string{
-	models.OutcomeInvited: "Invited", models.OutcomeAdded: "Added (no invitation)",
+	models.OutcomeInvited: "Invited", models.OutcomeAdded: "Added (no invitation)", models.OutcomeUpdated: "Updated",
 	models.OutcomeSkipped: "Skipped", models.OutcomeInvalid: "Not imported", models.OutcomeFailed: "Failed",
 }
 
-var outcomeOrder = []models.RowOutcome{models.OutcomeInvited, models.OutcomeAdded, models.OutcomeSkipped,
+var outcomeOrder = []models.RowOutcome{models.OutcomeInvited, models.OutcomeAdded, models.OutcomeUpdated, models.OutcomeSkipped,
 	models.OutcomeInvalid, models.OutcomeFailed}
 
 func outcomeLabel(o models.RowOutcome) string {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -239,4 +240,86 @@ func TestImport_OnlyAdmins(t *testing.T) {
 	if got := ts.browser().get("/users/import").status; got != http.StatusSeeOther {
 		t.Errorf("anonymous: %d; want the login redirect", got)
 	}
+}
+
+// TestImport_UpdateExistingThroughTheForm: people already in the account
+// are skipped unless the Admin chooses to update them on the preview
+// form; the results page and the outcomes CSV then say what changed. A
+// choice no form of ours sends is 400.
+func TestImport_UpdateExistingThroughTheForm(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.setupAccount("ada@example.com")
+	plumbing := ts.companyID("Acme Plumbing")
+	ts.addPerson(person{typ: models.Reporting, email: "rex@example.com", companies: []string{plumbing}})
+	file := "First name,Last name,Email,Type,Companies\r\nRex,Ray,rex@example.com,Manager,Acme Plumbing\r\n"
+	p := admin.follow(admin.upload("team.csv", []byte(file)))
+	action, _ := p.doc.Find(`form[data-testid="import-form"]`).Attr("action")
+	if p.doc.Find(`[data-testid="existing-choice"] input[value="skip"][checked]`).Length() != 1 {
+		t.Fatalf("no choice for people already in the account, skip chosen: %.600s", p.text(`form`))
+	}
+	if p.doc.Find(`[data-testid="start-import"]`).Length() != 0 {
+		t.Error("an import that would skip everyone offers to start")
+	}
+	f := importForm(p)
+	f.Set("existing", "bogus")
+	wantStatus(t, admin.post(action, f), http.StatusBadRequest)
+	f.Set("existing", "update")
+	f.Set("action", "preview")
+	wantStatus(t, admin.post(action, f), http.StatusSeeOther)
+	p = admin.get(action)
+	if got := p.text(`[data-testid="total-update"]`); !strings.Contains(got, ": 1") {
+		t.Fatalf("totals: %q", p.text(`[data-testid="totals"]`))
+	}
+	if got := p.text(`[data-testid="rows"]`); !strings.Contains(got, "Type Reporting → Manager") {
+		t.Errorf("the preview does not say what changes: %q", got)
+	}
+	f = importForm(p)
+	f.Set("action", "import")
+	wantStatus(t, admin.post(action, f), http.StatusSeeOther)
+	if ran, err := ts.app.Jobs.RunOne(context.Background()); !ran || err != nil {
+		t.Fatalf("run the import job: %v %v", ran, err)
+	}
+	p = admin.get(action)
+	if got := p.text(`[data-testid="outcome-updated"]`); got != "Updated: 1" {
+		t.Fatalf("results: %q", p.text(`[data-testid="import-results"]`))
+	}
+	if rex := ts.memberByEmail("rex@example.com"); rex.Type != models.Manager {
+		t.Errorf("Rex is %s; want Manager", rex.Type)
+	}
+	if got := admin.get(action + "/outcomes.csv").body; !strings.Contains(got, "updated,Type Reporting → Manager.") {
+		t.Errorf("outcomes CSV:\n%s", got)
+	}
+}
+
+// TestImport_PrunedRows: once an import's rows are pruned, its page keeps
+// the totals and says so, and the outcomes CSV is gone (410).
+func TestImport_PrunedRows(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.setupAccount("ada@example.com")
+	file := "First name,Last name,Email,Type,Companies\r\nRex,Ray,rex@example.com,Manager,Acme Plumbing\r\n"
+	p := admin.follow(admin.upload("team.csv", []byte(file)))
+	action, _ := p.doc.Find(`form[data-testid="import-form"]`).Attr("action")
+	f := importForm(p)
+	f.Set("action", "import")
+	wantStatus(t, admin.post(action, f), http.StatusSeeOther)
+	if ran, err := ts.app.Jobs.RunOne(context.Background()); !ran || err != nil {
+		t.Fatalf("run the import job: %v %v", ran, err)
+	}
+	var imp models.Import
+	ts.store.DB().Order("id DESC").Take(&imp)
+	var ip string
+	ts.store.DB().Model(&models.AuditEvent{}).Where("action = ?", "import.started").Pluck("ip", &ip)
+	if ip == "" {
+		t.Error("import.started has no client address")
+	}
+	ts.store.DB().Model(&imp).Updates(map[string]any{"finished_at": ts.store.Now().Add(-models.ImportRowRetention - time.Hour)})
+	if n, err := ts.store.PruneImportRows(context.Background()); err != nil || n != 1 {
+		t.Fatalf("pruned %d rows: %v", n, err)
+	}
+	p = admin.get(action)
+	wantStatus(t, p, http.StatusOK)
+	if got := p.text(`[data-testid="outcome-invited"]`); got != "Invited: 1" || p.doc.Find(`[data-testid="rows-pruned"]`).Length() != 1 {
+		t.Errorf("results after pruning: %q", p.text(`[data-testid="import-results"]`))
+	}
+	wantStatus(t, admin.get(action+"/outcomes.csv"), http.StatusGone)
 }

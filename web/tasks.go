@@ -29,6 +29,7 @@ func (s *Server) registerTasks() {
 		{"prune-tokens", at(3, 10), s.store.PruneTokens},
 		{"prune-sent-emails", at(3, 20), s.store.PruneSentEmails},
 		{"prune-jobs", at(3, 30), s.store.PruneJobs},
+		{"prune-import-rows", at(3, 40), s.store.PruneImportRows},
 		// Requests already read as expired after 30 days; this records it,
 		// so that counts of waiting requests stay right.
 		{"expire-access-requests", hourly, s.store.ExpireAccessRequests},

@@ -49,6 +49,7 @@ type benchOptions struct {
 	db                 string
 	cpuProfile         string
 	only               string
+	importRows         int
 }
 
 // benchResult is one scenario's line of the report.
@@ -72,6 +73,8 @@ type benchResult struct {
 	FirstError string `json:"first_error,omitempty"`
 	// Edits is what the second Admin did during the scenario, if anything.
 	Edits *editsResult `json:"edits,omitempty"`
+	// Import is the import that ran during the scenario (bench_import.go).
+	Import *importResult `json:"import,omitempty"`
 }
 
 // editsResult is the writing Admin's side of an edit scenario.
@@ -124,6 +127,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.IntVar(&o.edits, "edits", 20, "people a second the second Admin edits in the edit scenarios")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the scenarios (not the seeding) to this file")
+	fs.IntVar(&o.importRows, "import-rows", models.MaxImportRows, "people in the file the Admin imports during the import scenario")
 	fs.StringVar(&o.only, "only", "", "run only the scenarios whose name contains this text (the hello baseline always runs)")
 	fs.StringVar(&o.db, "db", "", "database to benchmark: a new SQLite file path, or a postgres:// URL (a throwaway schema is used); default a temporary SQLite file")
 	fs.Usage = func() {
@@ -136,8 +140,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
-	if o.members < 10 || o.companies < 3 || o.conns < 1 || o.writers < 1 || o.edits < 1 || o.duration <= 0 || o.calls < 0 {
-		return errors.New("bench: need --members ≥ 10, --companies ≥ 3, --conns ≥ 1, --writers ≥ 1, --edits ≥ 1, --calls ≥ 0 and a positive --duration")
+	if o.members < 10 || o.companies < 3 || o.conns < 1 || o.writers < 1 || o.edits < 1 || o.duration <= 0 || o.calls < 0 ||
+		o.importRows < 1 || o.importRows > models.MaxImportRows {
+		return errors.New("bench: need --members ≥ 10, --companies ≥ 3, --conns ≥ 1, --writers ≥ 1, --edits ≥ 1, --calls ≥ 0, --import-rows from 1 to 10,000 and a positive --duration")
 	}
 	rep, err := runBench(ctx, o, stderr)
 	if err != nil {
@@ -331,6 +336,9 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 			}
 		}
 	}
+	if selected(scImport) {
+		rep.Scenarios = append(rep.Scenarios, world.importScenario(ctx, app, store, srv.Jobs, o.conns, o.importRows, stderr))
+	}
 	if selected(scWizard) {
 		rep.Scenarios = append(rep.Scenarios, run(scWizard, o.writers, world.wizardOp(app)))
 	}
@@ -445,7 +453,9 @@ func judge(r *benchResult) bool {
 		ok := r.Errors == 0 && r.P99Ms < maxWizardP99Ms
 		r.Met = &ok
 	default:
-		judgeCalls(r)
+		if !judgeImport(r) {
+			judgeCalls(r)
+		}
 	}
 	return r.Met == nil || *r.Met
 }
@@ -572,6 +582,11 @@ func printReport(w io.Writer, rep *benchReport) {
 			if e.FirstError != "" {
 				fmt.Fprintf(w, "  first failed edit: %s\n", e.FirstError)
 			}
+		}
+	}
+	for _, r := range rep.Scenarios {
+		if r.Import != nil {
+			fmt.Fprintln(w, importLine(r))
 		}
 	}
 	for _, r := range rep.Scenarios {

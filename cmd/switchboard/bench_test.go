@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var benchScenarios = append(append(append([]string{}, listScenarios...), callsScenarioNames...), scWizard, scLogin)
+var benchScenarios = append(append(append([]string{}, listScenarios...), callsScenarioNames...), scImport, scWizard, scLogin)
 
 // TestBench_TinyRun runs the whole benchmark at a tiny scale, as JSON and
 // as a table: every scenario runs against the real server and none fails.
@@ -21,7 +21,8 @@ func TestBench_TinyRun(t *testing.T) {
 	getenv := func(string) string { return "" }
 	// A second per scenario: enough for a few argon2id logins even when the
 	// other test packages keep both cores busy.
-	args := []string{"bench", "--members", "300", "--companies", "20", "--calls", "3000", "--duration", "1s", "--conns", "2", "--writers", "2"}
+	args := []string{"bench", "--members", "300", "--companies", "20", "--calls", "3000", "--duration", "1s", "--conns", "2", "--writers", "2",
+		"--import-rows", "200"}
 
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), append(args, "--json"), getenv, &stdout, &stderr); err != nil {
@@ -115,5 +116,50 @@ func TestBench_OnPostgreSQL(t *testing.T) {
 	}
 	if rep.Members != 300 || rep.DatabaseBytes <= 0 {
 		t.Errorf("members %d, database %d bytes", rep.Members, rep.DatabaseBytes)
+	}
+}
+
+// TestBench_ImportWhileReading runs the import scenario alone (--only) on
+// both databases: the Admin imports a file through the real pages while
+// the list is read, every row is invited, and the report gives the list's
+// figures during the import and the import's duration.
+func TestBench_ImportWhileReading(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds and runs the server")
+	}
+	for _, dialect := range modelstest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			args := []string{"bench", "--members", "300", "--companies", "20", "--calls", "0", "--duration", "1s",
+				"--conns", "2", "--writers", "2", "--import-rows", "500", "--only", "during an import"}
+			if dialect == "postgres" {
+				args = append(args, "--db", modelstest.PostgresURL(t))
+			}
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), append(args, "--json"), func(string) string { return "" }, &stdout, &stderr); err != nil {
+				t.Fatalf("bench: %v\n%s", err, stderr.String())
+			}
+			var rep benchReport
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("bench --json printed no report: %v\n%s", err, stdout.String())
+			}
+			if len(rep.Scenarios) != 1 || rep.Scenarios[0].Scenario != scImport {
+				t.Fatalf("scenarios: %+v", rep.Scenarios)
+			}
+			r := rep.Scenarios[0]
+			if r.Requests == 0 || r.Errors != 0 || r.Ratio <= 0 || r.Target == "" || r.Met == nil {
+				t.Errorf("the list during the import: %+v", r)
+			}
+			if i := r.Import; i == nil || i.Rows != 500 || i.Invited != 500 || i.Seconds <= 0 || i.FirstError != "" {
+				t.Errorf("the import: %+v", i)
+			}
+			if rep.LogErrors != 0 {
+				t.Errorf("request log: %d errors (first: %s)", rep.LogErrors, rep.FirstLogError)
+			}
+			var table bytes.Buffer
+			printReport(&table, &rep)
+			if !strings.Contains(table.String(), "the Admin imported 500 people in") {
+				t.Errorf("the table does not report the import:\n%s", table.String())
+			}
+		})
 	}
 }

@@ -50,7 +50,7 @@ func TestServe_ImportSurvivesAKill(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := store.StartImport(ctx, v, imp); err != nil {
+			if err := store.StartImport(ctx, v, imp, ""); err != nil {
 				t.Fatal(err)
 			}
 			done := func() (rows int64) {
