@@ -427,6 +427,25 @@ type CapabilityScope struct {
 	// (leaving out Inactive, its disabled companies) instead of listing them.
 	WholeAccount bool
 	Inactive     []uint
+	// rank is each company's place in Companies, when ScopeOf has it at
+	// hand (the cached list's; shared: read, never change).
+	rank map[uint]int
+}
+
+// Company is the scope's company with this id, or nil.
+func (sc *CapabilityScope) Company(id uint) *Company {
+	if sc.rank != nil {
+		if r, ok := sc.rank[id]; ok {
+			return &sc.Companies[r]
+		}
+		return nil
+	}
+	for i := range sc.Companies {
+		if sc.Companies[i].ID == id {
+			return &sc.Companies[i]
+		}
+	}
+	return nil
 }
 
 // Has reports whether a company is in the scope.
@@ -462,6 +481,7 @@ func (s *Store) ScopeOf(ctx context.Context, v *Viewer, c Capability) (*Capabili
 		if sc.Inactive, err = s.inactiveCompanies(ctx, v); err != nil {
 			return nil, err
 		}
+		sc.rank = s.companyRanks(v.Account.ID, companies)
 	}
 	return sc, nil
 }
