@@ -123,16 +123,23 @@ func (s *Store) companiesAt(ctx context.Context, accountID uint, version int64) 
 	if ok && hit.version == version {
 		return hit, nil
 	}
-	var companies []Company
-	err := db.Where("account_id = ? AND status = ?", accountID, CompanyActive).Order("name, id").Find(&companies).Error
+	// One read, so that the two lists agree: an Admin's walk leaves out
+	// the inactive ones and names the rest from the active list.
+	var all []Company
+	err := db.Where("account_id = ?", accountID).Order("name, id").Find(&all).Error
 	if err != nil {
 		return cachedCompanies{}, fmt.Errorf("list companies: %w", err)
 	}
+	companies := make([]Company, 0, len(all))
 	var inactive []uint
-	err = db.Model(&Company{}).Where("account_id = ? AND status <> ?", accountID, CompanyActive).Order("id").Pluck("id", &inactive).Error
-	if err != nil {
-		return cachedCompanies{}, fmt.Errorf("inactive companies: %w", err)
+	for _, co := range all {
+		if co.Status == CompanyActive {
+			companies = append(companies, co)
+		} else {
+			inactive = append(inactive, co.ID)
+		}
 	}
+	slices.Sort(inactive)
 	// Read after the version, the list is at least that new; a change in
 	// between only means the next request reads it again.
 	e := cachedCompanies{version: version, companies: companies[:len(companies):len(companies)], inactive: inactive[:len(inactive):len(inactive)]}

@@ -370,10 +370,11 @@ func (q *logQuery) run(db *gorm.DB, known []Tag) ([]LogRow, error) {
 			companies[r.CompanyID] = co
 		}
 		if co == nil {
-			// The walk keeps to the scope's companies; an Admin's walk
-			// leaves out the disabled ones it knew of, so only one enabled
-			// since can be missing.
-			return nil, fmt.Errorf("call log: call %d of company %d, outside the scope read for this page", r.ID, r.CompanyID)
+			// The walk keeps to the scope's companies; an Admin's leaves
+			// out the account's other companies as of the same read, so
+			// only a company created since can be missing: its calls are
+			// not in the scope this page was read with.
+			continue
 		}
 		r.CompanyName, r.TimeZone = co.Name, co.TimeZone
 		if q.zone != nil {
