@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // CompanyFilter is what the companies list asks for.
@@ -360,31 +359,20 @@ func (s *Store) CompanyCandidates(ctx context.Context, v *Viewer, c *Company, qu
 // one when they may still see it, otherwise the first they may see (nil
 // when none). several tells whether there is another to switch to.
 func (s *Store) CurrentCompany(ctx context.Context, v *Viewer, preferred uint) (current *Company, several bool, err error) {
-	if v.Type().SeesAllCompanies() {
-		// Every page asks this: Admins read the cached company list.
-		list, err := s.activeCompanies(ctx, v)
-		if err != nil || len(list) == 0 {
-			return nil, false, err
+	// Every page asks this: the list comes from the cache and the
+	// viewer's snapshot (viewerCompanies), with no query of its own.
+	list, err := s.viewerCompanies(ctx, v)
+	if err != nil || len(list) == 0 {
+		return nil, false, err
+	}
+	current = &list[0]
+	for i := range list {
+		if list[i].ID == preferred {
+			current = &list[i]
+			break
 		}
-		current = &list[0]
-		for i := range list {
-			if list[i].ID == preferred {
-				current = &list[i]
-				break
-			}
-		}
-		c := *current
-		return &c, len(list) > 1, nil
 	}
-	var two []Company
-	err = visibleCompanies(s.db.WithContext(ctx), v).Where("companies.status = ?", CompanyActive).
-		Order(clause.OrderBy{Expression: clause.Expr{SQL: "(companies.id = ?) DESC, companies.name, companies.id", Vars: []any{preferred}, WithoutParentheses: true}}).
-		Limit(2).Find(&two).Error
-	if err != nil {
-		return nil, false, fmt.Errorf("current company: %w", err)
-	}
-	if len(two) == 0 {
-		return nil, false, nil
-	}
-	return &two[0], len(two) > 1, nil
+	// An Admin's list is shared between requests: the caller gets a copy.
+	c := *current
+	return &c, len(list) > 1, nil
 }

@@ -84,6 +84,9 @@ type companyCache struct {
 type cachedCompanies struct {
 	version   int64
 	companies []Company
+	// inactive are the IDs of the account's other companies (disabled),
+	// sorted: an Admin's account-wide walks leave them out.
+	inactive []uint
 	// rank is each company's position in companies, made when first needed.
 	rank map[uint]int
 }
@@ -105,29 +108,90 @@ func (s *Store) activeCompanies(ctx context.Context, v *Viewer) ([]Company, erro
 // activeCompaniesAt returns the account's active companies as of version,
 // read before this call.
 func (s *Store) activeCompaniesAt(ctx context.Context, accountID uint, version int64) ([]Company, error) {
+	e, err := s.companiesAt(ctx, accountID, version)
+	return e.companies, err
+}
+
+// companiesAt returns the account's cached companies as of version, read
+// before this call; on a miss it reads them.
+func (s *Store) companiesAt(ctx context.Context, accountID uint, version int64) (cachedCompanies, error) {
 	db := s.db.WithContext(ctx)
 	c := s.companies
 	c.mu.Lock()
 	hit, ok := c.accounts[accountID]
 	c.mu.Unlock()
 	if ok && hit.version == version {
-		return hit.companies, nil
+		return hit, nil
 	}
-	var companies []Company
-	err := db.Where("account_id = ? AND status = ?", accountID, CompanyActive).Order("name, id").Find(&companies).Error
+	// One read, so that the two lists agree: an Admin's walk leaves out
+	// the inactive ones and names the rest from the active list.
+	var all []Company
+	err := db.Where("account_id = ?", accountID).Order("name, id").Find(&all).Error
 	if err != nil {
-		return nil, fmt.Errorf("list companies: %w", err)
+		return cachedCompanies{}, fmt.Errorf("list companies: %w", err)
 	}
+	companies := make([]Company, 0, len(all))
+	var inactive []uint
+	for _, co := range all {
+		if co.Status == CompanyActive {
+			companies = append(companies, co)
+		} else {
+			inactive = append(inactive, co.ID)
+		}
+	}
+	slices.Sort(inactive)
 	// Read after the version, the list is at least that new; a change in
 	// between only means the next request reads it again.
-	companies = companies[:len(companies):len(companies)]
+	e := cachedCompanies{version: version, companies: companies[:len(companies):len(companies)], inactive: inactive[:len(inactive):len(inactive)]}
 	c.mu.Lock()
 	if c.accounts == nil || len(c.accounts) >= maxCachedAccounts {
 		c.accounts = make(map[uint]cachedCompanies)
 	}
-	c.accounts[accountID] = cachedCompanies{version: version, companies: companies}
+	c.accounts[accountID] = e
 	c.mu.Unlock()
-	return companies, nil
+	return e, nil
+}
+
+// viewerCompanies returns the active companies the viewer may see, A → Z,
+// without a query while the cache holds: an Admin's are the account's
+// (shared between requests: read, never change), anyone else's are those
+// of the account's that the snapshot says they are assigned to. The
+// snapshot is read with the session on every request (session.go), so a
+// person removed from a company, or a company disabled, is out of the
+// next request's scope; a write in this request reads it again.
+func (s *Store) viewerCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
+	sn, err := s.snapshot(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.activeCompaniesAt(ctx, v.Account.ID, sn.companyVersion)
+	if err != nil || v.Type().SeesAllCompanies() {
+		return list, err
+	}
+	rank := s.companyRanks(v.Account.ID, list)
+	ranks := make([]int, 0, len(sn.assigned))
+	for _, id := range sn.assigned {
+		if r, ok := rank[id]; ok {
+			ranks = append(ranks, r)
+		}
+	}
+	slices.Sort(ranks)
+	out := make([]Company, len(ranks))
+	for i, r := range ranks {
+		out[i] = list[r]
+	}
+	return out, nil
+}
+
+// inactiveCompanies returns the IDs of the account's companies that are
+// not active, sorted (shared: read, never change).
+func (s *Store) inactiveCompanies(ctx context.Context, v *Viewer) ([]uint, error) {
+	sn, err := s.snapshot(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.companiesAt(ctx, v.Account.ID, sn.companyVersion)
+	return e.inactive, err
 }
 
 // addCompanyNames fills in the companies of rows[index[id]] for each id:

@@ -355,8 +355,26 @@ func LowerTypes(t UserType) []UserType {
 // CompanyFor returns the company when the viewer holds capability c in it:
 // ErrNotFound when the company is outside the viewer's scope, Forbidden
 // when it is in scope but the viewer's type lacks c.
+//
+// It asks no query while the company cache holds (viewerCompanies); inside
+// a transaction, use the package's CompanyFor, which reads the rows.
 func (s *Store) CompanyFor(ctx context.Context, v *Viewer, c Capability, companyID uint) (*Company, error) {
-	return CompanyFor(s.db.WithContext(ctx), v, c, companyID)
+	if v == nil || companyID == 0 {
+		return nil, ErrNotFound()
+	}
+	list, err := s.viewerCompanies(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(list, func(co Company) bool { return co.ID == companyID })
+	if i < 0 {
+		return nil, ErrNotFound()
+	}
+	if !Can(v.Type(), c) {
+		return nil, ErrLacksCapability(v.Type(), c)
+	}
+	co := list[i]
+	return &co, nil
 }
 
 // CompanyFor is Store.CompanyFor inside a transaction (an area checks the
@@ -401,13 +419,33 @@ func CapabilityLabel(c Capability) string {
 // CapabilityScope is every company where a viewer holds a capability.
 type CapabilityScope struct {
 	AccountID uint
-	// Companies are the active companies in scope, A → Z.
+	// Companies are the active companies in scope, A → Z. Like Inactive,
+	// it may be shared with other requests (ScopeOf): read, never change.
 	Companies []Company
 	// WholeAccount: the viewer is an Admin, so Companies are every active
 	// company of the account and a query may start from the account
 	// (leaving out Inactive, its disabled companies) instead of listing them.
 	WholeAccount bool
 	Inactive     []uint
+	// rank is each company's place in Companies, when ScopeOf has it at
+	// hand (the cached list's; shared: read, never change).
+	rank map[uint]int
+}
+
+// Company is the scope's company with this id, or nil.
+func (sc *CapabilityScope) Company(id uint) *Company {
+	if sc.rank != nil {
+		if r, ok := sc.rank[id]; ok {
+			return &sc.Companies[r]
+		}
+		return nil
+	}
+	for i := range sc.Companies {
+		if sc.Companies[i].ID == id {
+			return &sc.Companies[i]
+		}
+	}
+	return nil
 }
 
 // Has reports whether a company is in the scope.
@@ -431,18 +469,19 @@ func (s *Store) ScopeOf(ctx context.Context, v *Viewer, c Capability) (*Capabili
 	if !Can(v.Type(), c) {
 		return sc, nil
 	}
-	companies, err := s.VisibleCompanies(ctx, v)
+	// Both lists come from the company cache and the viewer's snapshot
+	// (viewerCompanies): every Call Log page asks.
+	companies, err := s.viewerCompanies(ctx, v)
 	if err != nil {
 		return nil, err
 	}
 	sc.Companies = companies
 	if v.Type().SeesAllCompanies() {
 		sc.WholeAccount = true
-		err := s.db.WithContext(ctx).Model(&Company{}).Where("account_id = ? AND status <> ?", v.Account.ID, CompanyActive).
-			Pluck("id", &sc.Inactive).Error
-		if err != nil {
-			return nil, fmt.Errorf("inactive companies: %w", err)
+		if sc.Inactive, err = s.inactiveCompanies(ctx, v); err != nil {
+			return nil, err
 		}
+		sc.rank = s.companyRanks(v.Account.ID, companies)
 	}
 	return sc, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,23 +45,56 @@ type viewerSnapshot struct {
 	companyVersion int64
 	accounts       int64 // accounts the login may use
 	incoming       int64 // pending access requests to the account
+	// assigned are the companies the membership is assigned to, of any
+	// status, sorted; nil for an Admin, who sees every company. With the
+	// cached list at companyVersion they answer "which companies may this
+	// viewer see" (Store.viewerCompanies) without another query.
+	assigned []uint
+	// assignedList is assigned as read: a comma-separated list or NULL.
+	assignedList *string
 }
 
 // snapshotSQL is the snapshot's columns as subqueries over the SQL
-// expressions of an account ID and a login ID; snapshotArgs are its
-// parameters and fields its destinations, in order. Inside the second
-// subquery, memberships and accounts name that subquery's own rows.
-func snapshotSQL(account, login string) string {
+// expressions of an account ID, a login ID, a membership ID and its type;
+// snapshotArgs are its parameters and fields its destinations, in order.
+// Inside the second subquery, memberships and accounts name that
+// subquery's own rows. idList is the dialect's aggregate of IDs into one
+// string (Store.idList): a row per company would cost more than its bytes.
+func snapshotSQL(idList func(string) string, account, login, member, memberType string) string {
 	return `(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ` + account + `),
 		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
 			WHERE memberships.login_id = ` + login + ` AND ` + loginMembershipSQL + `),
-		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = ` + account + ` AND access_requests.status = ?)`
+		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = ` + account + ` AND access_requests.status = ?),
+		(SELECT ` + idList("assignments.company_id") + ` FROM assignments
+			WHERE assignments.membership_id = ` + member + ` AND ` + memberType + ` <> ?)`
 }
 
-func snapshotArgs() []any { return slices.Concat(loginMembershipArgs, []any{AccessPending}) }
+func snapshotArgs() []any { return slices.Concat(loginMembershipArgs, []any{AccessPending, Admin}) }
 
 func (sn *viewerSnapshot) fields() []any {
-	return []any{&sn.companyVersion, &sn.accounts, &sn.incoming}
+	return []any{&sn.companyVersion, &sn.accounts, &sn.incoming, &sn.assignedList}
+}
+
+// parse turns what was read into assigned.
+func (sn *viewerSnapshot) parse() error {
+	sn.assigned = nil
+	if sn.assignedList == nil || *sn.assignedList == "" {
+		return nil
+	}
+	list := *sn.assignedList
+	sn.assigned = make([]uint, 0, strings.Count(list, ",")+1)
+	for rest := list; rest != ""; {
+		var id string
+		id, rest, _ = strings.Cut(rest, ",")
+		n, err := strconv.ParseUint(id, 10, 64)
+		if err != nil {
+			return fmt.Errorf("companies of the viewer: unreadable id %q", id)
+		}
+		sn.assigned = append(sn.assigned, uint(n))
+	}
+	slices.Sort(sn.assigned)
+	sn.assignedList = nil
+	return nil
 }
 
 // snapshot returns the viewer's snapshot: LoadViewer's while it holds,
@@ -74,9 +108,13 @@ func (s *Store) snapshot(ctx context.Context, v *Viewer) (viewerSnapshot, error)
 	}
 	before := s.writes.Load()
 	var sn viewerSnapshot
-	err := s.db.WithContext(ctx).Raw(`SELECT `+snapshotSQL("accounts.id", "logins.id")+`
+	err := s.db.WithContext(ctx).Raw(`SELECT `+snapshotSQL(s.idList, "accounts.id", "logins.id", "?", "?")+`
 		FROM accounts LEFT JOIN logins ON logins.id = ? WHERE accounts.id = ?`,
-		slices.Concat(snapshotArgs(), []any{v.Login.ID, v.Account.ID})...).Row().Scan(sn.fields()...)
+		slices.Concat(loginMembershipArgs, []any{AccessPending, v.Membership.ID, v.Membership.Type, Admin, v.Login.ID, v.Account.ID})...).
+		Row().Scan(sn.fields()...)
+	if err == nil {
+		err = sn.parse()
+	}
 	if err != nil {
 		return sn, fmt.Errorf("read the viewer's snapshot: %w", err)
 	}
@@ -143,7 +181,7 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 	snap := &v.snapshot
 	dest := destinations(sessionFields(&sess), loginFields(&v.Login), membershipFields(&v.Membership), accountFields(&v.Account))
 	dest = append(dest, snap.fields()...)
-	rows, err := s.db.WithContext(ctx).Raw(sessionQuery, append(snapshotArgs(), hashSecret(secret))...).Rows()
+	rows, err := s.db.WithContext(ctx).Raw(sessionQuery(s.Dialect), append(snapshotArgs(), hashSecret(secret))...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
@@ -153,6 +191,9 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 	}
 	if err == nil {
 		err = rows.Err()
+	}
+	if err == nil {
+		err = snap.parse()
 	}
 	rows.Close()
 	if err != nil {
@@ -246,16 +287,25 @@ func destinations(lists ...[]field) []any {
 	return out
 }
 
-// sessionQuery is LoadViewer's one query: the session, its login,
-// membership and account, and the viewer's snapshot.
-var sessionQuery = `SELECT ` + columns("sessions", sessionFields(&Session{})) + `, ` + columns("logins", loginFields(&Login{})) + `,
+// sessionQueries are LoadViewer's one query in each dialect: the session,
+// its login, membership and account, and the viewer's snapshot.
+var sessionQueries = map[string]string{
+	"sqlite":   buildSessionQuery((&Store{Dialect: "sqlite"}).idList),
+	"postgres": buildSessionQuery((&Store{Dialect: "postgres"}).idList),
+}
+
+func sessionQuery(dialect string) string { return sessionQueries[dialect] }
+
+func buildSessionQuery(idList func(string) string) string {
+	return `SELECT ` + columns("sessions", sessionFields(&Session{})) + `, ` + columns("logins", loginFields(&Login{})) + `,
 		` + columns("memberships", membershipFields(&Membership{})) + `, ` + columns("accounts", accountFields(&Account{})) + `,
-		` + snapshotSQL("memberships.account_id", "sessions.login_id") + `
+		` + snapshotSQL(idList, "memberships.account_id", "sessions.login_id", "memberships.id", "memberships.type") + `
 		FROM sessions
 		JOIN logins ON logins.id = sessions.login_id
 		JOIN memberships ON memberships.id = sessions.membership_id
 		JOIN accounts ON accounts.id = memberships.account_id
 		WHERE sessions.hash = ?`
+}
 
 // EndSession deletes the session behind a cookie secret (logout).
 func (s *Store) EndSession(ctx context.Context, secret string) error {

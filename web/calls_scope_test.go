@@ -170,3 +170,49 @@ func TestCallsScope_EveryTypeEveryActionEveryTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestCallLog_ScopeFollowsChangesAtTheNextRequest: a Manager's companies
+// come with the session's one read (models/session.go), so being removed
+// from a company, or the company being disabled, takes its calls out of
+// the very next page: its Call Log and its calls are 404, and the log
+// across his companies lists none of them.
+func TestCallLog_ScopeFollowsChangesAtTheNextRequest(t *testing.T) {
+	w := newCallWorld(t, withTwilio("http://127.0.0.1:9"))
+	ts := w.ts
+	parseTwiML(t, ts.webhook("/telephony/voice", callParams(sid1), testToken))
+	call := callBySid(t, ts, sid1)
+	admin := ts.login("ada@example.com", strongPassword)
+	max := ts.login("max@example.com", strongPassword)
+	ownLog, callPage := fmt.Sprintf("/companies/%d/calls", w.own), fmt.Sprintf("/calls/%d", call.ID)
+	rows := func(p *page) int { return p.doc.Find(`[data-testid="call-row"]`).Length() }
+
+	wantStatus(t, max.get(ownLog), http.StatusOK)
+	wantStatus(t, max.get(callPage), http.StatusOK)
+	if p := max.get("/calls"); rows(p) != 1 {
+		t.Fatalf("before: %d rows", rows(p))
+	}
+
+	wantStatus(t, admin.post(userPath(w.manager, "/companies/remove"), url.Values{"company": {fmt.Sprint(w.own)}}), http.StatusSeeOther)
+	wantStatus(t, max.get(ownLog), http.StatusNotFound)
+	wantStatus(t, max.get(callPage), http.StatusNotFound)
+	if p := max.get("/calls"); rows(p) != 0 {
+		t.Errorf("after removal: %d rows", rows(p))
+	}
+
+	// Back in the company, then the company is disabled.
+	wantStatus(t, admin.post(userPath(w.manager, "/companies/add"), url.Values{"company": {fmt.Sprint(w.own)}}), http.StatusSeeOther)
+	wantStatus(t, max.get(callPage), http.StatusOK)
+	if _, err := ts.store.SetCompanyStatus(context.Background(), w.admin, w.own, models.CompanyDisabled, ""); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, max.get(ownLog), http.StatusNotFound)
+	wantStatus(t, max.get(callPage), http.StatusNotFound)
+	if p := max.get("/calls"); rows(p) != 0 {
+		t.Errorf("after disabling: %d rows", rows(p))
+	}
+	// For the Admin too: the account-wide walk leaves the company out.
+	if p := admin.get("/calls"); rows(p) != 0 {
+		t.Errorf("Admin after disabling: %d rows", rows(p))
+	}
+	wantStatus(t, admin.get(callPage), http.StatusNotFound)
+}

@@ -48,24 +48,44 @@ func (d *CallDetail) Local(t time.Time) time.Time {
 
 // findCall loads a call the viewer holds capability c on: the call's
 // company must be theirs for c; otherwise the same 404.
-func findCall(db *gorm.DB, v *models.Viewer, c models.Capability, callID uint, lock bool) (*Call, *models.Company, error) {
-	var call Call
-	q := db.Where("id = ? AND account_id = ?", callID, v.Account.ID)
-	if lock {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	err := q.Take(&call).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil, models.ErrNotFound()
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("find call: %w", err)
-	}
-	co, err := models.CompanyFor(db, v, c, call.CompanyID)
+//
+// Inside a transaction (findCall) the call is locked and the company read
+// with it; outside one (readCall) the company comes from the core's cache
+// (Store.CompanyFor).
+func findCall(tx *gorm.DB, v *models.Viewer, c models.Capability, callID uint) (*Call, *models.Company, error) {
+	call, err := takeCall(tx.Clauses(clause.Locking{Strength: "UPDATE"}), v, callID)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &call, co, nil
+	co, err := models.CompanyFor(tx, v, c, call.CompanyID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return call, co, nil
+}
+
+func (s *Service) readCall(ctx context.Context, v *models.Viewer, c models.Capability, callID uint) (*Call, *models.Company, error) {
+	call, err := takeCall(s.store.DB().WithContext(ctx), v, callID)
+	if err != nil {
+		return nil, nil, err
+	}
+	co, err := s.store.CompanyFor(ctx, v, c, call.CompanyID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return call, co, nil
+}
+
+func takeCall(q *gorm.DB, v *models.Viewer, callID uint) (*Call, error) {
+	var call Call
+	err := q.Where("id = ? AND account_id = ?", callID, v.Account.ID).Take(&call).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, models.ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find call: %w", err)
+	}
+	return &call, nil
 }
 
 // CallInScope answers nil when the viewer reviews the calls of the call's
@@ -81,14 +101,14 @@ func (s *Service) CallInScope(ctx context.Context, v *models.Viewer, callID uint
 		}
 		return fmt.Errorf("find call: %w", err)
 	}
-	_, err := models.CompanyFor(db, v, models.CapReviewCalls, companyID)
+	_, err := s.store.CompanyFor(ctx, v, models.CapReviewCalls, companyID)
 	return err
 }
 
 // FindCall gathers a call's page for people who review the company's calls.
 func (s *Service) FindCall(ctx context.Context, v *models.Viewer, callID uint) (*CallDetail, error) {
 	db := s.store.DB().WithContext(ctx)
-	call, co, err := findCall(db, v, models.CapReviewCalls, callID, false)
+	call, co, err := s.readCall(ctx, v, models.CapReviewCalls, callID)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +147,7 @@ func callTarget(c *Call, co *models.Company) string {
 // with the call locked, and records it on the timeline and the audit log.
 func (s *Service) classify(ctx context.Context, v *models.Viewer, callID uint, ip string, fn func(tx *gorm.DB, c *Call, co *models.Company) (action, detail string, err error)) error {
 	return s.store.Tx(ctx, func(tx *gorm.DB) error {
-		c, co, err := findCall(tx, v, models.CapClassifyCalls, callID, true)
+		c, co, err := findCall(tx, v, models.CapClassifyCalls, callID)
 		if err != nil {
 			return err
 		}
@@ -318,7 +338,7 @@ type CallBack struct {
 // has a phone, and that the caller has a number to call.
 func (s *Service) PrepareCallBack(ctx context.Context, v *models.Viewer, callID uint) (*CallBack, error) {
 	db := s.store.DB().WithContext(ctx)
-	c, co, err := findCall(db, v, models.CapTakeCalls, callID, false)
+	c, co, err := s.readCall(ctx, v, models.CapTakeCalls, callID)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +364,7 @@ func (s *Service) PrepareCallBack(ctx context.Context, v *models.Viewer, callID 
 // the audit log.
 func (s *Service) RecordCallBack(ctx context.Context, v *models.Viewer, callID uint, sid, ip string) error {
 	return s.store.Tx(ctx, func(tx *gorm.DB) error {
-		c, co, err := findCall(tx, v, models.CapTakeCalls, callID, true)
+		c, co, err := findCall(tx, v, models.CapTakeCalls, callID)
 		if err != nil {
 			return err
 		}
@@ -360,7 +380,7 @@ func (s *Service) RecordCallBack(ctx context.Context, v *models.Viewer, callID u
 // RecordingOf returns the RecordingSid of a call for people who may review
 // the company's calls; 404 when there is none.
 func (s *Service) RecordingOf(ctx context.Context, v *models.Viewer, callID uint) (string, error) {
-	c, _, err := findCall(s.store.DB().WithContext(ctx), v, models.CapReviewCalls, callID, false)
+	c, _, err := s.readCall(ctx, v, models.CapReviewCalls, callID)
 	if err != nil {
 		return "", err
 	}

@@ -64,11 +64,10 @@ func (f LogFilter) Filtered() bool {
 // LogRow is a line of the Call Log.
 type LogRow struct {
 	Call
-	NumberName   string
-	NumberNumber string
-	CompanyName  string
-	TimeZone     string
-	Tags         []Tag `gorm:"-"`
+	NumberName  string
+	CompanyName string
+	TimeZone    string
+	Tags        []Tag `gorm:"-"`
 	// loc is TimeZone, loaded once per page (loading a zone parses it).
 	loc *time.Location
 }
@@ -213,8 +212,8 @@ func (s *Service) FindCalls(ctx context.Context, v *models.Viewer, f LogFilter) 
 		}
 	}
 	page.Companies = scope.Companies
-	if err := db.Where("account_id = ?", v.Account.ID).Order("key").Limit(500).Find(&page.Tags).Error; err != nil {
-		return nil, fmt.Errorf("tags: %w", err)
+	if page.Tags, err = accountTags(db, v.Account.ID); err != nil {
+		return nil, err
 	}
 	page.Sources = slices.Clone(Sources)
 	if len(scope.Companies) == 0 {
@@ -241,7 +240,7 @@ func (s *Service) FindCalls(ctx context.Context, v *models.Viewer, f LogFilter) 
 		}
 		after = &c
 	}
-	q := &logQuery{f: f, from: from, to: to, search: search, after: after, scope: scope, zone: s.zone}
+	q := &logQuery{f: f, from: from, to: to, search: search, after: after, scope: scope, zone: s.zone, dialect: s.store.Dialect}
 	if len(search) > 0 {
 		many := s.manyCallers
 		if many <= 0 {
@@ -251,21 +250,13 @@ func (s *Service) FindCalls(ctx context.Context, v *models.Viewer, f LogFilter) 
 			return nil, err
 		}
 	}
-	hits, err := q.run(db)
-	if err != nil {
+	if page.Rows, err = q.run(db, page.Tags); err != nil {
 		return nil, err
 	}
-	if len(hits) > f.Limit {
-		hits = hits[:f.Limit]
-		last := hits[len(hits)-1]
+	if len(page.Rows) > f.Limit {
+		page.Rows = page.Rows[:f.Limit]
+		last := page.Rows[len(page.Rows)-1]
 		page.NextCursor = encodeLogCursor(logCursor{at: last.StartedAt, id: last.ID})
-	}
-	ids := make([]uint, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
-	}
-	if page.Rows, err = s.logRows(db, ids); err != nil {
-		return nil, err
 	}
 	return page, nil
 }
@@ -309,57 +300,152 @@ func foundCallers(what string, search []string, companyIDs []uint) (string, []an
 	return strings.Join(parts, " UNION ALL "), args
 }
 
-// logRows reads the calls of a page, in the page's order, with their
-// numbers, companies and tags. The rows are scanned by hand: GORM's
-// reflection cost more than the query.
-func (s *Service) logRows(db *gorm.DB, ids []uint) ([]LogRow, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	rows, err := db.Raw(`SELECT calls.id, calls.company_id, calls.number_id, calls.kind, calls.sid, calls.caller_number,
-		calls.caller_name, calls.first_time, calls.source, calls.started_at, calls.outcome, calls.duration, calls.qualified,
-		n.name, n.number, c.name, c.time_zone
-		FROM calls JOIN tracking_numbers n ON n.id = calls.number_id JOIN companies c ON c.id = calls.company_id
-		WHERE calls.id IN ? ORDER BY calls.started_at DESC, calls.id DESC`, ids).Rows()
+// maxTagsShown bounds the account's tags a page offers as filters.
+const maxTagsShown = 500
+
+// accountTags are the account's tags, A → Z, scanned by hand: every Call
+// Log page reads them, and GORM's reflection cost more than the query.
+func accountTags(db *gorm.DB, accountID uint) ([]Tag, error) {
+	rows, err := db.Raw(`SELECT id, account_id, name, key, created_at FROM tags WHERE account_id = ? ORDER BY key LIMIT ?`,
+		accountID, maxTagsShown).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("call log rows: %w", err)
+		return nil, fmt.Errorf("tags: %w", err)
 	}
 	defer rows.Close()
-	out := make([]LogRow, 0, len(ids))
-	index := make(map[uint]int, len(ids))
+	var out []Tag
 	for rows.Next() {
-		var r LogRow
-		if err := rows.Scan(&r.ID, &r.CompanyID, &r.NumberID, &r.Kind, &r.Sid, &r.CallerNumber, &r.CallerName, &r.FirstTime,
-			&r.Source, &r.StartedAt, &r.Outcome, &r.Duration, &r.Qualified, &r.NumberName, &r.NumberNumber, &r.CompanyName, &r.TimeZone); err != nil {
-			return nil, fmt.Errorf("call log rows: %w", err)
+		var t Tag
+		if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &t.Key, &t.CreatedAt); err != nil {
+			return nil, fmt.Errorf("tags: %w", err)
 		}
-		r.loc = s.zone(r.TimeZone)
-		index[r.ID] = len(out)
-		out = append(out, r)
+		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("call log rows: %w", err)
-	}
-	tags, err := db.Raw(`SELECT call_tags.call_id, tags.id, tags.name FROM call_tags JOIN tags ON tags.id = call_tags.tag_id
-		WHERE call_tags.call_id IN ? ORDER BY tags.key`, ids).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("call log tags: %w", err)
-	}
-	defer tags.Close()
-	for tags.Next() {
-		var callID uint
-		var t Tag
-		if err := tags.Scan(&callID, &t.ID, &t.Name); err != nil {
-			return nil, fmt.Errorf("call log tags: %w", err)
-		}
-		if i, ok := index[callID]; ok {
-			out[i].Tags = append(out[i].Tags, t)
-		}
-	}
-	if err := tags.Err(); err != nil {
-		return nil, fmt.Errorf("call log tags: %w", err)
+		return nil, fmt.Errorf("tags: %w", err)
 	}
 	return out, nil
+}
+
+// page is the SQL of a page's rows: the walk (build) gives the page's
+// (id, started_at) pairs, and the same statement joins each call's row,
+// its number's name and its tags (their IDs as one string) to them, so a
+// page is one statement and fifty rows. The call's company, already in
+// the scope, is not read again.
+func (q *logQuery) page() (string, []any) {
+	walk, args := q.build()
+	tags := "group_concat(call_tags.tag_id)"
+	if q.dialect == "postgres" {
+		tags = "string_agg(CAST(call_tags.tag_id AS text), ',')"
+	}
+	return `SELECT calls.id, calls.company_id, calls.number_id, calls.kind, calls.sid, calls.caller_number,
+		calls.caller_name, calls.first_time, calls.source, calls.started_at, calls.outcome, calls.duration, calls.qualified,
+		n.name, (SELECT ` + tags + ` FROM call_tags WHERE call_tags.call_id = calls.id)
+		FROM (` + walk + `) AS page JOIN calls ON calls.id = page.id JOIN tracking_numbers n ON n.id = calls.number_id
+		ORDER BY page.started_at DESC, page.id DESC`, args
+}
+
+// run reads a page's rows, newest first, one more than the page to know
+// whether another follows; scanned by hand. known are the account's tags
+// in the order a row shows them (accountTags); a tag beyond them is read.
+func (q *logQuery) run(db *gorm.DB, known []Tag) ([]LogRow, error) {
+	sql, args := q.page()
+	rows, err := db.Raw(sql, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("call log: %w", err)
+	}
+	defer rows.Close()
+	out := make([]LogRow, 0, q.f.Limit+1)
+	companies := map[uint]*models.Company{}
+	var tagLists []*string
+	for rows.Next() {
+		var r LogRow
+		var tags *string
+		if err := rows.Scan(&r.ID, &r.CompanyID, &r.NumberID, &r.Kind, &r.Sid, &r.CallerNumber, &r.CallerName, &r.FirstTime,
+			&r.Source, &r.StartedAt, &r.Outcome, &r.Duration, &r.Qualified, &r.NumberName, &tags); err != nil {
+			return nil, fmt.Errorf("call log: %w", err)
+		}
+		co, ok := companies[r.CompanyID]
+		if !ok {
+			co = q.scope.Company(r.CompanyID)
+			companies[r.CompanyID] = co
+		}
+		if co == nil {
+			// The walk keeps to the scope's companies; an Admin's leaves
+			// out the account's other companies as of the same read, so
+			// only a company created since can be missing: its calls are
+			// not in the scope this page was read with.
+			continue
+		}
+		r.CompanyName, r.TimeZone = co.Name, co.TimeZone
+		if q.zone != nil {
+			r.loc = q.zone(co.TimeZone)
+		}
+		out = append(out, r)
+		tagLists = append(tagLists, tags)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("call log: %w", err)
+	}
+	return out, addTags(db, out, tagLists, known)
+}
+
+// addTags fills in each row's tags from its list of tag IDs, in the order
+// of known (the account's tags by key); tags beyond known are read.
+func addTags(db *gorm.DB, out []LogRow, lists []*string, known []Tag) error {
+	var rank map[uint]int
+	var missing []uint
+	ids := make([][]uint, len(out))
+	for i, list := range lists {
+		if list == nil || *list == "" {
+			continue
+		}
+		if rank == nil {
+			rank = make(map[uint]int, len(known))
+			for j, t := range known {
+				rank[t.ID] = j
+			}
+		}
+		for rest := *list; rest != ""; {
+			var id string
+			id, rest, _ = strings.Cut(rest, ",")
+			n, err := strconv.ParseUint(id, 10, 64)
+			if err != nil {
+				return fmt.Errorf("call log tags: unreadable id %q", id)
+			}
+			ids[i] = append(ids[i], uint(n))
+			if _, ok := rank[uint(n)]; !ok {
+				missing = append(missing, uint(n))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		// More tags than a page offers: read those it lacks, in order.
+		var extra []Tag
+		if err := db.Where("id IN ?", missing).Order("key").Find(&extra).Error; err != nil {
+			return fmt.Errorf("call log tags: %w", err)
+		}
+		known = slices.Concat(known, extra)
+		for j, t := range known {
+			rank[t.ID] = j
+		}
+	}
+	for i := range out {
+		if len(ids[i]) == 0 {
+			continue
+		}
+		rs := make([]int, 0, len(ids[i]))
+		for _, id := range ids[i] {
+			if r, ok := rank[id]; ok {
+				rs = append(rs, r)
+			}
+		}
+		slices.Sort(rs)
+		out[i].Tags = make([]Tag, len(rs))
+		for j, r := range rs {
+			out[i].Tags[j] = Tag{ID: known[r].ID, Name: known[r].Name}
+		}
+	}
+	return nil
 }
 
 // zone is the named time zone, loaded once by the core (Store.Location).
@@ -378,33 +464,8 @@ type logQuery struct {
 	commonSearch bool
 	// zone loads a time zone (Service.zone).
 	zone func(string) *time.Location
-}
-
-type logHit struct {
-	ID        uint
-	StartedAt time.Time
-}
-
-// run reads a page's (id, started_at) pairs, scanned by hand.
-func (q *logQuery) run(db *gorm.DB) ([]logHit, error) {
-	sql, args := q.build()
-	rows, err := db.Raw(sql, args...).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("call log: %w", err)
-	}
-	defer rows.Close()
-	hits := make([]logHit, 0, q.f.Limit+1)
-	for rows.Next() {
-		var h logHit
-		if err := rows.Scan(&h.ID, &h.StartedAt); err != nil {
-			return nil, fmt.Errorf("call log: %w", err)
-		}
-		hits = append(hits, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("call log: %w", err)
-	}
-	return hits, nil
+	// dialect is the database's (models.Store.Dialect).
+	dialect string
 }
 
 // fromCallers: the search starts from the callers it finds.

@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +24,8 @@ func TestCallLog_PlansUseTheirIndexes(t *testing.T) {
 	db := store.DB()
 	companies := []models.Company{{ID: 1, TimeZone: "UTC"}, {ID: 2, TimeZone: "America/Chicago"}, {ID: 3, TimeZone: "UTC"}}
 	after := &logCursor{at: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), id: 500}
-	plan := func(q *logQuery) string {
-		sql, args := q.build()
+	plan := func(q *logQuery, build func() (string, []any)) string {
+		sql, args := build()
 		var rows []struct {
 			ID, Parent, Notused int
 			Detail              string
@@ -79,7 +80,7 @@ func TestCallLog_PlansUseTheirIndexes(t *testing.T) {
 		}
 	}
 	for _, c := range cases {
-		p := plan(c.q)
+		p := plan(c.q, c.q.build)
 		t.Logf("%s:\n%s", c.name, p)
 		for _, w := range c.want {
 			if !strings.Contains(p, w) {
@@ -89,6 +90,23 @@ func TestCallLog_PlansUseTheirIndexes(t *testing.T) {
 		for _, w := range c.notWant {
 			if strings.Contains(p, w) {
 				t.Errorf("%s: the plan has %s:\n%s", c.name, w, p)
+			}
+		}
+		// The page's statement walks the same way, then reads each of its
+		// rows by primary key: the call, its number and its tags.
+		page := plan(c.q, c.q.page)
+		t.Logf("%s, the page:\n%s", c.name, page)
+		for _, w := range append(slices.Clone(c.want), "SEARCH calls USING INTEGER PRIMARY KEY", "SEARCH n USING INTEGER PRIMARY KEY",
+			"SEARCH call_tags USING COVERING INDEX sqlite_autoindex_call_tags_1 (call_id=?)") {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s: the page's plan does not use %s:\n%s", c.name, w, page)
+			}
+		}
+		for _, line := range strings.Split(page, "\n") {
+			// Scanning a co-routine (the walk, a company's branch) is
+			// reading its rows; scanning a table is not allowed.
+			if strings.HasPrefix(line, "SCAN ") && line != "SCAN page" && !strings.HasPrefix(line, "SCAN b") {
+				t.Errorf("%s: the page's plan scans a table: %s\n%s", c.name, line, page)
 			}
 		}
 	}
