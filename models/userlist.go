@@ -346,15 +346,7 @@ func (s *Store) addInvitations(db *gorm.DB, invited []uint, rows []UserRow, inde
 // An Admin's list (the whole account) may be shared with other requests:
 // read it, never change it.
 func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
-	if v.Type().SeesAllCompanies() {
-		return s.activeCompanies(ctx, v)
-	}
-	q := visibleCompanies(s.db.WithContext(ctx), v).Where("companies.status = ?", CompanyActive)
-	var companies []Company
-	if err := q.Order("name, id").Find(&companies).Error; err != nil {
-		return nil, fmt.Errorf("list companies: %w", err)
-	}
-	return companies, nil
+	return s.viewerCompanies(ctx, v)
 }
 
 // visibleMemberSQL is the rule for the people someone who does not see
