@@ -45,7 +45,10 @@ type Store struct {
 	// erasing tracks removed secrets that may still be in the write-ahead
 	// log (erase.go), read and changed only while holding writeTurn;
 	// eraseKick wakes the eraser, which is done when eraserDone closes.
-	erasing    eraseState
+	erasing eraseState
+	// logPath is the SQLite write-ahead log's file, watched after each
+	// commit so that the log is emptied once it grows long (erase.go).
+	logPath    string
 	eraseKick  chan struct{}
 	eraserDone chan struct{}
 	now        func() time.Time
@@ -120,6 +123,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 		s.db, err = gorm.Open(sqlite.Open(full), cfg)
+		s.logPath = path + "-wal"
 		if err == nil {
 			err = s.openWriter(ctx, full, cfg)
 		}

@@ -3,6 +3,9 @@ package models_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +103,66 @@ func TestSecrets_ErasedOnceALongReaderLetsGo(t *testing.T) {
 				modelstest.SecretTraces(modelstest.SQLiteFiles(t, store), secret))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Under steady reading SQLite never starts its log again from the
+// beginning by itself: a reader is always using it. The writer empties a
+// log that has grown past its bound, so writing 10 MB under two readers
+// that take turns leaves a log of about that bound, not of 10 MB.
+func TestSQLite_LogKeptShortUnderSteadyReading(t *testing.T) {
+	defer models.SetMaxLogBytes(1 << 20)()
+	store := modelstest.Open(t)
+	ctx := context.Background()
+	var seq int
+	var name, path string
+	must(t, store.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path))
+	other, err := sql.Open("sqlite3", "file:"+path)
+	must(t, err)
+	defer other.Close()
+	stop := make(chan struct{})
+	done := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			time.Sleep(time.Duration(i) * 2 * time.Millisecond) // staggered: one is always reading
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				tx, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+				if err != nil {
+					done <- err
+					return
+				}
+				var n int
+				err = tx.QueryRow("SELECT COUNT(*) FROM outbox_messages").Scan(&n)
+				time.Sleep(4 * time.Millisecond)
+				if rerr := tx.Rollback(); err == nil {
+					err = rerr
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	body := strings.Repeat("A long enough body to fill the log. ", 1400) // about 50 KB
+	for i := range 200 {
+		must(t, store.EnqueueEmail(ctx, &models.OutboxMessage{Kind: "notice", ToAddress: fmt.Sprintf("p%d@example.com", i),
+			Subject: "Notice", TextBody: body, HTMLBody: body}))
+	}
+	time.Sleep(300 * time.Millisecond) // the eraser's last round
+	close(stop)
+	for range 2 {
+		must(t, <-done)
+	}
+	fi, err := os.Stat(path + "-wal")
+	must(t, err)
+	if fi.Size() > 4<<20 {
+		t.Fatalf("after writing 10 MB under steady reading the log is %.1f MB, bound 1 MB", float64(fi.Size())/(1<<20))
 	}
 }

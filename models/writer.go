@@ -210,7 +210,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		_ = w.Exec("ROLLBACK").Error
 		return fmt.Errorf("commit: %w", err)
 	}
-	if forget {
+	if forget || s.logTooLong() {
 		s.mustErase()
 	}
 	return nil
