@@ -360,8 +360,8 @@ func (s *Store) CompanyCandidates(ctx context.Context, v *Viewer, c *Company, qu
 // when none). several tells whether there is another to switch to.
 func (s *Store) CurrentCompany(ctx context.Context, v *Viewer, preferred uint) (current *Company, several bool, err error) {
 	// Every page asks this: the list comes from the cache and the
-	// viewer's snapshot (viewerCompanies), with no query of its own.
-	list, err := s.viewerCompanies(ctx, v)
+	// viewer's snapshot (VisibleCompanies), with no query of its own.
+	list, err := s.VisibleCompanies(ctx, v)
 	if err != nil || len(list) == 0 {
 		return nil, false, err
 	}

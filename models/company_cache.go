@@ -152,14 +152,14 @@ func (s *Store) companiesAt(ctx context.Context, accountID uint, version int64) 
 	return e, nil
 }
 
-// viewerCompanies returns the active companies the viewer may see, A → Z,
+// VisibleCompanies returns the active companies the viewer may see, A → Z,
 // without a query while the cache holds: an Admin's are the account's
 // (shared between requests: read, never change), anyone else's are those
 // of the account's that the snapshot says they are assigned to. The
 // snapshot is read with the session on every request (session.go), so a
 // person removed from a company, or a company disabled, is out of the
 // next request's scope; a write in this request reads it again.
-func (s *Store) viewerCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
+func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
 	sn, err := s.snapshot(ctx, v)
 	if err != nil {
 		return nil, err

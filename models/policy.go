@@ -356,13 +356,13 @@ func LowerTypes(t UserType) []UserType {
 // ErrNotFound when the company is outside the viewer's scope, Forbidden
 // when it is in scope but the viewer's type lacks c.
 //
-// It asks no query while the company cache holds (viewerCompanies); inside
+// It asks no query while the company cache holds (VisibleCompanies); inside
 // a transaction, use the package's CompanyFor, which reads the rows.
 func (s *Store) CompanyFor(ctx context.Context, v *Viewer, c Capability, companyID uint) (*Company, error) {
 	if v == nil || companyID == 0 {
 		return nil, ErrNotFound()
 	}
-	list, err := s.viewerCompanies(ctx, v)
+	list, err := s.VisibleCompanies(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -470,8 +470,8 @@ func (s *Store) ScopeOf(ctx context.Context, v *Viewer, c Capability) (*Capabili
 		return sc, nil
 	}
 	// Both lists come from the company cache and the viewer's snapshot
-	// (viewerCompanies): every Call Log page asks.
-	companies, err := s.viewerCompanies(ctx, v)
+	// (VisibleCompanies): every Call Log page asks.
+	companies, err := s.VisibleCompanies(ctx, v)
 	if err != nil {
 		return nil, err
 	}

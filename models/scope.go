@@ -53,5 +53,5 @@ func (s *Store) companiesInView(ctx context.Context, v *Viewer, version int64) (
 	if v.Type().SeesAllCompanies() {
 		return s.activeCompaniesAt(ctx, v.Account.ID, version)
 	}
-	return s.viewerCompanies(ctx, v)
+	return s.VisibleCompanies(ctx, v)
 }

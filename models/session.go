@@ -48,7 +48,7 @@ type viewerSnapshot struct {
 	// assigned are the companies the membership is assigned to, of any
 	// status, sorted; nil for an Admin, who sees every company. With the
 	// cached list at companyVersion they answer "which companies may this
-	// viewer see" (Store.viewerCompanies) without another query.
+	// viewer see" (Store.VisibleCompanies) without another query.
 	assigned []uint
 	// assignedList is assigned as read: a comma-separated list or NULL.
 	assignedList *string

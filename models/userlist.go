@@ -342,13 +342,6 @@ func (s *Store) addInvitations(db *gorm.DB, invited []uint, rows []UserRow, inde
 	return nil
 }
 
-// VisibleCompanies lists the active companies a viewer may see, A → Z.
-// An Admin's list (the whole account) may be shared with other requests:
-// read it, never change it.
-func (s *Store) VisibleCompanies(ctx context.Context, v *Viewer) ([]Company, error) {
-	return s.viewerCompanies(ctx, v)
-}
-
 // visibleMemberSQL is the rule for the people someone who does not see
 // every company may see, as a condition on one membership row: the
 // Admins, themselves, and the people who share one of their active
