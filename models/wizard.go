@@ -184,29 +184,22 @@ func (s *Store) CheckDraft(ctx context.Context, v *Viewer, d Draft, upTo Step) (
 }
 
 func (s *Store) checkEmailFree(db *gorm.DB, accountID uint, email string, c *DraftCheck) error {
-	var existing Membership
-	err := db.Where("account_id = ? AND email = ?", accountID, email).Take(&existing).Error
+	var found Membership
+	var existing *Membership
+	err := db.Where("account_id = ? AND email = ?", accountID, email).Take(&found).Error
 	switch {
-	case err == nil && existing.CreationKey != nil && *existing.CreationKey == c.key:
-		c.Created = &existing
-		return nil
 	case err == nil:
-		c.ExistingMember = &existing
-		c.fail(StepInfo, "email", fmt.Sprintf("%s is already a user of this account.", existing.FullName()))
-		return nil
+		existing = &found
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("check email in account: %w", err)
 	}
 	var logins int64
-	if err := db.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {
-		return fmt.Errorf("check email in system: %w", err)
-	}
-	if logins > 0 {
-		c.LoginElsewhere = true
-		if !c.inviteExistingLogin {
-			c.fail(StepInfo, "email", "This email address already has a login in another Switchboard account.")
+	if existing == nil {
+		if err := db.Model(&Login{}).Where("email = ?", email).Count(&logins).Error; err != nil {
+			return fmt.Errorf("check email in system: %w", err)
 		}
 	}
+	emailFreeIn(c, existing, logins > 0)
 	return nil
 }
 
