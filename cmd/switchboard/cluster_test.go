@@ -373,22 +373,6 @@ func newCluster(t testing.TB, dsn string, n int, config func(in *instance)) *clu
 	return c
 }
 
-// freePorts finds n different loopback addresses nothing listens on: all
-// are held until the last is found, so none comes up twice.
-func freePorts(t testing.TB, n int) []string {
-	t.Helper()
-	var out []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		out = append(out, l.Addr().String())
-	}
-	return out
-}
-
 // env is what every instance is given, as the README's example gives it:
 // the shared settings in the environment, each its own --addr and
 // --metrics-addr.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -65,13 +67,32 @@ func env(vars map[string]string) func(string) string {
 // freeAddr is a loopback address nothing listens on right now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freePorts(t, 1)[0]
+}
+
+// freePorts finds n different loopback addresses nothing listens on, for
+// servers the tests start as their own processes and must name in advance.
+// The ports come from below the kernel's ephemeral range (32768 and up on
+// Linux): an address picked with port 0 is free only until it is closed,
+// and then any parallel test's outgoing connection or port-0 listener can
+// be given it before the server binds it (a CI run failed so). Nothing is
+// handed a port below that range unless it asks for it by number. All are
+// held until the last is found, so none comes up twice.
+func freePorts(t testing.TB, n int) []string {
+	t.Helper()
+	var out []string
+	for tries := 0; len(out) < n; tries++ {
+		if tries == 1000 {
+			t.Fatalf("found only %d free loopback ports of %d", len(out), n)
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
+		if err != nil {
+			continue
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	return out
 }
 
 // counts is how many accounts, companies, memberships and logins a
