@@ -132,6 +132,9 @@ func (h *Handlers) render(c echo.Context, status int, section string, component 
 	if err := component.Render(ctx, buf); err != nil {
 		return err
 	}
+	// The length is known: the page goes out in one piece rather than in
+	// chunks, and the browser reads it in as few reads as it likes.
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

@@ -98,10 +98,15 @@ type benchReport struct {
 	GoVersion   string  `json:"go_version"`
 	SeedSeconds float64 `json:"seed_seconds"`
 	// CallsSeedSeconds is the calls' share of the seeding (bench_calls.go).
-	CallsSeedSeconds float64       `json:"calls_seed_seconds"`
-	Hello            benchResult   `json:"hello"`
-	Scenarios        []benchResult `json:"scenarios"`
-	PeakRSSBytes     int64         `json:"peak_rss_bytes"`
+	CallsSeedSeconds float64     `json:"calls_seed_seconds"`
+	Hello            benchResult `json:"hello"`
+	// StaticPage is the Admin's first page served as fixed bytes by the
+	// bare Echo: what moving a page of that size costs the two sides of
+	// the loopback, with no session, query or template. No list
+	// scenario can go faster; it has no target.
+	StaticPage   benchResult   `json:"static_page"`
+	Scenarios    []benchResult `json:"scenarios"`
+	PeakRSSBytes int64         `json:"peak_rss_bytes"`
 	// PeakRSSBeforeLoginBytes is the high-water mark before the login
 	// scenario, whose password hashing needs memory of its own.
 	PeakRSSBeforeLoginBytes int64 `json:"peak_rss_before_login_bytes"`
@@ -169,7 +174,8 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	// The wizard scenario creates thousands of people a minute, far past
 	// the daily invitation cap of a real account; the cap is still
 	// counted for each of them, as in production.
-	store, err := models.Open(ctx, dsn, models.WithInvitationsPerDay(math.MaxInt32))
+	uncapped := models.WithInvitationsPerDay(math.MaxInt32)
+	store, err := models.Open(ctx, dsn, uncapped)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +209,7 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	if err := store.Close(); err != nil {
 		return nil, err
 	}
-	if store, err = models.Open(ctx, dsn); err != nil {
+	if store, err = models.Open(ctx, dsn, uncapped); err != nil {
 		return nil, err
 	}
 	if callsArea, err = openCalls(ctx, store); err != nil {
@@ -254,7 +260,8 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	if err != nil {
 		return nil, err
 	}
-	wg.Go(func() { serveHello(ctx, helloL) })
+	var staticPage atomic.Pointer[[]byte]
+	wg.Go(func() { serveHello(ctx, helloL, &staticPage) })
 
 	app := newBenchClient(base.String(), o.conns)
 	hello := newBenchClient("http://"+helloL.Addr().String(), o.conns)
@@ -270,6 +277,11 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	if err != nil {
 		return nil, err
 	}
+	var page bytes.Buffer
+	if status, _, err := app.do(ctx, world.admin, http.MethodGet, "/users", nil, &page); err != nil || status != http.StatusOK {
+		return nil, fmt.Errorf("the Admin's first page: status %d, err %v", status, err)
+	}
+	staticPage.Store(new(page.Bytes()))
 	// Signing in 34 people hashed 34 passwords (argon2id, 19 MiB each):
 	// setup too. The peak counts from the first scenario.
 	runtime.GC()
@@ -296,6 +308,8 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	selected := func(name string) bool { return strings.Contains(name, o.only) }
 	rep.Hello = run("hello (bare Echo)", o.conns, helloOp(hello))
 	rep.Hello.Ratio = 1
+	rep.StaticPage = run(scStatic, o.conns, staticOp(hello))
+	rep.StaticPage.Ratio = rep.StaticPage.PerSec / rep.Hello.PerSec
 	for _, name := range listScenarios {
 		if !selected(name) {
 			continue
@@ -541,10 +555,15 @@ func benchPostgres(ctx context.Context, base string) (string, func() (int64, err
 }
 
 // serveHello is the baseline: a bare Echo answering one short string.
-func serveHello(ctx context.Context, l net.Listener) {
+func serveHello(ctx context.Context, l net.Listener, page *atomic.Pointer[[]byte]) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "Hello, World!") })
+	e.GET("/page", func(c echo.Context) error {
+		b := *page.Load()
+		c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+		return c.HTMLBlob(http.StatusOK, b)
+	})
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	go func() { <-ctx.Done(); srv.Close() }()
 	_ = srv.Serve(l)
@@ -570,6 +589,9 @@ func printReport(w io.Writer, rep *benchReport) {
 			ms(r.P50Ms), ms(r.P99Ms), r.Errors, r.CPU, 100*r.Ratio, matches, mark)
 	}
 	line(rep.Hello)
+	if rep.StaticPage.Scenario != "" {
+		line(rep.StaticPage)
+	}
 	for _, r := range rep.Scenarios {
 		line(r)
 	}

@@ -22,6 +22,7 @@ import (
 // Scenario names, as the report shows them. Each asks what its name says;
 // README "Benchmark" describes them.
 const (
+	scStatic       = "the same page, static (bare Echo)"
 	scHotPage      = "Admin, first page (same URL)"
 	scSearch       = "Admin, a new search each time"
 	scCompany      = "Admin, a new company each time"
@@ -367,6 +368,18 @@ func loginOp(app *benchClient, emails []string) benchOp {
 		status, err := browserLogin(ctx, c, app.base, emails[(worker+i*len(emails)/7)%len(emails)], benchPassword, client)
 		if err == nil && status != http.StatusSeeOther {
 			err = fmt.Errorf("login answered %d", status)
+		}
+		return err
+	}
+}
+
+// staticOp fetches the Admin's first page as fixed bytes from the hello
+// server (the StaticPage baseline).
+func staticOp(hello *benchClient) benchOp {
+	return func(ctx context.Context, _, _ int, buf *bytes.Buffer) error {
+		status, _, err := hello.do(ctx, nil, http.MethodGet, "/page", nil, buf)
+		if err == nil && (status != http.StatusOK || !bytes.Contains(buf.Bytes(), userRow)) {
+			err = fmt.Errorf("status %d", status)
 		}
 		return err
 	}
