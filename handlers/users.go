@@ -79,18 +79,21 @@ func (h *Handlers) Users(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	page, err := h.Store.FindUsers(ctx, v, view.filter)
-	if err != nil {
-		return err
-	}
 	incoming, err := h.Store.CountIncomingAccessRequests(ctx, v)
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "users", views.UsersPage(views.UsersProps{
-		Page: page, Filter: view.filter, Companies: view.companies, Now: h.Store.Now(), Zone: h.Store.Zone(ViewerOf(c)), IncomingRequests: incoming,
-		BulkKey: newFormKey(),
-	}))
+	props := views.UsersProps{Filter: view.filter, Companies: view.companies, Now: h.Store.Now(), Zone: h.Store.Zone(v),
+		IncomingRequests: incoming, BulkKey: newFormKey()}
+	props.Page, props.Rows, err = h.Store.UserList(ctx, v, view.filter, func(page *models.UserPage) ([]byte, error) {
+		rows := props
+		rows.Page = page
+		return views.UserRowsHTML(v, rows)
+	})
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "users", views.UsersPage(props))
 }
 
 // UsersCompanyPicker serves GET /users/company: the company filter of the

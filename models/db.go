@@ -63,6 +63,9 @@ type Store struct {
 	exportBatchSize int
 	// companies caches each account's active companies (company_cache.go).
 	companies *companyCache
+	// lists is the users list's page cache (userlist_cache.go); nil
+	// without one.
+	lists *listCache
 	// areas are the hooks and vocabulary of the areas around the people
 	// core (areas.go), registered at start-up.
 	areas areaRegistry
@@ -95,7 +98,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // Open connects to the database named by dsn and brings its schema up to date.
 // dsn is a file path or sqlite: URL for SQLite, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, companies: &companyCache{}, plan: defaultPlanLimits, closed: make(chan struct{}),
+	s := &Store{now: time.Now, companies: &companyCache{}, lists: &listCache{}, plan: defaultPlanLimits, closed: make(chan struct{}),
 		limits: DefaultThrottlePolicy(), sleep: sleepContext, gate: &clientGate{held: map[string]*gateEntry{}}}
 	for _, o := range opts {
 		o(s)
@@ -236,6 +239,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := s.migrateCompanyVersions(tx); err != nil {
 			return err
 		}
+		if err := s.migrateMemberVersions(tx); err != nil {
+			return err
+		}
 		return s.migrateListSchema(tx)
 	}, backfillAccountZones)
 	if err != nil {
@@ -358,6 +364,7 @@ func schemaVersion(dialect string) string {
 	if dialect == "postgres" {
 		ddl = slices.Concat(postgresCompanyVersions, postgresListSchema)
 	}
+	ddl = slices.Concat(ddl, memberVersionsDDL(dialect))
 	for _, stmt := range ddl {
 		fmt.Fprintln(h, stmt)
 	}

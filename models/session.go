@@ -43,8 +43,11 @@ type viewerSnapshot struct {
 	known          bool   // read by LoadViewer for this request
 	writes         uint64 // Store.writes when read
 	companyVersion int64
-	accounts       int64 // accounts the login may use
-	incoming       int64 // pending access requests to the account
+	// memberVersion is the version of the account's people as the users
+	// list shows them (userlist_cache.go).
+	memberVersion int64
+	accounts      int64 // accounts the login may use
+	incoming      int64 // pending access requests to the account
 	// assigned are the companies the membership is assigned to, of any
 	// status, sorted; nil for an Admin, who sees every company. With the
 	// cached list at companyVersion they answer "which companies may this
@@ -57,11 +60,12 @@ type viewerSnapshot struct {
 // snapshotSQL is the snapshot's columns as subqueries over the SQL
 // expressions of an account ID, a login ID, a membership ID and its type;
 // snapshotArgs are its parameters and fields its destinations, in order.
-// Inside the second subquery, memberships and accounts name that
+// Inside the third subquery, memberships and accounts name that
 // subquery's own rows. idList is the dialect's aggregate of IDs into one
 // string (Store.idList): a row per company would cost more than its bytes.
 func snapshotSQL(idList func(string) string, account, login, member, memberType string) string {
 	return `(SELECT COALESCE(MAX(version), 0) FROM company_list_versions WHERE account_id = ` + account + `),
+		(SELECT COALESCE(MAX(version), 0) FROM member_versions WHERE account_id = ` + account + `),
 		(SELECT COUNT(*) FROM memberships JOIN accounts ON accounts.id = memberships.account_id
 			WHERE memberships.login_id = ` + login + ` AND ` + loginMembershipSQL + `),
 		(SELECT COUNT(*) FROM access_requests WHERE access_requests.account_id = ` + account + ` AND access_requests.status = ?),
@@ -72,7 +76,7 @@ func snapshotSQL(idList func(string) string, account, login, member, memberType 
 func snapshotArgs() []any { return slices.Concat(loginMembershipArgs, []any{AccessPending, Admin}) }
 
 func (sn *viewerSnapshot) fields() []any {
-	return []any{&sn.companyVersion, &sn.accounts, &sn.incoming, &sn.assignedList}
+	return []any{&sn.companyVersion, &sn.memberVersion, &sn.accounts, &sn.incoming, &sn.assignedList}
 }
 
 // parse turns what was read into assigned.

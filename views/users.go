@@ -1,11 +1,15 @@
 package views
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 
 	"switchboard/models"
 )
@@ -23,6 +27,26 @@ type UsersProps struct {
 	// BulkKey is the bulk form's one-time key (a double submit starts
 	// one job).
 	BulkKey string
+	// Rows are Page's rows as UserRowsHTML renders them.
+	Rows []byte
+}
+
+// UserRowsHTML renders the rows of p.Page (UserRows) as v sees them.
+func UserRowsHTML(v *models.Viewer, p UsersProps) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(2048 * len(p.Page.Rows))
+	if err := UserRows(p).Render(WithChrome(context.Background(), Chrome{Viewer: v}), &b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// rawHTML writes HTML this package rendered earlier (UserRowsHTML) as it is.
+func rawHTML(b []byte) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 func pluralWord(n int64, one, many string) string {

@@ -38,10 +38,14 @@ func TestUserRows_EscapesAndStructure(t *testing.T) {
 	for _, viewerType := range []models.UserType{models.Admin, models.Manager} {
 		t.Run(string(viewerType), func(t *testing.T) {
 			csrf := `tok"<en>`
-			ctx := views.WithChrome(context.Background(), views.Chrome{CSRF: csrf, Section: "users",
-				Viewer: &models.Viewer{Membership: models.Membership{ID: 1, FirstName: "V", LastName: "W", Type: viewerType, Status: models.MemberActive}}})
+			v := &models.Viewer{Membership: models.Membership{ID: 1, FirstName: "V", LastName: "W", Type: viewerType, Status: models.MemberActive}}
+			ctx := views.WithChrome(context.Background(), views.Chrome{CSRF: csrf, Section: "users", Viewer: v})
 			props := views.UsersProps{Page: &models.UserPage{Rows: rows, Total: int64(len(rows))}, Now: now,
 				Filter: models.UserFilter{Sort: models.SortByName, Size: models.DefaultPageSize}}
+			var err error
+			if props.Rows, err = views.UserRowsHTML(v, props); err != nil {
+				t.Fatal(err)
+			}
 			var buf bytes.Buffer
 			if err := views.UsersPage(props).Render(ctx, &buf); err != nil {
 				t.Fatal(err)

@@ -50,6 +50,7 @@ type benchOptions struct {
 	cpuProfile         string
 	only               string
 	importRows         int
+	noCache            bool
 }
 
 // benchResult is one scenario's line of the report.
@@ -87,15 +88,17 @@ type editsResult struct {
 
 // benchReport is everything `switchboard bench` prints.
 type benchReport struct {
-	Members     int     `json:"members"`
-	Calls       int     `json:"calls"`
-	Companies   int     `json:"companies"`
-	Database    string  `json:"database"`
-	Duration    string  `json:"duration"`
-	Conns       int     `json:"conns"`
-	Writers     int     `json:"writers"`
-	CPUs        int     `json:"cpus"`
-	GoVersion   string  `json:"go_version"`
+	Members   int    `json:"members"`
+	Calls     int    `json:"calls"`
+	Companies int    `json:"companies"`
+	Database  string `json:"database"`
+	Duration  string `json:"duration"`
+	Conns     int    `json:"conns"`
+	Writers   int    `json:"writers"`
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go_version"`
+	// NoCache is --no-cache: the users list without its page cache.
+	NoCache     bool    `json:"no_cache"`
 	SeedSeconds float64 `json:"seed_seconds"`
 	// CallsSeedSeconds is the calls' share of the seeding (bench_calls.go).
 	CallsSeedSeconds float64     `json:"calls_seed_seconds"`
@@ -133,6 +136,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the scenarios (not the seeding) to this file")
 	fs.IntVar(&o.importRows, "import-rows", models.MaxImportRows, "people in the file the Admin imports during the import scenario")
+	fs.BoolVar(&o.noCache, "no-cache", false, "answer every users list question from the database: no page cache")
 	fs.StringVar(&o.only, "only", "", "run only the scenarios whose name contains this text (the hello baseline always runs)")
 	fs.StringVar(&o.db, "db", "", "database to benchmark: a new SQLite file path, or a postgres:// URL (a throwaway schema is used); default a temporary SQLite file")
 	fs.Usage = func() {
@@ -182,7 +186,7 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	defer func() { store.Close() }()
 
 	rep := &benchReport{Members: o.members, Calls: o.calls, Companies: o.companies, Database: store.Dialect, Duration: o.duration.String(),
-		Conns: o.conns, Writers: o.writers, CPUs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
+		Conns: o.conns, Writers: o.writers, CPUs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), NoCache: o.noCache}
 	start := time.Now()
 	bar := progressBar{w: stderr, label: "seeding"}
 	seed, err := store.SeedAccount(ctx, models.SeedOptions{Members: o.members, Companies: o.companies,
@@ -209,7 +213,11 @@ func runBench(ctx context.Context, o benchOptions, stderr io.Writer) (*benchRepo
 	if err := store.Close(); err != nil {
 		return nil, err
 	}
-	if store, err = models.Open(ctx, dsn, uncapped); err != nil {
+	serverOpts := []models.Option{uncapped}
+	if o.noCache {
+		serverOpts = append(serverOpts, models.WithoutListCache())
+	}
+	if store, err = models.Open(ctx, dsn, serverOpts...); err != nil {
 		return nil, err
 	}
 	if callsArea, err = openCalls(ctx, store); err != nil {
@@ -570,8 +578,12 @@ func serveHello(ctx context.Context, l net.Listener, page *atomic.Pointer[[]byte
 }
 
 func printReport(w io.Writer, rep *benchReport) {
-	fmt.Fprintf(w, "switchboard bench: %s people, %s companies, %s, %d connections (%d writers), %s per scenario, %d CPUs, %s\n\n",
-		views.FormatCount(int64(rep.Members)), views.FormatCount(int64(rep.Companies)), rep.Database, rep.Conns, rep.Writers, rep.Duration, rep.CPUs, rep.GoVersion)
+	cache := ""
+	if rep.NoCache {
+		cache = ", no page cache"
+	}
+	fmt.Fprintf(w, "switchboard bench: %s people, %s companies, %s%s, %d connections (%d writers), %s per scenario, %d CPUs, %s\n\n",
+		views.FormatCount(int64(rep.Members)), views.FormatCount(int64(rep.Companies)), rep.Database, cache, rep.Conns, rep.Writers, rep.Duration, rep.CPUs, rep.GoVersion)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\treq/s\tp50\tp99\terrors\tCPU\tvs hello\tmatches\t target\t")
 	line := func(r benchResult) {
