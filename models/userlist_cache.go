@@ -249,7 +249,7 @@ func (s *Store) UserList(ctx context.Context, v *Viewer, f UserFilter, render fu
 	}
 	// Requests that miss together (after a change, every connection
 	// asking the first page at once) read and render the page once.
-	flight := fmt.Sprintf("%v/%d/%d/%d", k, sn.memberVersion, sn.companyVersion, minute)
+	flight := fmt.Sprintf("%#v/%d/%d/%d", k, sn.memberVersion, sn.companyVersion, minute) // %#v quotes the strings
 	got, err, _ := s.lists.flights.Do(flight, func() (any, error) {
 		page, rows, err := s.readUserList(ctx, v, f, render)
 		if err != nil {
