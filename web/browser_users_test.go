@@ -29,6 +29,15 @@ func TestBrowser_SelectAllMatchingAddToCompany(t *testing.T) {
 	if ticked != 25 {
 		t.Errorf("the header box ticked %d rows, want 25", ticked)
 	}
+	// "Everyone on this page" sends the page's IDs: fields of the bulk
+	// form (form=) that sit in the rows.
+	click(t, ctx, `[data-testid="scope-page"]`)
+	step(t, ctx, "choose action", chromedp.SetValue(chromedp.ID("bulk-action"), "add-company"))
+	submit(t, ctx, `[data-testid="bulk-continue"]`)
+	if got := textOf(t, ctx, "h1"); got != "Add to a company: 25 people" {
+		t.Fatalf("confirmation for everyone on the page: %q", got)
+	}
+	visit(t, ctx, ts, "/users?size=25")
 	fill(t, ctx, "q", "acmecalls")
 	submit(t, ctx, `form.filters button[type="submit"]`)
 	if got := textOf(t, ctx, `[data-testid="user-count"]`); got != "8 people match these filters" {
