@@ -66,6 +66,12 @@ type Store struct {
 	// lists is the users list's page cache (userlist_cache.go); nil
 	// without one.
 	lists *listCache
+	// sessionStmt is LoadViewer's prepared query (session.go).
+	sessionStmt struct {
+		once sync.Once
+		stmt *sql.Stmt
+		err  error
+	}
 	// areas are the hooks and vocabulary of the areas around the people
 	// core (areas.go), registered at start-up.
 	areas areaRegistry

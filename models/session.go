@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -185,7 +186,15 @@ func (s *Store) LoadViewer(ctx context.Context, secret string) (*Viewer, error) 
 	snap := &v.snapshot
 	dest := destinations(sessionFields(&sess), loginFields(&v.Login), membershipFields(&v.Membership), accountFields(&v.Account))
 	dest = append(dest, snap.fields()...)
-	rows, err := s.db.WithContext(ctx).Raw(sessionQuery(s.Dialect), append(snapshotArgs(), hashSecret(secret))...).Rows()
+	stmt, err := s.sessionStatement()
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	qctx := ctx
+	if s.Dialect == "sqlite" {
+		qctx = context.WithoutCancel(ctx) // as readRowsInline (db.go)
+	}
+	rows, err := stmt.QueryContext(qctx, append(snapshotArgs(), hashSecret(secret))...)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
@@ -299,6 +308,43 @@ var sessionQueries = map[string]string{
 }
 
 func sessionQuery(dialect string) string { return sessionQueries[dialect] }
+
+// sessionStatement is LoadViewer's query prepared once on the pool. Every
+// request of a signed-in person runs it, and through GORM each run would
+// first scan the long statement for its placeholders and build it again
+// (about 11 µs of the 75 µs LoadViewer cost in the bench's hot page).
+func (s *Store) sessionStatement() (*sql.Stmt, error) {
+	s.sessionStmt.once.Do(func() {
+		pool, err := s.db.DB()
+		if err != nil {
+			s.sessionStmt.err = err
+			return
+		}
+		query := sessionQuery(s.Dialect)
+		if s.Dialect == "postgres" {
+			query = numberedPlaceholders(query)
+		}
+		s.sessionStmt.stmt, s.sessionStmt.err = pool.Prepare(query)
+	})
+	return s.sessionStmt.stmt, s.sessionStmt.err
+}
+
+// numberedPlaceholders writes PostgreSQL's $1, $2… for the ? that GORM
+// would otherwise number: a statement handed to database/sql directly.
+// The session query has no ? inside a quoted string.
+func numberedPlaceholders(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 func buildSessionQuery(idList func(string) string) string {
 	return `SELECT ` + columns("sessions", sessionFields(&Session{})) + `, ` + columns("logins", loginFields(&Login{})) + `,
