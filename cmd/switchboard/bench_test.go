@@ -35,6 +35,9 @@ func TestBench_TinyRun(t *testing.T) {
 	if rep.Hello.Requests == 0 || rep.Hello.Errors != 0 || rep.Hello.Ratio != 1 {
 		t.Errorf("hello baseline: %+v", rep.Hello)
 	}
+	if s := rep.StaticPage; s.Scenario != scStatic || s.Requests == 0 || s.Errors != 0 || s.Ratio <= 0 || rep.NoCache {
+		t.Errorf("static page baseline: %+v (no cache: %v)", s, rep.NoCache)
+	}
 	got := map[string]benchResult{}
 	for _, r := range rep.Scenarios {
 		got[r.Scenario] = r
@@ -66,11 +69,12 @@ func TestBench_TinyRun(t *testing.T) {
 	}
 
 	stdout.Reset()
-	if err := run(context.Background(), append(args, "--only", "own first page"), getenv, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), append(args, "--only", "own first page", "--no-cache"), getenv, &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
 	table := stdout.String()
-	for _, want := range []string{"scenario", "req/s", "p50", "p99", "errors", "vs hello", "hello (bare Echo)", scScopedFirst, "peak RSS", "database size", "request log"} {
+	for _, want := range []string{"scenario", "req/s", "p50", "p99", "errors", "vs hello", "hello (bare Echo)", scStatic, scScopedFirst,
+		"no page cache", "peak RSS", "database size", "request log"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
 		}
