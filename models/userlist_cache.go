@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,57 +46,40 @@ var (
 	// the "Invitation expired" filter reads).
 	memberListColumns = "account_id, first_name, last_name, email, sort_name, type, status, invited_at, invitation_expires_at"
 
-	sqliteMemberVersions = []string{
-		`CREATE TABLE IF NOT EXISTS member_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`,
-		`CREATE TRIGGER IF NOT EXISTS memberships_version_add AFTER INSERT ON memberships BEGIN
-			` + sqliteBumpMembers("NEW.account_id") + `
-		END`,
-		`CREATE TRIGGER IF NOT EXISTS memberships_version_change AFTER UPDATE OF ` + memberListColumns + ` ON memberships BEGIN
-			` + sqliteBumpMembers("OLD.account_id") + `
-			` + sqliteBumpMembers("NEW.account_id") + `
-		END`,
-		`CREATE TRIGGER IF NOT EXISTS memberships_version_remove AFTER DELETE ON memberships BEGIN
-			` + sqliteBumpMembers("OLD.account_id") + `
-		END`,
+	sqliteMemberVersions = slices.Concat([]string{
+		`CREATE TABLE IF NOT EXISTS member_versions (account_id INTEGER PRIMARY KEY, version INTEGER NOT NULL)`},
+		sqliteVersionTriggers("memberships", memberListColumns, "account_id", sqliteBumpMembers),
 		// A membership deleted with its assignments is counted by its own
 		// trigger; these then find no membership and insert nothing.
-		`CREATE TRIGGER IF NOT EXISTS assignments_version_add AFTER INSERT ON assignments BEGIN
-			` + sqliteBumpMembersOf("NEW.membership_id") + `
-		END`,
-		`CREATE TRIGGER IF NOT EXISTS assignments_version_change AFTER UPDATE ON assignments BEGIN
-			` + sqliteBumpMembersOf("OLD.membership_id") + `
-			` + sqliteBumpMembersOf("NEW.membership_id") + `
-		END`,
-		`CREATE TRIGGER IF NOT EXISTS assignments_version_remove AFTER DELETE ON assignments BEGIN
-			` + sqliteBumpMembersOf("OLD.membership_id") + `
-		END`,
-		`CREATE TRIGGER IF NOT EXISTS tokens_version_add AFTER INSERT ON tokens
+		sqliteVersionTriggers("assignments", "", "membership_id", sqliteBumpMembersOf),
+		[]string{
+			`CREATE TRIGGER IF NOT EXISTS tokens_version_add AFTER INSERT ON tokens
 		WHEN NEW.purpose = 'invitation' AND NEW.account_id IS NOT NULL BEGIN
 			` + sqliteBumpMembers("NEW.account_id") + `
 		END`,
-		`CREATE TRIGGER IF NOT EXISTS tokens_version_change AFTER UPDATE ON tokens
+			`CREATE TRIGGER IF NOT EXISTS tokens_version_change AFTER UPDATE ON tokens
 		WHEN NEW.purpose = 'invitation' AND NEW.account_id IS NOT NULL BEGIN
 			` + sqliteBumpMembers("NEW.account_id") + `
 		END`,
-		`CREATE TRIGGER IF NOT EXISTS tokens_version_remove AFTER DELETE ON tokens
+			`CREATE TRIGGER IF NOT EXISTS tokens_version_remove AFTER DELETE ON tokens
 		WHEN OLD.purpose = 'invitation' AND OLD.account_id IS NOT NULL BEGIN
 			` + sqliteBumpMembers("OLD.account_id") + `
 		END`,
-		// Only emails that keep failing show on the list; the attempts
-		// before that change nothing there.
-		`CREATE TRIGGER IF NOT EXISTS outbox_version_add AFTER INSERT ON outbox_messages
+			// Only emails that keep failing show on the list; the attempts
+			// before that change nothing there.
+			`CREATE TRIGGER IF NOT EXISTS outbox_version_add AFTER INSERT ON outbox_messages
 		WHEN NEW.account_id IS NOT NULL AND NEW.attempts >= ` + fmt.Sprint(failingAfter) + ` BEGIN
 			` + sqliteBumpMembers("NEW.account_id") + `
 		END`,
-		`CREATE TRIGGER IF NOT EXISTS outbox_version_change AFTER UPDATE ON outbox_messages
+			`CREATE TRIGGER IF NOT EXISTS outbox_version_change AFTER UPDATE ON outbox_messages
 		WHEN NEW.account_id IS NOT NULL AND (NEW.attempts >= ` + fmt.Sprint(failingAfter) + ` OR OLD.attempts >= ` + fmt.Sprint(failingAfter) + `) BEGIN
 			` + sqliteBumpMembers("NEW.account_id") + `
 		END`,
-		`CREATE TRIGGER IF NOT EXISTS outbox_version_remove AFTER DELETE ON outbox_messages
+			`CREATE TRIGGER IF NOT EXISTS outbox_version_remove AFTER DELETE ON outbox_messages
 		WHEN OLD.account_id IS NOT NULL AND OLD.attempts >= ` + fmt.Sprint(failingAfter) + ` BEGIN
 			` + sqliteBumpMembers("OLD.account_id") + `
 		END`,
-	}
+		})
 
 	postgresMemberVersions = []string{
 		`CREATE TABLE IF NOT EXISTS member_versions (account_id BIGINT PRIMARY KEY, version BIGINT NOT NULL)`,
@@ -152,6 +136,28 @@ var (
 			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION switchboard_member_version()`,
 	}
 )
+
+// sqliteVersionTriggers raise a version (bump) after every insert, update
+// (of the columns updateOf names, or of any) and delete of table, finding
+// the account through the row's column col.
+func sqliteVersionTriggers(table, updateOf, col string, bump func(string) string) []string {
+	update := "UPDATE"
+	if updateOf != "" {
+		update += " OF " + updateOf
+	}
+	return []string{
+		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_add AFTER INSERT ON ` + table + ` BEGIN
+			` + bump("NEW."+col) + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_change AFTER ` + update + ` ON ` + table + ` BEGIN
+			` + bump("OLD."+col) + `
+			` + bump("NEW."+col) + `
+		END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + table + `_version_remove AFTER DELETE ON ` + table + ` BEGIN
+			` + bump("OLD."+col) + `
+		END`,
+	}
+}
 
 // sqliteBumpMembers raises the member version of the account.
 func sqliteBumpMembers(account string) string {
