@@ -158,11 +158,7 @@ func (h *Handlers) manyStep(c echo.Context, step models.Step, d models.Draft, pe
 	}
 	companies := []models.Company(nil)
 	if !d.Type.SeesAllCompanies() {
-		check, err := h.Store.CheckDraft(ctx, v, d, models.StepCompanies)
-		if err != nil {
-			return err
-		}
-		companies = check.Companies
+		companies = res.Companies
 	}
 	return h.render(c, status, "users", views.InvitedPage(views.InvitedProps{Type: d.Type, Invited: res.Invited, Skipped: res.Skipped, Companies: companies}))
 }

@@ -158,6 +158,9 @@ type InviteesResult struct {
 	// companies, message) needs correcting.
 	Check            *InviteesCheck
 	Invited, Skipped []InviteeOutcome
+	// Companies are the invitation's companies as checked, for the done
+	// page.
+	Companies []Company
 }
 
 // CreateInvitees finishes an invitation of several people: each valid row
@@ -178,7 +181,7 @@ func (s *Store) CreateInvitees(ctx context.Context, v *Viewer, d Draft, people [
 	if len(check.Shared.Fields) > 0 {
 		return &InviteesResult{Check: check}, nil
 	}
-	res := &InviteesResult{}
+	res := &InviteesResult{Companies: check.Shared.Companies}
 	for i, p := range people {
 		row := check.Rows[i]
 		if msg := row.RowError(); msg != "" {

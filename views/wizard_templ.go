@@ -2747,7 +2747,7 @@ func InvitedPage(p InvitedProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if len(p.Companies) > 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 258, "<p class=\"muted\">Companies: ")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 258, "<p class=\"muted\" data-testid=\"invited-companies\">Companies: ")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

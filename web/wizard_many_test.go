@@ -236,6 +236,9 @@ func TestWizardMany_FinishInvitesEveryoneOnce(t *testing.T) {
 	if got := p.text("h1"); got != "3 people invited" {
 		t.Errorf("title %q", got)
 	}
+	if got := p.text(`[data-testid="invited-companies"]`); got != "Companies: Acme Plumbing, Acme Roofing" {
+		t.Errorf("the done page's companies: %q", got)
+	}
 	for i, r := range rows[:3] {
 		m := ts.memberByEmail(r[2])
 		if links[i] != fmt.Sprintf("/users/%d", m.ID) || m.Type != models.Reporting || m.Status != models.MemberInvited {
