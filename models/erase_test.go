@@ -76,12 +76,7 @@ func TestSecrets_ErasedOnceALongReaderLetsGo(t *testing.T) {
 		HTMLBody: `<a href="https://switchboard.example/invite/` + secret + `">Set your password</a>`}
 	must(t, store.EnqueueEmail(ctx, &msg))
 
-	var seq int
-	var name, path string
-	must(t, store.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path))
-	other, err := sql.Open("sqlite3", "file:"+path)
-	must(t, err)
-	defer other.Close()
+	other, _ := secondConnection(t, store)
 	reader, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	must(t, err)
 	var n int
@@ -114,12 +109,7 @@ func TestSQLite_LogKeptShortUnderSteadyReading(t *testing.T) {
 	defer models.SetMaxLogBytes(1 << 20)()
 	store := modelstest.Open(t)
 	ctx := context.Background()
-	var seq int
-	var name, path string
-	must(t, store.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path))
-	other, err := sql.Open("sqlite3", "file:"+path)
-	must(t, err)
-	defer other.Close()
+	other, path := secondConnection(t, store)
 	stop := make(chan struct{})
 	done := make(chan error, 2)
 	for i := range 2 {
@@ -165,4 +155,17 @@ func TestSQLite_LogKeptShortUnderSteadyReading(t *testing.T) {
 	if fi.Size() > 4<<20 {
 		t.Fatalf("after writing 10 MB under steady reading the log is %.1f MB, bound 1 MB", float64(fi.Size())/(1<<20))
 	}
+}
+
+// secondConnection opens the store's SQLite file apart from the store, as
+// another process reading it would, and returns the file's path too.
+func secondConnection(t *testing.T, store *models.Store) (*sql.DB, string) {
+	t.Helper()
+	var seq int
+	var name, path string
+	must(t, store.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path))
+	other, err := sql.Open("sqlite3", "file:"+path)
+	must(t, err)
+	t.Cleanup(func() { other.Close() })
+	return other, path
 }

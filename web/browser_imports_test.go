@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,9 +17,7 @@ import (
 func TestBrowser_ImportPhoneWagonTeam(t *testing.T) {
 	ctx := newChrome(t)
 	mailDir := t.TempDir()
-	ts := newTestServer(t, func(c *Config) {
-		c.Mailer = &FileMailer{Dir: mailDir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	})
+	ts := newTestServer(t, withMailDir(mailDir))
 	ts.setupAccount("ada@example.com")
 	file := filepath.Join(t.TempDir(), "phonewagon-users.csv")
 	export := "First Name,Last Name,Email Address,Role,Company\r\n" +

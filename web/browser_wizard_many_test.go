@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -19,9 +17,7 @@ import (
 func TestBrowser_WizardInvitesThreeAtOnce(t *testing.T) {
 	ctx := newChrome(t)
 	mailDir := t.TempDir()
-	ts := newTestServer(t, func(c *Config) {
-		c.Mailer = &FileMailer{Dir: mailDir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	})
+	ts := newTestServer(t, withMailDir(mailDir))
 	ts.setupAccount("ada@example.com")
 	ts.addCompany("Hidden Roofing")
 	plumbing := ts.companyID("Acme Plumbing")

@@ -55,6 +55,12 @@ func (s *syncBuffer) String() string {
 
 type serverOption func(*Config)
 
+// withMailDir delivers the server's emails as .eml files into dir, as
+// serve's --mail-dir does, so a test can open what a person received.
+func withMailDir(dir string) serverOption {
+	return func(c *Config) { c.Mailer = &FileMailer{Dir: dir, Log: slog.New(slog.DiscardHandler)} }
+}
+
 func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
 	return newTestServerWithStore(t, nil, opts...)
