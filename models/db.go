@@ -167,8 +167,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if s.Dialect == "sqlite" {
 		// A few reading connections are plenty for SQLite: WAL lets them
 		// run beside the one writer (writer.go).
-		sqlDB.SetMaxOpenConns(8)
-		sqlDB.SetMaxIdleConns(8)
+		sqlDB.SetMaxOpenConns(sqliteReaders)
+		sqlDB.SetMaxIdleConns(sqliteReaders)
 	} else {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(10)
@@ -205,6 +205,10 @@ func readRowsInline(db *gorm.DB) error {
 	}
 	return nil
 }
+
+// sqliteReaders is how many connections read a SQLite database at once
+// (beside the writer's); emptyLogAlone takes them all.
+const sqliteReaders = 8
 
 // sqliteCacheKiB is each connection's page cache, negative: in KiB
 // (SQLite's cache_size pragma); see sqliteDSN.

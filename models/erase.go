@@ -180,14 +180,46 @@ func (s *Store) erase(ctx context.Context) bool {
 	if !e.pending {
 		return false
 	}
-	if done, err := s.emptyLog(ctx); err == nil && done {
+	done, err := s.emptyLog(ctx, eraseBusyTimeout/5)
+	if err == nil && !done {
+		done, err = s.emptyLogAlone(ctx)
+	}
+	if err == nil && done {
 		e.pending = false
 	}
 	return e.pending
 }
 
-// eraseBusyTimeout bounds how long emptyLog waits for readers of an older
-// snapshot; sqliteBusyTimeout is what the writer's statements wait for
+// emptyLogAlone is emptyLog with this process's reads held back: it takes
+// every connection of the reading pool first, so none can start a read
+// while the checkpoint waits, and gives them back at once after. Without
+// it, steady reading can keep the log from ever being emptied: SQLite's
+// checkpoint waits for an exclusive lock on a reader's slot, and new
+// readers keep joining that slot (it carries the newest snapshot) before
+// the lock is ever free. Reads wait only for what the first attempt left
+// to copy. A read that does not let go of its connection within two
+// fifths of eraseBusyTimeout makes this attempt fail, and so does a reader
+// of another process that holds on for as long; with the first try's
+// fifth, the writer waits at most eraseBusyTimeout in all.
+func (s *Store) emptyLogAlone(ctx context.Context) (bool, error) {
+	pool, err := s.db.DB()
+	if err != nil {
+		return false, fmt.Errorf("empty the log: %w", err)
+	}
+	wait, cancel := context.WithTimeout(ctx, eraseBusyTimeout*2/5*time.Millisecond)
+	defer cancel()
+	for range sqliteReaders {
+		conn, err := pool.Conn(wait)
+		if err != nil {
+			return false, nil // a read held on: tried again later
+		}
+		defer conn.Close()
+	}
+	return s.emptyLog(ctx, eraseBusyTimeout*2/5)
+}
+
+// eraseBusyTimeout bounds how long an erase round waits for readers of an
+// older snapshot, in all; sqliteBusyTimeout is what the writer's statements wait for
 // locks otherwise (the DSN's _busy_timeout, set back afterwards).
 const (
 	eraseBusyTimeout  = 250   // milliseconds
@@ -197,15 +229,17 @@ const (
 // emptyLog checkpoints the whole write-ahead log into the database file and
 // truncates it to nothing. It runs on the writer's connection, between
 // transactions, and reports whether the log is now empty (false: a reader
-// held on to an older snapshot for longer than eraseBusyTimeout).
+// held on to an older snapshot for longer than busyMS milliseconds). The
+// first try waits a fifth of eraseBusyTimeout, because emptyLogAlone
+// follows it at once (erase).
 //
 // These PRAGMAs answer with a row, which is always read (Scan): with GORM's
 // prepared statements an Exec would leave the statement stepped but not
 // reset, and a statement left so keeps its connection on an old snapshot.
-func (s *Store) emptyLog(ctx context.Context) (bool, error) {
+func (s *Store) emptyLog(ctx context.Context, busyMS int) (bool, error) {
 	w := s.w.WithContext(ctx)
 	var ms, busy, frames, done int
-	if err := w.Raw(fmt.Sprintf("PRAGMA busy_timeout = %d", eraseBusyTimeout)).Row().Scan(&ms); err != nil {
+	if err := w.Raw(fmt.Sprintf("PRAGMA busy_timeout = %d", busyMS)).Row().Scan(&ms); err != nil {
 		return false, fmt.Errorf("empty the log: %w", err)
 	}
 	err := w.Raw("PRAGMA wal_checkpoint(TRUNCATE)").Row().Scan(&busy, &frames, &done)
