@@ -219,8 +219,9 @@ func (s *Store) emptyLogAlone(ctx context.Context) (bool, error) {
 }
 
 // eraseBusyTimeout bounds how long an erase round waits for readers of an
-// older snapshot, in all; sqliteBusyTimeout is what the writer's statements wait for
-// locks otherwise (the DSN's _busy_timeout, set back afterwards).
+// older snapshot, in all; sqliteBusyTimeout is what the writer's
+// statements wait for locks otherwise (the DSN's _busy_timeout, set back
+// afterwards).
 const (
 	eraseBusyTimeout  = 250   // milliseconds
 	sqliteBusyTimeout = 10000 // milliseconds

@@ -77,7 +77,7 @@ func TestSecrets_ErasedOnceALongReaderLetsGo(t *testing.T) {
 		HTMLBody: `<a href="https://switchboard.example/invite/` + secret + `">Set your password</a>`}
 	must(t, store.EnqueueEmail(ctx, &msg))
 
-	other, _ := secondConnection(t, store)
+	other := secondConnection(t, store)
 	reader, err := other.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	must(t, err)
 	var n int
@@ -115,7 +115,7 @@ func TestSQLite_LogKeptShortUnderSteadyReading(t *testing.T) {
 	ctx := context.Background()
 	pool, err := store.DB().DB()
 	must(t, err)
-	_, path := secondConnection(t, store)
+	path := databasePath(t, store)
 	stop := make(chan struct{})
 	done := make(chan error, 2)
 	for i := range 2 {
@@ -162,14 +162,20 @@ func TestSQLite_LogKeptShortUnderSteadyReading(t *testing.T) {
 }
 
 // secondConnection opens the store's SQLite file apart from the store, as
-// another process reading it would, and returns the file's path too.
-func secondConnection(t *testing.T, store *models.Store) (*sql.DB, string) {
+// another process reading it would.
+func secondConnection(t *testing.T, store *models.Store) *sql.DB {
+	t.Helper()
+	other, err := sql.Open("sqlite3", "file:"+databasePath(t, store))
+	must(t, err)
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
+// databasePath is the store's SQLite file.
+func databasePath(t *testing.T, store *models.Store) string {
 	t.Helper()
 	var seq int
 	var name, path string
 	must(t, store.DB().Raw("PRAGMA database_list").Row().Scan(&seq, &name, &path))
-	other, err := sql.Open("sqlite3", "file:"+path)
-	must(t, err)
-	t.Cleanup(func() { other.Close() })
-	return other, path
+	return path
 }
