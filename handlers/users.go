@@ -85,7 +85,7 @@ func (h *Handlers) Users(c echo.Context) error {
 	}
 	props := views.UsersProps{Filter: view.filter, Companies: view.companies, Now: h.Store.Now(), Zone: h.Store.Zone(v),
 		IncomingRequests: incoming, BulkKey: newFormKey()}
-	props.Page, props.Rows, err = h.Store.UserList(ctx, v, view.filter, func(page *models.UserPage) ([]byte, error) {
+	props.Page, props.Rows, err = h.Store.UserList(ctx, v, view.filter, func(page *models.UserPage) (string, error) {
 		rows := props
 		rows.Page = page
 		return views.UserRowsHTML(v, rows)

@@ -218,7 +218,7 @@ type listEntry struct {
 	// the page without changing the data (zero: never).
 	staleAt time.Time
 	page    *UserPage
-	rows    []byte
+	rows    string
 }
 
 // maxListCacheBytes bounds the cache's memory: about a hundred pages of
@@ -229,10 +229,10 @@ const maxListCacheBytes = 8 << 20
 // makes them: from the cache while the question's answer is unchanged,
 // else read and rendered now and kept. The page and rows returned are
 // shared: read them, never change them.
-func (s *Store) UserList(ctx context.Context, v *Viewer, f UserFilter, render func(*UserPage) ([]byte, error)) (*UserPage, []byte, error) {
+func (s *Store) UserList(ctx context.Context, v *Viewer, f UserFilter, render func(*UserPage) (string, error)) (*UserPage, string, error) {
 	f, err := CleanUserFilter(f)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	if s.lists == nil {
 		return s.readUserList(ctx, v, f, render)
@@ -241,7 +241,7 @@ func (s *Store) UserList(ctx context.Context, v *Viewer, f UserFilter, render fu
 	// versions it is kept under.
 	sn, err := s.snapshot(ctx, v)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	now := s.Now()
 	k := listKey{account: v.Account.ID, typ: v.Type(), zone: s.Zone(v).String(), filter: f}
@@ -271,20 +271,20 @@ func (s *Store) UserList(ctx context.Context, v *Viewer, f UserFilter, render fu
 		return e, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	e := got.(*listEntry)
 	return e.page, e.rows, nil
 }
 
-func (s *Store) readUserList(ctx context.Context, v *Viewer, f UserFilter, render func(*UserPage) ([]byte, error)) (*UserPage, []byte, error) {
+func (s *Store) readUserList(ctx context.Context, v *Viewer, f UserFilter, render func(*UserPage) (string, error)) (*UserPage, string, error) {
 	page, err := s.FindUsers(ctx, v, f)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	rows, err := render(page)
 	if err != nil {
-		return nil, nil, fmt.Errorf("render the users list: %w", err)
+		return nil, "", fmt.Errorf("render the users list: %w", err)
 	}
 	return page, rows, nil
 }

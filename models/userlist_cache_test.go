@@ -49,9 +49,9 @@ func TestUserList_CacheFollowsChangesFromAnotherServer(t *testing.T) {
 			}
 			viewers := map[string]*models.Viewer{"admin": f.admin, "manager": {Membership: manager, Account: f.account}}
 			renders := 0
-			render := func(p *models.UserPage) ([]byte, error) {
+			render := func(p *models.UserPage) (string, error) {
 				renders++
-				return []byte(listText(p)), nil
+				return listText(p), nil
 			}
 			filter := models.UserFilter{Size: 50}
 			// check asks both viewers through a's cache and compares with a
@@ -168,9 +168,9 @@ func TestUserList_WithoutCacheReadsEveryTime(t *testing.T) {
 	f := newUsersFixture(t, store, 4)
 	renders := 0
 	for range 3 {
-		_, _, err := store.UserList(context.Background(), f.admin, models.UserFilter{}, func(p *models.UserPage) ([]byte, error) {
+		_, _, err := store.UserList(context.Background(), f.admin, models.UserFilter{}, func(p *models.UserPage) (string, error) {
 			renders++
-			return []byte(listText(p)), nil
+			return listText(p), nil
 		})
 		must(t, err)
 	}

@@ -3,13 +3,10 @@ package views
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/a-h/templ"
 
 	"switchboard/models"
 )
@@ -28,25 +25,17 @@ type UsersProps struct {
 	// one job).
 	BulkKey string
 	// Rows are Page's rows as UserRowsHTML renders them.
-	Rows []byte
+	Rows string
 }
 
 // UserRowsHTML renders the rows of p.Page (UserRows) as v sees them.
-func UserRowsHTML(v *models.Viewer, p UsersProps) ([]byte, error) {
+func UserRowsHTML(v *models.Viewer, p UsersProps) (string, error) {
 	var b bytes.Buffer
 	b.Grow(2048 * len(p.Page.Rows))
 	if err := UserRows(p).Render(WithChrome(context.Background(), Chrome{Viewer: v}), &b); err != nil {
-		return nil, err
+		return "", err
 	}
-	return b.Bytes(), nil
-}
-
-// rawHTML writes HTML this package rendered earlier (UserRowsHTML) as it is.
-func rawHTML(b []byte) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
+	return b.String(), nil
 }
 
 func pluralWord(n int64, one, many string) string {
