@@ -352,6 +352,30 @@ func TestTelephony_UnconfiguredRefusesWebhooksAndSaysWhatToDo(t *testing.T) {
 	}
 	p = admin.post(fmt.Sprintf("/companies/%d/numbers", w.own), url.Values{"number": {"(415) 555-0177"}, "name": {"Spring mailer"}, "source": {"Direct mail"}})
 	wantStatus(t, p, http.StatusSeeOther)
+
+	// The others are told that an Admin connects it, not the server's
+	// settings; only those who may set up numbers that they can meanwhile.
+	for _, c := range []struct {
+		email, path string
+		numbers     bool
+	}{
+		{"rita@example.com", "/calls", false},
+		{"max@example.com", "/calls", true},
+		{"max@example.com", fmt.Sprintf("/companies/%d/numbers", w.own), true},
+	} {
+		p := ts.login(c.email, strongPassword).get(c.path)
+		wantStatus(t, p, http.StatusOK)
+		setup := p.text(`[data-testid="telephony-setup"]`)
+		if !strings.Contains(setup, "An Admin of Acme Calls connects Switchboard to Twilio") {
+			t.Errorf("%s %s: setup notice does not say who connects it: %q", c.email, c.path, setup)
+		}
+		if strings.Contains(setup, "--twilio") || p.doc.Find(`[data-testid="webhook-urls"]`).Length() != 0 {
+			t.Errorf("%s %s: setup notice gives the server's settings: %q", c.email, c.path, setup)
+		}
+		if got := strings.Contains(setup, "You can create numbers"); got != c.numbers {
+			t.Errorf("%s %s: offers to create numbers = %v, want %v", c.email, c.path, got, c.numbers)
+		}
+	}
 }
 
 // twilioAPI is an in-test server speaking Twilio's REST API: it checks
