@@ -135,6 +135,9 @@ type UserPage struct {
 	Start      int64
 	NextCursor string
 	PrevCursor string
+	// ActiveAdmins is how many active Admins the account has: when one,
+	// that Admin's row offers no delete, which would only be refused.
+	ActiveAdmins int64
 }
 
 // listCursor is a place in an order of the users list: the sort key of a

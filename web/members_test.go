@@ -764,6 +764,16 @@ func TestUsersList_PencilAndTrashForAdminsOnly(t *testing.T) {
 	if label, _ := row.Find(`[data-testid="delete-user"]`).Attr("aria-label"); label != "Delete Rex Tester" {
 		t.Errorf("trash label = %q", label)
 	}
+	// The last active Admin's row has no trash: deleting her is refused.
+	ada := admin.get("/users").doc.Find(`tr[data-email="ada@example.com"]`)
+	if ada.Find(`[data-testid="edit-user"]`).Length() != 1 || ada.Find(`[data-testid="delete-user"]`).Length() != 0 {
+		t.Errorf("the last active Admin's row: pencil %d, trash %d, want 1 and 0",
+			ada.Find(`[data-testid="edit-user"]`).Length(), ada.Find(`[data-testid="delete-user"]`).Length())
+	}
+	ts.addPerson(person{typ: models.Admin, first: "Abe", email: "abe@example.com"})
+	if admin.get("/users").doc.Find(`tr[data-email="ada@example.com"] [data-testid="delete-user"]`).Length() != 1 {
+		t.Error("with a second active Admin, the first's row still has no trash")
+	}
 	list := ts.login("mia@example.com", strongPassword).get("/users")
 	wantStatus(t, list, http.StatusOK)
 	if list.doc.Find(`[data-testid="edit-user"], [data-testid="delete-user"]`).Length() != 0 {
