@@ -47,10 +47,17 @@ func (h *Handlers) Company(c echo.Context) error {
 
 // NewCompany serves GET /companies/new.
 func (h *Handlers) NewCompany(c echo.Context) error {
-	if !models.CanManageCompanies(ViewerOf(c).Type()) {
+	v := ViewerOf(c)
+	if !models.CanManageCompanies(v.Type()) {
 		return models.Errorf(models.Forbidden, "Only Admins can create companies.")
 	}
-	return h.render(c, http.StatusOK, "companies", views.CompanyFormPage(views.CompanyFormProps{Zone: "America/New_York"}))
+	// A new company counts its days where the account does, unless the
+	// Admin chooses otherwise; an account without a zone keeps UTC.
+	zone := v.Account.TimeZone
+	if zone == "" {
+		zone = "UTC"
+	}
+	return h.render(c, http.StatusOK, "companies", views.CompanyFormPage(views.CompanyFormProps{Zone: zone}))
 }
 
 // CreateCompany serves POST /companies.

@@ -113,7 +113,12 @@ func TestCompanies_AdminCreatesRenamesDisablesAndEnables(t *testing.T) {
 	ts := newTestServer(t)
 	admin := ts.setupAccount("ada@example.com")
 
-	wantStatus(t, admin.get("/companies/new"), http.StatusOK)
+	form := admin.get("/companies/new")
+	wantStatus(t, form, http.StatusOK)
+	// The account's zone (chosen at setup) is what a new company starts with.
+	if got, _ := form.doc.Find(`select[name="time_zone"] option[selected]`).Attr("value"); got != "America/Chicago" {
+		t.Errorf("new company's zone starts at %q, want the account's America/Chicago", got)
+	}
 	for _, bad := range []url.Values{
 		{"name": {""}, "time_zone": {"UTC"}},
 		{"name": {"Acme Plumbing"}, "time_zone": {"UTC"}},
@@ -191,6 +196,13 @@ func TestCompanies_EditUsersAddWithPlusAndRemove(t *testing.T) {
 	got := people.text(`[data-testid="company-people"]`)
 	if !strings.Contains(got, "ada@example.com") || !strings.Contains(got, "All companies") || !strings.Contains(got, "olly@example.com") {
 		t.Errorf("people of Other Roofing: %q", got)
+	}
+	// Each person's state, and the way back to the company's own page.
+	if st := people.text(`tr[data-email="ada@example.com"] [data-testid="status"]`); st != "Active" {
+		t.Errorf("Ada's status on the company's people = %q", st)
+	}
+	if href, _ := people.doc.Find(`.crumbs a`).First().Attr("href"); href != "/companies/"+other {
+		t.Errorf("the first crumb leads to %q, want the company's page", href)
 	}
 	invite := admin.get("/companies/" + other + "/users?invite=1")
 	cands := invite.text(`[data-testid="candidates"]`)
