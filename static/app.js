@@ -153,3 +153,8 @@ document.addEventListener("click", function (event) {
   list.appendChild(row);
   row.querySelector("input").focus();
 });
+
+// A chart that scrolls sideways on a small screen opens on its latest days.
+document.querySelectorAll(".chart-scroll").forEach(function (el) {
+  el.scrollLeft = el.scrollWidth;
+});
