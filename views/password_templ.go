@@ -86,7 +86,7 @@ func ChangePasswordPage(f PasswordForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = PasswordFields(f.Errors).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = NewPasswordFields(f.Errors).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
