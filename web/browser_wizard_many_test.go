@@ -31,9 +31,7 @@ func TestBrowser_WizardInvitesThreeAtOnce(t *testing.T) {
 	fill(t, ctx, "last_name", "Lee")
 	fill(t, ctx, "email", "ann@example.com")
 	submit(t, ctx, `[data-testid="add-person"]`)
-	if got := focusedTestID(t, ctx); got != "f-first_name-2" {
-		t.Errorf("after adding a row the focus is on %q", got)
-	}
+	wantFocus(t, ctx, "f-first_name-2", "after adding a row")
 	if got := stepValue(t, ctx, "read the first row", chromedp.Value(chromedp.ID("f-email"))); got != "ann@example.com" {
 		t.Errorf("the first row lost its address: %q", got)
 	}
@@ -47,9 +45,7 @@ func TestBrowser_WizardInvitesThreeAtOnce(t *testing.T) {
 	if got := textOf(t, ctx, `[data-testid="error-summary"]`); !strings.Contains(got, "Pasted line 2, “not an address”, has no email address.") {
 		t.Errorf("paste errors: %q", got)
 	}
-	if got := focusedTestID(t, ctx); got != "error-summary" {
-		t.Errorf("focus after a paste error on %q", got)
-	}
+	wantFocus(t, ctx, "error-summary", "after a paste error")
 	if got := stepValue(t, ctx, "read person 3", chromedp.Value(chromedp.ID("f-email-3"))); got != "cy@example.com" {
 		t.Errorf("pasted address in row 3: %q", got)
 	}
@@ -61,9 +57,7 @@ func TestBrowser_WizardInvitesThreeAtOnce(t *testing.T) {
 	// takes it away again.
 	step(t, ctx, "mark the page", chromedp.Evaluate[chromedp.Void](`document.body.setAttribute("data-old", "1")`))
 	click(t, ctx, `[data-testid="add-person"]`)
-	if got := focusedTestID(t, ctx); got != "f-first_name-4" {
-		t.Errorf("after adding a row with script the focus is on %q", got)
-	}
+	wantFocus(t, ctx, "f-first_name-4", "after adding a row with script")
 	if got := stepValue(t, ctx, "read the new row", chromedp.Evaluate[string](
 		`document.body.hasAttribute("data-old") + " " + document.querySelectorAll("[data-person-row]").length + " " + document.querySelector('label[for="f-email-4"]').textContent + " " + document.getElementById("f-email-4").value.length`)); got != "true 4 Email, person 4 0" {
 		t.Errorf("row added with script: %q", got)
@@ -82,9 +76,7 @@ func TestBrowser_WizardInvitesThreeAtOnce(t *testing.T) {
 	}
 	shotWidths(t, ctx, "wizard-many-row-error")
 	click(t, ctx, `[data-testid="error-summary"] a`)
-	if got := focusedTestID(t, ctx); got != "f-email-2" {
-		t.Errorf("the summary's link moved the focus to %q", got)
-	}
+	wantFocus(t, ctx, "f-email-2", "after the summary's link")
 	fill(t, ctx, "email-2", "bob@example.com")
 	submit(t, ctx, `.wizard-actions .button-primary`)
 
