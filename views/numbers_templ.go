@@ -756,7 +756,7 @@ func telephonySetup(t TelephonyInfo) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if models.CanManageUsers(v.Type()) {
+		if models.CanEditAccount(v.Type()) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<p><strong>Calls arrive once telephony is configured.</strong> Switchboard takes calls through Twilio. Start it with <code>--twilio-account-sid</code> and <code>--twilio-auth-token</code> (or <code>TWILIO_ACCOUNT_SID</code> and <code>TWILIO_AUTH_TOKEN</code>), then, for each number in Twilio's console, set:</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
