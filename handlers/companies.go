@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -194,8 +195,11 @@ func (h *Handlers) CompanyUsers(c echo.Context) error {
 	if props.Inviting {
 		props.Candidates, props.More, err = h.Store.CompanyCandidates(ctx, v, co, props.Query)
 	} else if props.People, err = h.Store.PeopleOfCompany(ctx, v, co); err == nil {
-		// Each Remove confirmation says what the person would lose.
-		props.Losses, err = h.Store.UnassignLosses(ctx, co, props.People.Assigned)
+		// Each Remove confirmation says what the person would lose, and,
+		// to an Admin, whether this is their last company.
+		if props.Losses, err = h.Store.UnassignLosses(ctx, co, props.People.Assigned); err == nil {
+			props.Sole, err = h.soleCompany(ctx, v, co, props.People.Assigned)
+		}
 	}
 	if err != nil {
 		return err
@@ -262,7 +266,11 @@ func (h *Handlers) RemoveCompanyUserForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "companies", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: *m, Company: *co, Losses: losses[m.ID]}))
+	sole, err := h.soleCompany(ctx, v, co, []models.Membership{*m})
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "companies", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: *m, Company: *co, Losses: losses[m.ID], Sole: sole[m.ID]}))
 }
 
 // RemoveCompanyUser serves POST /companies/:id/users/:member/remove.
@@ -310,4 +318,13 @@ func (h *Handlers) SwitchCompanyPost(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "You are now working in " + co.Name + "."})
 	return redirect(c, "/")
+}
+
+// soleCompany is Store.SoleCompany for those who see every company. A
+// Manager is not told whether someone has companies outside their own.
+func (h *Handlers) soleCompany(ctx context.Context, v *models.Viewer, co *models.Company, members []models.Membership) (map[uint]bool, error) {
+	if !v.Type().SeesAllCompanies() {
+		return nil, nil
+	}
+	return h.Store.SoleCompany(ctx, co, members)
 }

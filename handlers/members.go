@@ -114,6 +114,9 @@ func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDe
 		return err
 	}
 	p.CompanyLosses = map[uint][]string{}
+	if len(d.Companies) == 1 { // d.Companies are the active ones
+		p.SoleCompany = d.Companies[0].ID
+	}
 	// One question per company; people with very many companies are told
 	// on the company's own Remove confirmation instead.
 	for i := range d.Companies[:min(len(d.Companies), 50)] {
@@ -221,7 +224,8 @@ func (h *Handlers) RemoveUserCompanyForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "users", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: d.Member, Company: *co, Losses: losses[d.Member.ID], FromUser: true}))
+	return h.render(c, http.StatusOK, "users", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: d.Member, Company: *co, Losses: losses[d.Member.ID],
+		FromUser: true, Sole: len(d.Companies) == 1}))
 }
 
 // RemoveUserCompany serves POST /users/:id/companies/remove.

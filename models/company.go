@@ -321,6 +321,42 @@ func (s *Store) PeopleOfCompany(ctx context.Context, v *Viewer, c *Company) (*Co
 	return p, nil
 }
 
+// SoleCompany reports, of people assigned to the active company co, those
+// for whom it is the only active company: removing them from it leaves them
+// seeing, and receiving, nothing until they are added to another. The
+// confirmations say so.
+func (s *Store) SoleCompany(ctx context.Context, co *Company, members []Membership) (map[uint]bool, error) {
+	sole := map[uint]bool{}
+	if len(members) == 0 || co.Status != CompanyActive {
+		return sole, nil
+	}
+	ids := make([]uint, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	var rows []struct {
+		MembershipID uint
+		Others       int
+	}
+	err := s.db.WithContext(ctx).Model(&Assignment{}).
+		Select("assignments.membership_id, COUNT(*) AS others").
+		Joins("JOIN companies c ON c.id = assignments.company_id AND c.status = ?", CompanyActive).
+		Where("assignments.membership_id IN ? AND assignments.company_id <> ?", ids, co.ID).
+		Group("assignments.membership_id").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("other companies of members: %w", err)
+	}
+	for _, id := range ids {
+		sole[id] = true
+	}
+	for _, r := range rows {
+		if r.Others > 0 {
+			delete(sole, r.MembershipID)
+		}
+	}
+	return sole, nil
+}
+
 // MaxCandidates bounds the "Invite user" list; a search narrows it.
 const MaxCandidates = 100
 

@@ -62,6 +62,8 @@ type CompanyUsersProps struct {
 	// Losses are what removing each person from the company takes away
 	// in the areas (ring groups…), by member.
 	Losses map[uint][]string
+	// Sole marks the people for whom this is their only active company.
+	Sole map[uint]bool
 }
 
 func canAssign(v *models.Viewer, m models.Membership) bool {

@@ -1192,7 +1192,7 @@ func companyPeople(p CompanyUsersProps) templ.Component {
 		}
 		for _, m := range p.People.Assigned {
 			if canAssign(viewer(ctx), m) {
-				rm := RemoveCompanyProps{Member: m, Company: p.Company, Losses: p.Losses[m.ID]}
+				rm := RemoveCompanyProps{Member: m, Company: p.Company, Losses: p.Losses[m.ID], Sole: p.Sole[m.ID]}
 				templ_7745c5c3_Var57 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 					templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 					templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)

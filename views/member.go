@@ -30,6 +30,9 @@ type EditUserProps struct {
 	DisableLosses []string
 	// CompanyLosses are what removing them from each company takes away.
 	CompanyLosses map[uint][]string
+	// SoleCompany is the person's only active company, if they have one
+	// company left: its Remove confirmation says so.
+	SoleCompany uint
 	// Notifications is what the person receives (nil: not shown).
 	Notifications *NotifySectionProps
 }
@@ -90,6 +93,8 @@ type RemoveCompanyProps struct {
 	// Losses are what losing the company takes away in the areas.
 	Losses   []string
 	FromUser bool
+	// Sole: the company is the person's only active one.
+	Sole bool
 }
 
 func (p RemoveCompanyProps) dialogID() string {

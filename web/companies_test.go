@@ -197,6 +197,25 @@ func TestCompanies_EditUsersAddWithPlusAndRemove(t *testing.T) {
 	if !strings.Contains(got, "ada@example.com") || !strings.Contains(got, "All companies") || !strings.Contains(got, "olly@example.com") {
 		t.Errorf("people of Other Roofing: %q", got)
 	}
+	// Removing someone from their only company says so, wherever it is
+	// asked: Rita has only Acme, Sam has Acme and Other Roofing.
+	own := admin.get(fmt.Sprintf("/companies/%d/users", tn.own))
+	for member, sole := range map[uint]bool{tn.reporting: true, tn.shared: false} {
+		dialog := fmt.Sprintf(`#dlg-remove-%d-%d [data-testid="sole-company"]`, tn.own, member)
+		page := admin.get(fmt.Sprintf("/companies/%d/users/%d/remove", tn.own, member))
+		fromUser := admin.get(fmt.Sprintf("/users/%d/companies/remove?company=%d", member, tn.own))
+		edit := admin.get(fmt.Sprintf("/users/%d", member))
+		for name, got := range map[string]bool{
+			"company page dialog": own.doc.Find(dialog).Length() == 1,
+			"remove page":         page.doc.Find(`[data-testid="sole-company"]`).Length() == 1,
+			"remove from user":    fromUser.doc.Find(`[data-testid="sole-company"]`).Length() == 1,
+			"edit user dialog":    edit.doc.Find(`[data-testid="sole-company"]`).Length() == 1,
+		} {
+			if got != sole {
+				t.Errorf("member %d, %s: says it is their only company = %v, want %v", member, name, got, sole)
+			}
+		}
+	}
 	// Each person's state, and the way back to the company's own page.
 	if st := people.text(`tr[data-email="ada@example.com"] [data-testid="status"]`); st != "Active" {
 		t.Errorf("Ada's status on the company's people = %q", st)
@@ -251,6 +270,13 @@ func TestCompanies_ManagerWorksWithinTheirCompanies(t *testing.T) {
 	cands := max.get("/companies/" + own + "/users?invite=1").text(`[data-testid="candidates"]`)
 	if !strings.Contains(cands, "gus@example.com") || strings.Contains(cands, "olly@example.com") || strings.Contains(cands, "mona@example.com") {
 		t.Errorf("manager's candidates = %q", cands)
+	}
+	// He is not told whether Rita (only on Acme, as an Admin is told) has
+	// companies beyond his.
+	for _, path := range []string{"/companies/" + own + "/users", fmt.Sprintf("/companies/%s/users/%d/remove", own, tn.reporting)} {
+		if p := max.get(path); p.doc.Find(`[data-testid="sole-company"]`).Length() != 0 {
+			t.Errorf("%s tells a Manager whether someone has other companies", path)
+		}
 	}
 	// Add and remove existing Reporting and Notification people on their company.
 	wantStatus(t, max.post("/companies/"+own+"/users", url.Values{"member": {fmt.Sprint(tn.supplyReporting)}}), http.StatusSeeOther)
