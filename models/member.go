@@ -268,8 +268,11 @@ func LastAdminError(m *Membership, account string) *Error {
 		Message: fmt.Sprintf("%s is the last active Admin of %s; make someone else an Admin first.", m.FullName(), account)}
 }
 
+// isActiveAdmin: what the account must keep one of.
+func isActiveAdmin(m *Membership) bool { return m.Type == Admin && m.Status == MemberActive }
+
 func (s *Store) isLastActiveAdmin(db *gorm.DB, m *Membership) (bool, error) {
-	if m.Type != Admin || m.Status != MemberActive {
+	if !isActiveAdmin(m) {
 		return false, nil
 	}
 	var others int64

@@ -109,6 +109,9 @@ type UserRow struct {
 	// failing, so an Admin learns that an invitation is not arriving. The
 	// mail server's own answer is on Edit User, for Admins.
 	DeliveryProblem string
+	// LastActiveAdmin: the account's only active Admin, as on Edit User,
+	// whose row offers no delete (it would only be refused).
+	LastActiveAdmin bool
 }
 
 // failingAfter is how many failed attempts make a delivery "keep failing".
@@ -135,9 +138,6 @@ type UserPage struct {
 	Start      int64
 	NextCursor string
 	PrevCursor string
-	// ActiveAdmins is how many active Admins the account has: when one,
-	// that Admin's row offers no delete, which would only be refused.
-	ActiveAdmins int64
 }
 
 // listCursor is a place in an order of the users list: the sort key of a
@@ -269,6 +269,12 @@ func (s *Store) FindUsers(ctx context.Context, v *Viewer, f UserFilter) (*UserPa
 	page.Rows, err = s.userRows(ctx, v, q.scope, members)
 	if err != nil {
 		return nil, err
+	}
+	// The account's counts, already read, say who is the last active
+	// Admin without asking isLastActiveAdmin row by row.
+	last := q.counts.of(Admin, MemberActive) == 1
+	for i := range page.Rows {
+		page.Rows[i].LastActiveAdmin = last && isActiveAdmin(&page.Rows[i].Membership)
 	}
 	return page, nil
 }

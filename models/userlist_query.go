@@ -944,7 +944,7 @@ func (q *listQuery) answer(db *gorm.DB) (*UserPage, []Membership, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	page := &UserPage{Total: m.total, TotalAtLeast: m.atLeast, ActiveAdmins: q.counts.of(Admin, MemberActive)}
+	page := &UserPage{Total: m.total, TotalAtLeast: m.atLeast}
 	limit := f.Size + 1 // one more tells whether there is another page
 	var members []Membership
 	switch {

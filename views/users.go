@@ -323,8 +323,6 @@ func moreSuffix(r *models.UserRow) string {
 // rather than fifty times.
 type rowRights struct {
 	edit, manage, bulk bool
-	// lastAdmin: the account has one active Admin, who cannot be deleted.
-	lastAdmin bool
 	// zone is the viewer's time zone, the rows' dates are in it; here is
 	// this page of the list (filters, sort, position), where a row's
 	// actions come back to.
@@ -335,14 +333,7 @@ type rowRights struct {
 func rowRightsOf(ctx context.Context, p UsersProps) rowRights {
 	t := viewer(ctx).Type()
 	f := p.Filter
-	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), bulk: canBulk(t), zone: p.Zone, here: usersURL(f),
-		lastAdmin: p.Page.ActiveAdmins == 1}
-}
-
-// canDelete reports whether a row offers delete: not on the last active
-// Admin's, whose delete page would only say why not.
-func (can rowRights) canDelete(r *models.UserRow) bool {
-	return can.edit && !(can.lastAdmin && r.Type == models.Admin && r.Status == models.MemberActive)
+	return rowRights{edit: models.CanEditMember(t), manage: models.CanManageUsers(t), bulk: canBulk(t), zone: p.Zone, here: usersURL(f)}
 }
 
 // canResend reports whether a row offers "Resend invitation".
