@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"slices"
 
@@ -198,7 +197,7 @@ func (h *Handlers) CompanyUsers(c echo.Context) error {
 		// Each Remove confirmation says what the person would lose, and,
 		// to an Admin, whether this is their last company.
 		if props.Losses, err = h.Store.UnassignLosses(ctx, co, props.People.Assigned); err == nil {
-			props.Sole, err = h.soleCompany(ctx, v, co, props.People.Assigned)
+			props.Sole, err = h.Store.SoleCompany(ctx, v, co, props.People.Assigned)
 		}
 	}
 	if err != nil {
@@ -266,7 +265,7 @@ func (h *Handlers) RemoveCompanyUserForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sole, err := h.soleCompany(ctx, v, co, []models.Membership{*m})
+	sole, err := h.Store.SoleCompany(ctx, v, co, []models.Membership{*m})
 	if err != nil {
 		return err
 	}
@@ -318,13 +317,4 @@ func (h *Handlers) SwitchCompanyPost(c echo.Context) error {
 	}
 	_ = h.Sessions.Flash(c, views.Flash{Kind: "success", Message: "You are now working in " + co.Name + "."})
 	return redirect(c, "/")
-}
-
-// soleCompany is Store.SoleCompany for those who see every company. A
-// Manager is not told whether someone has companies outside their own.
-func (h *Handlers) soleCompany(ctx context.Context, v *models.Viewer, co *models.Company, members []models.Membership) (map[uint]bool, error) {
-	if !v.Type().SeesAllCompanies() {
-		return nil, nil
-	}
-	return h.Store.SoleCompany(ctx, co, members)
 }

@@ -114,9 +114,6 @@ func (h *Handlers) renderEditUser(c echo.Context, status int, d *models.MemberDe
 		return err
 	}
 	p.CompanyLosses = map[uint][]string{}
-	if len(d.Companies) == 1 { // d.Companies are the active ones
-		p.SoleCompany = d.Companies[0].ID
-	}
 	// One question per company; people with very many companies are told
 	// on the company's own Remove confirmation instead.
 	for i := range d.Companies[:min(len(d.Companies), 50)] {
@@ -225,7 +222,7 @@ func (h *Handlers) RemoveUserCompanyForm(c echo.Context) error {
 		return err
 	}
 	return h.render(c, http.StatusOK, "users", views.RemoveCompanyPage(views.RemoveCompanyProps{Member: d.Member, Company: *co, Losses: losses[d.Member.ID],
-		FromUser: true, Sole: len(d.Companies) == 1}))
+		FromUser: true, Sole: d.SoleCompany() == co.ID}))
 }
 
 // RemoveUserCompany serves POST /users/:id/companies/remove.

@@ -324,10 +324,11 @@ func (s *Store) PeopleOfCompany(ctx context.Context, v *Viewer, c *Company) (*Co
 // SoleCompany reports, of people assigned to the active company co, those
 // for whom it is the only active company: removing them from it leaves them
 // seeing, and receiving, nothing until they are added to another. The
-// confirmations say so.
-func (s *Store) SoleCompany(ctx context.Context, co *Company, members []Membership) (map[uint]bool, error) {
+// confirmations say so to viewers who see every company; a Manager is not
+// told whether someone has companies outside his own.
+func (s *Store) SoleCompany(ctx context.Context, v *Viewer, co *Company, members []Membership) (map[uint]bool, error) {
 	sole := map[uint]bool{}
-	if len(members) == 0 || co.Status != CompanyActive {
+	if len(members) == 0 || co.Status != CompanyActive || !v.Type().SeesAllCompanies() {
 		return sole, nil
 	}
 	ids := make([]uint, len(members))

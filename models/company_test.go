@@ -28,13 +28,17 @@ func TestSoleCompany_OnlyOtherActiveCompaniesCount(t *testing.T) {
 			withClosed := f.add(models.Notification)
 			must(t, f.store.DB().Create(&models.Assignment{MembershipID: withClosed.ID, CompanyID: closed.ID}).Error)
 
-			sole, err := f.store.SoleCompany(ctx, &f.company, []models.Membership{only, two, withClosed})
+			admin := f.viewer(f.add(models.Admin))
+			sole, err := f.store.SoleCompany(ctx, admin, &f.company, []models.Membership{only, two, withClosed})
 			must(t, err)
 			if got, want := slices.Sorted(maps.Keys(sole)), []uint{only.ID, withClosed.ID}; !slices.Equal(got, want) {
 				t.Errorf("sole company of %v, want %v", got, want)
 			}
-			if sole, err := f.store.SoleCompany(ctx, &closed, []models.Membership{withClosed}); err != nil || len(sole) != 0 {
+			if sole, err := f.store.SoleCompany(ctx, admin, &closed, []models.Membership{withClosed}); err != nil || len(sole) != 0 {
 				t.Errorf("a disabled company is someone's sole company: %v, %v", sole, err)
+			}
+			if sole, err := f.store.SoleCompany(ctx, f.viewer(two), &f.company, []models.Membership{only}); err != nil || len(sole) != 0 {
+				t.Errorf("a Manager is told who has no other company: %v, %v", sole, err)
 			}
 		})
 	}

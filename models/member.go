@@ -268,6 +268,15 @@ func LastAdminError(m *Membership, account string) *Error {
 		Message: fmt.Sprintf("%s is the last active Admin of %s; make someone else an Admin first.", m.FullName(), account)}
 }
 
+// SoleCompany is the person's only active company, if they have exactly
+// one (Store.SoleCompany's rule; Companies are the active ones), else 0.
+func (d *MemberDetail) SoleCompany() uint {
+	if len(d.Companies) != 1 {
+		return 0
+	}
+	return d.Companies[0].ID
+}
+
 // isActiveAdmin: what the account must keep one of.
 func isActiveAdmin(m *Membership) bool { return m.Type == Admin && m.Status == MemberActive }
 

@@ -30,9 +30,6 @@ type EditUserProps struct {
 	DisableLosses []string
 	// CompanyLosses are what removing them from each company takes away.
 	CompanyLosses map[uint][]string
-	// SoleCompany is the person's only active company, if they have one
-	// company left: its Remove confirmation says so.
-	SoleCompany uint
 	// Notifications is what the person receives (nil: not shown).
 	Notifications *NotifySectionProps
 }

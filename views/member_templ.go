@@ -237,7 +237,7 @@ func EditUserPage(p EditUserProps) templ.Component {
 			}
 			if !m.Type.SeesAllCompanies() {
 				for _, c := range p.Detail.Companies {
-					rm := RemoveCompanyProps{Member: m, Company: c, Losses: p.CompanyLosses[c.ID], FromUser: true, Sole: p.SoleCompany == c.ID}
+					rm := RemoveCompanyProps{Member: m, Company: c, Losses: p.CompanyLosses[c.ID], FromUser: true, Sole: p.Detail.SoleCompany() == c.ID}
 					templ_7745c5c3_Var9 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 						templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 						templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
