@@ -239,6 +239,22 @@ func TestBrowser_CallsPagesAtThreeWidths(t *testing.T) {
 			screenshot(t, ctx, fmt.Sprintf("calls-%s-%d", name, width))
 		}
 	}
+	// On a phone the chart keeps labels of at least 9 px and opens on its
+	// latest days, and a call's number is not broken across lines.
+	step(t, ctx, "resize", chromedp.EmulateViewport(390, 900))
+	visit(t, ctx, ts, pages["report"])
+	chart := stepValue(t, ctx, "measure the chart", chromedp.Evaluate[map[string]float64](`(() => {
+  const s = document.querySelector(".chart-scroll"), label = document.querySelector(".chart .axis");
+  return {scrolled: s.scrollLeft, room: s.scrollWidth - s.clientWidth, label: label.getBoundingClientRect().height}; })()`))
+	if chart["room"] <= 0 || chart["scrolled"] < chart["room"]-1 || chart["label"] < 9 {
+		t.Errorf("report chart at 390px: %v, want it scrolled to its end with labels of 9px or more", chart)
+	}
+	visit(t, ctx, ts, pages["call"])
+	if lines := stepValue(t, ctx, "measure the number", chromedp.Evaluate[int](`(() => {
+  const t = document.querySelector("main h1").firstChild, r = document.createRange();
+  r.setStart(t, t.data.indexOf("(")); r.setEnd(t, t.data.length); return r.getClientRects().length; })()`)); lines != 1 {
+		t.Errorf("the heading's phone number takes %d lines at 390px", lines)
+	}
 	// The keyboard reaches the search field and the filters in order.
 	step(t, ctx, "resize", chromedp.EmulateViewport(1280, 900))
 	visit(t, ctx, ts, "/calls")
